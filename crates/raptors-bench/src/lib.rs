@@ -1,0 +1,1 @@
+//! Criterion benches and the statistically sound Raptors-vs-NumPy comparison runner.

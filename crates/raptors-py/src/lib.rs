@@ -1,0 +1,1 @@
+//! Thin pyo3 binding: module `raptors._raptors`.
