@@ -1,1 +1,15 @@
 //! Criterion benches and the statistically sound Raptors-vs-NumPy comparison runner.
+//!
+//! Library layout (the `raptors-bench` binary and `cargo xtask` call into it):
+//! - [`stats`]: paired speedup, bootstrap CI, outliers, the significance rule;
+//! - [`power`]: power / false-positive simulation from recorded noise;
+//! - [`model`] + [`report`]: results JSON and markdown table;
+//! - [`baseline`]: `--baseline FILE` regression detection;
+//! - [`runner`]: drives `python/compare_runner.py` with progress and Ctrl-C handling;
+//! - [`counters`]: perf probe/classification, `perf stat` and the valgrind fallback.
+
+pub mod baseline;
+pub mod model;
+pub mod report;
+pub mod rng;
+pub mod stats;

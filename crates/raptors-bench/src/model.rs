@@ -1,0 +1,139 @@
+//! JSON shapes shared by the Python runner, the results file and the baseline comparison.
+//! Documented field by field in crates/raptors-bench/README.md (xtask profile reads them).
+
+use crate::stats::PairedStats;
+use serde::{Deserialize, Serialize};
+
+pub const RESULTS_SCHEMA: &str = "raptors-bench/compare/v1";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellKind {
+    /// NumPy (reference) vs Raptors (candidate).
+    Compare,
+    /// NumPy vs the very same NumPy call: must come out as "no difference".
+    Aa,
+    /// NumPy vs NumPy with the candidate's batch made `injected_factor` times longer (extra calls,
+    /// same division): a known slowdown with real timing noise, must come out as "slower".
+    AaShift,
+}
+
+/// One cell as emitted by `python/compare_runner.py` (one JSON line, `"type": "cell"`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RawCell {
+    /// `op/dtype/size/level`, e.g. `mean_axis0/f32/2048/auto`.
+    pub id: String,
+    pub op: String,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    /// RAPTORS_SIMD value the runner process used ("auto" = not forced).
+    pub level: String,
+    pub kind: CellKind,
+    /// Python expression timed on each side, e.g. `x.mean(axis=0)`.
+    pub expr: String,
+    pub reference: String,
+    pub candidate: String,
+    /// Calls per timed sample (the batch); each stored value is batch time / this.
+    pub calls_per_sample: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected_factor: Option<f64>,
+    /// Bytes read + written per call by the ideal kernel (inputs once, output once).
+    pub bytes_per_call: u64,
+    /// Per-call nanoseconds, one value per round, index-paired with `cand_ns`.
+    pub ref_ns: Vec<f64>,
+    pub cand_ns: Vec<f64>,
+    /// Rounds in which the candidate was timed first (order is randomized per round).
+    pub cand_first_rounds: usize,
+    /// "ok", or what was wrong when the two sides' results were compared before timing.
+    pub check: String,
+    pub warmup_calls: u64,
+    pub elapsed_s: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Bandwidth {
+    pub bytes_per_call: u64,
+    pub ref_gbs: f64,
+    pub cand_gbs: f64,
+    /// "cache" when the working set fits comfortably in the last-level cache, else "dram".
+    pub bound_kind: String,
+    pub bound_gbs: f64,
+    pub cand_pct_of_bound: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Cell {
+    #[serde(flatten)]
+    pub raw: RawCell,
+    pub stats: PairedStats,
+    pub bandwidth: Bandwidth,
+}
+
+/// A cell the runner could not measure, with the reason (never silently dropped).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Skipped {
+    pub id: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AaSummary {
+    pub id: String,
+    pub kind: CellKind,
+    pub speedup: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// Expected verdict: `no_difference` for A/A, `slower` for the injected shift.
+    pub expected: crate::stats::Verdict,
+    pub verdict: crate::stats::Verdict,
+    pub pass: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GitInfo {
+    pub commit: String,
+    pub dirty: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub quick: bool,
+    pub ops: Vec<String>,
+    pub dtypes: Vec<String>,
+    pub sizes: Vec<usize>,
+    pub levels: Vec<String>,
+    pub target_sample_ms: f64,
+    pub cell_budget_s: f64,
+    pub min_rounds: usize,
+    pub max_rounds: usize,
+    pub seed: u64,
+    pub stats: crate::stats::StatsConfig,
+    pub bw_cache_gbs: f64,
+    pub bw_dram_gbs: f64,
+    /// Environment variables removed from / set for the runner process.
+    pub env_removed: Vec<String>,
+    pub env_set: Vec<(String, String)>,
+}
+
+/// `benchmarks/results/<machine-tag>.json`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Results {
+    pub schema: String,
+    pub machine_tag: String,
+    /// Collected by the runner: cpu_model, cpu_flags, logical_cpus, physical_cores, kernel, python,
+    /// numpy_version, numpy_show_runtime (text), numpy_simd {baseline, found, not_found},
+    /// raptors_version, raptors_simd_level, raptors_path, caches, env (per level: first runner wins).
+    pub machine: serde_json::Value,
+    pub git: GitInfo,
+    /// UTC, RFC 3339.
+    pub date: String,
+    pub config: RunConfig,
+    /// True when Ctrl-C (or a runner crash) ended the run early; `cells` holds what was finished.
+    pub interrupted: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_error: Option<String>,
+    pub elapsed_s: f64,
+    pub aa_check: Vec<AaSummary>,
+    pub skipped: Vec<Skipped>,
+    pub cells: Vec<Cell>,
+}
