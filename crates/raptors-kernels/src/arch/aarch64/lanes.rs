@@ -1,0 +1,88 @@
+//! `Lanes` for NEON registers. `FMIN`/`FMAX` (and their across-vector forms) already propagate
+//! NaN, which is NumPy's semantics; NEON has no non-temporal vector store intrinsic, so `stream`
+//! is a plain store.
+
+use core::arch::aarch64::*;
+
+use crate::lanes::Lanes;
+
+macro_rules! lanes_neon {
+    (
+        $V:ty, $E:ty, $W:expr, $load:ident, $store:ident, $dup:ident, $add:ident, $sub:ident,
+        $mul:ident, $div:ident, $min:ident, $max:ident, $addv:ident, $minv:ident, $maxv:ident
+    ) => {
+        // SAFETY: NEON intrinsics; callers uphold the `Lanes` contract (only run inside the neon
+        // `#[target_feature]` entry points, pointers valid for W elements).
+        unsafe impl Lanes for $V {
+            type E = $E;
+            const W: usize = $W;
+            #[inline(always)]
+            unsafe fn splat(x: $E) -> Self {
+                $dup(x)
+            }
+            #[inline(always)]
+            unsafe fn zero() -> Self {
+                $dup(0.0)
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const $E) -> Self {
+                $load(p)
+            }
+            #[inline(always)]
+            unsafe fn store(p: *mut $E, v: Self) {
+                $store(p, v)
+            }
+            #[inline(always)]
+            unsafe fn stream(p: *mut $E, v: Self) {
+                $store(p, v)
+            }
+            #[inline(always)]
+            unsafe fn fence() {}
+            #[inline(always)]
+            unsafe fn add(a: Self, b: Self) -> Self {
+                $add(a, b)
+            }
+            #[inline(always)]
+            unsafe fn sub(a: Self, b: Self) -> Self {
+                $sub(a, b)
+            }
+            #[inline(always)]
+            unsafe fn mul(a: Self, b: Self) -> Self {
+                $mul(a, b)
+            }
+            #[inline(always)]
+            unsafe fn div(a: Self, b: Self) -> Self {
+                $div(a, b)
+            }
+            #[inline(always)]
+            unsafe fn min(a: Self, b: Self) -> Self {
+                $min(a, b)
+            }
+            #[inline(always)]
+            unsafe fn max(a: Self, b: Self) -> Self {
+                $max(a, b)
+            }
+            #[inline(always)]
+            unsafe fn hsum(v: Self) -> $E {
+                $addv(v)
+            }
+            #[inline(always)]
+            unsafe fn hmin(v: Self) -> $E {
+                $minv(v)
+            }
+            #[inline(always)]
+            unsafe fn hmax(v: Self) -> $E {
+                $maxv(v)
+            }
+        }
+    };
+}
+
+lanes_neon!(
+    float32x4_t, f32, 4, vld1q_f32, vst1q_f32, vdupq_n_f32, vaddq_f32, vsubq_f32, vmulq_f32,
+    vdivq_f32, vminq_f32, vmaxq_f32, vaddvq_f32, vminvq_f32, vmaxvq_f32
+);
+lanes_neon!(
+    float64x2_t, f64, 2, vld1q_f64, vst1q_f64, vdupq_n_f64, vaddq_f64, vsubq_f64, vmulq_f64,
+    vdivq_f64, vminq_f64, vmaxq_f64, vaddvq_f64, vminvq_f64, vmaxvq_f64
+);

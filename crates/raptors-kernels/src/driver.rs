@@ -1,0 +1,491 @@
+//! Layout analysis and dispatch of the public operations onto the per-ISA kernel tables.
+//!
+//! Every input is first brought into a 2-D (m, n) picture with element strides; C-contiguous
+//! operands take flat fast paths, rows with unit inner stride take per-row SIMD kernels, and
+//! anything else (negative/zero/transposed strides) takes a correct general path.
+
+use crate::dispatch::{Kernels, Table};
+use crate::error::KernelError;
+use crate::generic::reduce::Neumaier;
+use crate::ops::{BinaryOp, ReduceOp, Reduced, ScalarSide};
+use crate::par::{self, SendPtr};
+use crate::shape::{broadcast_shapes, max_nan, min_nan, Element, Shape};
+use crate::view::{c_strides, Array, ArrayView, ArrayViewMut};
+
+/// One operand of an element-wise op in the (m, n) result space: strides already broadcast.
+#[derive(Copy, Clone)]
+struct Operand<T> {
+    ptr: *const T,
+    s0: isize,
+    s1: isize,
+}
+
+fn broadcast_operand<T: Element>(v: &ArrayView<'_, T>, n: usize) -> Operand<T> {
+    let (vm, vn) = v.shape.as_2d();
+    let (s0, s1) = v.strides2d();
+    Operand {
+        ptr: v.ptr,
+        s0: if vm == 1 { 0 } else { s0 },
+        // A single column is read at j = 0 only, so any stride works; 1 enables the fast path.
+        s1: if n == 1 {
+            1
+        } else if vn == 1 {
+            0
+        } else {
+            s1
+        },
+    }
+}
+
+/// Allocates an uninitialised result of `shape`, lets `fill` write every element, returns it.
+fn with_result<T: Element>(
+    shape: Shape,
+    fill: impl FnOnce(ArrayViewMut<'_, T>) -> Result<(), KernelError>,
+) -> Result<Array<T>, KernelError> {
+    let len = shape.size();
+    let mut v: Vec<T> = Vec::with_capacity(len);
+    // SAFETY: the capacity covers `len` elements in C order; `fill` only writes them.
+    let out = unsafe { ArrayViewMut::from_raw_parts(v.as_mut_ptr(), shape, c_strides(shape)) };
+    fill(out)?;
+    // SAFETY: `fill` succeeded, and every kernel path writes all `len` elements of its output.
+    unsafe { v.set_len(len) };
+    Array::from_vec(v, shape)
+}
+
+fn normalize_axis(axis: isize, ndim: usize) -> Result<usize, KernelError> {
+    let nd = ndim as isize;
+    if axis < -nd || axis >= nd {
+        return Err(KernelError::AxisOutOfBounds { axis, ndim });
+    }
+    Ok(if axis < 0 { axis + nd } else { axis } as usize)
+}
+
+impl Kernels {
+    /// `a op b` with NumPy broadcasting, into a new C-contiguous array.
+    pub fn binary<T: Element>(
+        &self,
+        op: BinaryOp,
+        a: ArrayView<T>,
+        b: ArrayView<T>,
+    ) -> Result<Array<T>, KernelError> {
+        let shape = broadcast_shapes(a.shape, b.shape)?;
+        with_result(shape, |out| self.binary_into(op, a, b, out))
+    }
+
+    /// `a op b` written into `out`, which must have exactly the broadcast shape.
+    pub fn binary_into<T: Element>(
+        &self,
+        op: BinaryOp,
+        a: ArrayView<T>,
+        b: ArrayView<T>,
+        out: ArrayViewMut<T>,
+    ) -> Result<(), KernelError> {
+        let shape = broadcast_shapes(a.shape, b.shape)?;
+        if out.shape != shape {
+            return Err(KernelError::OutShapeMismatch {
+                expected: shape,
+                got: out.shape,
+            });
+        }
+        if shape.size() == 0 {
+            return Ok(());
+        }
+        let t = T::table(self);
+        let size = shape.size();
+        let esz = std::mem::size_of::<T>();
+        let nt = size * esz > par::NT_MIN_BYTES;
+        let bytes = 3 * size * esz;
+        let full = |v: &ArrayView<T>| v.shape == shape && v.is_c_contiguous();
+        let single = |v: &ArrayView<T>| v.shape.size() == 1;
+        if out.is_c_contiguous() {
+            let mode = if full(&a) && full(&b) {
+                Some(0)
+            } else if full(&a) && single(&b) {
+                Some(1)
+            } else if single(&a) && full(&b) {
+                Some(2)
+            } else {
+                None
+            };
+            if let Some(mode) = mode {
+                let f = t.binary[mode][op.index()];
+                let (pa, pb, po) = (SendPtr(a.ptr as *mut T), SendPtr(b.ptr as *mut T), SendPtr(out.ptr));
+                par::for_ranges(size, bytes, 64, |s, e| {
+                    let pa = if mode == 2 { pa.get() } else { pa.get().wrapping_add(s) };
+                    let pb = if mode == 1 { pb.get() } else { pb.get().wrapping_add(s) };
+                    // SAFETY: [s, e) lies inside the result; full operands cover the result in C order
+                    // and a single-element operand is read at its one element.
+                    unsafe { f(pa, pb, po.get().add(s), e - s, nt) };
+                });
+                return Ok(());
+            }
+        }
+        let (m, n) = shape.as_2d();
+        let (oa, ob) = (broadcast_operand(&a, n), broadcast_operand(&b, n));
+        let (os0, os1) = out.strides2d();
+        let os1 = if n == 1 { 1 } else { os1 };
+        let (pa, pb, po) = (SendPtr(oa.ptr as *mut T), SendPtr(ob.ptr as *mut T), SendPtr(out.ptr));
+        par::for_ranges(m, bytes, 1, |r0, r1| {
+            for i in r0..r1 {
+                let i = i as isize;
+                // SAFETY: row i of each operand/out is reachable (validated views, broadcast
+                // strides are 0 on broadcast axes).
+                unsafe {
+                    let ra = pa.get().offset(i * oa.s0) as *const T;
+                    let rb = pb.get().offset(i * ob.s0) as *const T;
+                    let ro = po.get().offset(i * os0);
+                    binary_row(t, op, ra, oa.s1, rb, ob.s1, ro, os1, n, nt);
+                }
+            }
+        });
+        Ok(())
+    }
+
+    /// `a op s` (`ScalarSide::Right`) or `s op a` (`Left`), into a new array.
+    pub fn binary_scalar<T: Element>(
+        &self,
+        op: BinaryOp,
+        a: ArrayView<T>,
+        s: T,
+        side: ScalarSide,
+    ) -> Result<Array<T>, KernelError> {
+        with_result(a.shape, |out| self.binary_scalar_into(op, a, s, side, out))
+    }
+
+    /// `a op s` / `s op a` written into `out` (same shape as `a`).
+    pub fn binary_scalar_into<T: Element>(
+        &self,
+        op: BinaryOp,
+        a: ArrayView<T>,
+        s: T,
+        side: ScalarSide,
+        out: ArrayViewMut<T>,
+    ) -> Result<(), KernelError> {
+        let cell = [s];
+        let sv = ArrayView::from_slice(&cell, Shape::scalar())?;
+        if out.shape != a.shape {
+            return Err(KernelError::OutShapeMismatch {
+                expected: a.shape,
+                got: out.shape,
+            });
+        }
+        match side {
+            ScalarSide::Right => self.binary_into(op, a, sv, out),
+            ScalarSide::Left => self.binary_into(op, sv, a, out),
+        }
+    }
+
+    /// Reduction over all elements (`axis: None`) or one axis (negative allowed).
+    pub fn reduce<T: Element>(
+        &self,
+        op: ReduceOp,
+        a: ArrayView<T>,
+        axis: Option<isize>,
+    ) -> Result<Reduced<T>, KernelError> {
+        let Some(axis) = axis else {
+            return self.reduce_all(op, a).map(Reduced::Scalar);
+        };
+        let ax = normalize_axis(axis, a.shape.ndim())?;
+        if a.shape.ndim() == 1 {
+            return self.reduce_all(op, a).map(Reduced::Scalar);
+        }
+        let (m, n) = a.shape.as_2d();
+        let shape = Shape::d1(if ax == 0 { n } else { m });
+        with_result(shape, |out| self.reduce_into(op, a, axis, out)).map(Reduced::Array)
+    }
+
+    /// Reduction over `axis` written into `out` (shape `()` for 1-D input, else the remaining axis).
+    pub fn reduce_into<T: Element>(
+        &self,
+        op: ReduceOp,
+        a: ArrayView<T>,
+        axis: isize,
+        out: ArrayViewMut<T>,
+    ) -> Result<(), KernelError> {
+        let ax = normalize_axis(axis, a.shape.ndim())?;
+        let (m, n) = a.shape.as_2d();
+        let expected = if a.shape.ndim() == 1 {
+            Shape::scalar()
+        } else {
+            Shape::d1(if ax == 0 { n } else { m })
+        };
+        if out.shape != expected {
+            return Err(KernelError::OutShapeMismatch {
+                expected,
+                got: out.shape,
+            });
+        }
+        if a.shape.ndim() == 1 {
+            let v = self.reduce_all(op, a)?;
+            // SAFETY: a 0-d out view addresses exactly one writable element.
+            unsafe { *out.ptr = v };
+            return Ok(());
+        }
+        let (s0, s1) = a.strides2d();
+        // Reduce over the first dimension of a (possibly transposed) (rows, cols) picture.
+        let (rows, cols, rs0, rs1) = if ax == 0 { (m, n, s0, s1) } else { (n, m, s1, s0) };
+        if rows == 0 && matches!(op, ReduceOp::Min | ReduceOp::Max) {
+            return Err(KernelError::ZeroSizeReduction { op });
+        }
+        if cols == 0 {
+            return Ok(());
+        }
+        let os = out.strides2d().1;
+        if rows == 0 {
+            let fill = if op == ReduceOp::Sum { T::ZERO } else { T::NAN };
+            for j in 0..cols {
+                // SAFETY: j < cols = out length.
+                unsafe { *out.ptr.offset(j as isize * os) = fill };
+            }
+            return Ok(());
+        }
+        // SAFETY: the view is valid (constructor contract), out has `cols` elements at stride os.
+        unsafe { reduce_cols(T::table(self), op, a.ptr, rows, cols, rs0, rs1, out.ptr, os) };
+        Ok(())
+    }
+
+    fn reduce_all<T: Element>(&self, op: ReduceOp, a: ArrayView<T>) -> Result<T, KernelError> {
+        let size = a.shape.size();
+        if size == 0 {
+            return match op {
+                ReduceOp::Sum => Ok(T::ZERO),
+                ReduceOp::Mean => Ok(T::NAN),
+                _ => Err(KernelError::ZeroSizeReduction { op }),
+            };
+        }
+        let t = T::table(self);
+        let (mut m, mut n) = a.shape.as_2d();
+        let (mut s0, mut s1) = a.strides2d();
+        // The order of a full reduction does not matter: bring a unit stride to the inner axis.
+        if n == 1 {
+            (m, n, s0, s1) = (1, m, 0, s0);
+        } else if m > 1 && s1.abs() != 1 && s0.abs() == 1 {
+            (m, n, s0, s1) = (n, m, s1, s0);
+        }
+        if s1 == 1 && (m == 1 || s0 == n as isize) {
+            (m, n, s0) = (1, m * n, 0);
+        }
+        let bytes = size * std::mem::size_of::<T>();
+        let p = SendPtr(a.ptr as *mut T);
+        let flat = m == 1 && s1 == 1;
+        if matches!(op, ReduceOp::Sum | ReduceOp::Mean) {
+            let total = if flat {
+                // SAFETY: [s, e) lies inside the single contiguous line of `size` elements.
+                par::map_reduce(n, bytes, 64, |s, e| unsafe { (t.sum)(p.get().add(s), e - s) }, add2)
+            } else {
+                par::map_reduce(
+                    m,
+                    bytes,
+                    1,
+                    |r0, r1| {
+                        let mut acc = Neumaier::default();
+                        for i in r0..r1 {
+                            // SAFETY: row i of the (m, n) picture is reachable with stride s1.
+                            acc.add(unsafe { line_sum(t, p.get().offset(i as isize * s0), n, s1) });
+                        }
+                        acc.result()
+                    },
+                    add2,
+                )
+            };
+            let v = if op == ReduceOp::Mean { total / size as f64 } else { total };
+            return Ok(T::from_f64(v));
+        }
+        let k = usize::from(op == ReduceOp::Max);
+        let comb = move |x: T, y: T| if k == 0 { min_nan(x, y) } else { max_nan(x, y) };
+        Ok(if flat {
+            // SAFETY: [s, e) (non-empty) lies inside the contiguous line.
+            par::map_reduce(n, bytes, 64, |s, e| unsafe { (t.minmax[k])(p.get().add(s), e - s) }, comb)
+        } else {
+            par::map_reduce(
+                m,
+                bytes,
+                1,
+                |r0, r1| {
+                    // SAFETY: rows r0..r1 (r0 < r1) are reachable, each with n >= 1 elements.
+                    let mut acc = unsafe { line_minmax(t, k, p.get().offset(r0 as isize * s0), n, s1) };
+                    for i in r0 + 1..r1 {
+                        // SAFETY: as above.
+                        let r = unsafe { line_minmax(t, k, p.get().offset(i as isize * s0), n, s1) };
+                        acc = comb(acc, r);
+                    }
+                    acc
+                },
+                comb,
+            )
+        })
+    }
+}
+
+/// Compensated sum of two partial sums.
+fn add2(x: f64, y: f64) -> f64 {
+    let mut a = Neumaier::default();
+    a.add(x);
+    a.add(y);
+    a.result()
+}
+
+/// Elements gathered per chunk on the general (strided) paths; lives on the stack.
+const GATHER: usize = 256;
+
+/// Sum of `n` elements at stride `s` (any sign or zero).
+///
+/// # Safety
+/// `p + i*s` readable for `i < n`.
+unsafe fn line_sum<T: Element>(t: &Table<T>, p: *const T, n: usize, s: isize) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    if s == 1 {
+        return (t.sum)(p, n);
+    }
+    if s == -1 {
+        return (t.sum)(p.offset(1 - n as isize), n);
+    }
+    let mut buf = [T::ZERO; GATHER];
+    let mut acc = Neumaier::default();
+    let mut i = 0;
+    while i < n {
+        let c = GATHER.min(n - i);
+        for (j, slot) in buf.iter_mut().enumerate().take(c) {
+            *slot = *p.offset((i + j) as isize * s);
+        }
+        acc.add((t.sum)(buf.as_ptr(), c));
+        i += c;
+    }
+    acc.result()
+}
+
+/// Min (`k == 0`) or max (`k == 1`) of `n >= 1` elements at stride `s`.
+///
+/// # Safety
+/// `p + i*s` readable for `i < n`.
+unsafe fn line_minmax<T: Element>(t: &Table<T>, k: usize, p: *const T, n: usize, s: isize) -> T {
+    if s == 1 {
+        return (t.minmax[k])(p, n);
+    }
+    if s == -1 {
+        return (t.minmax[k])(p.offset(1 - n as isize), n);
+    }
+    let mut buf = [T::ZERO; GATHER];
+    let mut acc: Option<T> = None;
+    let mut i = 0;
+    while i < n {
+        let c = GATHER.min(n - i);
+        for (j, slot) in buf.iter_mut().enumerate().take(c) {
+            *slot = *p.offset((i + j) as isize * s);
+        }
+        let r = (t.minmax[k])(buf.as_ptr(), c);
+        acc = Some(match acc {
+            None => r,
+            Some(a) if k == 0 => min_nan(a, r),
+            Some(a) => max_nan(a, r),
+        });
+        i += c;
+    }
+    acc.unwrap_or(T::NAN)
+}
+
+/// `out[j*os] = reduce_i a[i*s0 + j*s1]` for `j < cols`, `rows >= 1`, `cols >= 1`.
+///
+/// # Safety
+/// Every `p + i*s0 + j*s1` readable, every `out + j*os` writable.
+#[allow(clippy::too_many_arguments)]
+unsafe fn reduce_cols<T: Element>(
+    t: &Table<T>,
+    op: ReduceOp,
+    p: *const T,
+    rows: usize,
+    cols: usize,
+    s0: isize,
+    s1: isize,
+    out: *mut T,
+    os: isize,
+) {
+    let k = match op {
+        ReduceOp::Sum | ReduceOp::Mean => 0,
+        ReduceOp::Min => 1,
+        ReduceOp::Max => 2,
+    };
+    let mean = op == ReduceOp::Mean;
+    let bytes = rows * cols * std::mem::size_of::<T>();
+    let pp = SendPtr(p as *mut T);
+    if s1 == 1 || cols == 1 {
+        // Rows are contiguous: the blocked axis-0 kernel, `out` as a contiguous accumulator.
+        let mut tmp: Vec<T> = Vec::new();
+        let acc = if os == 1 || cols == 1 {
+            out
+        } else {
+            // Unusual strided `out`: accumulate in a temporary, then scatter.
+            tmp.resize(cols, T::ZERO);
+            tmp.as_mut_ptr()
+        };
+        let pa = SendPtr(acc);
+        par::for_ranges(cols, bytes, 64, |c0, c1| {
+            // SAFETY: columns c0..c1 of every row are readable; acc has `cols` elements.
+            unsafe { (t.axis0[k])(pp.get().add(c0), rows, c1 - c0, s0, pa.get().add(c0)) };
+        });
+        for j in 0..cols {
+            let mut v = *acc.add(j);
+            if mean {
+                v = T::from_f64(v.to_f64() / rows as f64);
+            }
+            *out.offset(j as isize * os) = v;
+        }
+    } else if s0 == 1 || rows == 1 {
+        // Each output reduces one contiguous line: the per-row kernel on the transposed picture.
+        let div = if mean { rows as f64 } else { 1.0 };
+        let po = SendPtr(out);
+        par::for_ranges(cols, bytes, 1, |c0, c1| {
+            let c0i = c0 as isize;
+            // SAFETY: lines c0..c1 start at p + j*s1 and hold `rows` contiguous elements.
+            unsafe {
+                (t.axis1[k])(pp.get().offset(c0i * s1), c1 - c0, rows, s1, po.get().offset(c0i * os), os, div)
+            };
+        });
+    } else {
+        for j in 0..cols {
+            let line = p.offset(j as isize * s1);
+            let v = match k {
+                0 => {
+                    let s = line_sum(t, line, rows, s0);
+                    T::from_f64(if mean { s / rows as f64 } else { s })
+                }
+                _ => line_minmax(t, k - 1, line, rows, s0),
+            };
+            *out.offset(j as isize * os) = v;
+        }
+    }
+}
+
+/// One row of an element-wise op with arbitrary inner strides (0 = broadcast).
+///
+/// # Safety
+/// `ra + j*sa`, `rb + j*sb` readable and `ro + j*so` writable for `j < n`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn binary_row<T: Element>(
+    t: &Table<T>,
+    op: BinaryOp,
+    ra: *const T,
+    sa: isize,
+    rb: *const T,
+    sb: isize,
+    ro: *mut T,
+    so: isize,
+    n: usize,
+    nt: bool,
+) {
+    let o = op.index();
+    match (sa, sb, so) {
+        (1, 1, 1) => (t.binary[0][o])(ra, rb, ro, n, nt),
+        (1, 0, 1) => (t.binary[1][o])(ra, rb, ro, n, nt),
+        (0, 1, 1) => (t.binary[2][o])(ra, rb, ro, n, nt),
+        _ => {
+            for j in 0..n as isize {
+                *ro.offset(j * so) = op.apply(*ra.offset(j * sa), *rb.offset(j * sb));
+            }
+        }
+    }
+}
+
+

@@ -1,0 +1,281 @@
+//! Reductions: contiguous sum/min/max, axis-0 (rows blocked 8 at a time) and axis-1 (per row).
+//!
+//! Accuracy design of `sum` (bound derived in docs/kernels.md): the input is cut into blocks of
+//! `16 * 8 * W` elements; inside a block 8 independent vector accumulators each take <= 16 (+7 in
+//! the last block) elements per lane, are combined as a tree and summed horizontally as a tree, and
+//! the block partial is added into a Neumaier-compensated f64 accumulator. The error is therefore
+//! bounded per block and does not grow with the number of blocks.
+
+use crate::lanes::Lanes;
+use crate::shape::sealed::Sealed;
+use crate::shape::{max_nan, min_nan, Element};
+
+pub(crate) const SUM: u8 = 0;
+pub(crate) const MIN: u8 = 1;
+pub(crate) const MAX: u8 = 2;
+
+/// Neumaier (improved Kahan-Babuska) compensated f64 summation of partial sums.
+#[derive(Copy, Clone, Default)]
+pub(crate) struct Neumaier {
+    sum: f64,
+    comp: f64,
+}
+
+impl Neumaier {
+    #[inline(always)]
+    pub(crate) fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.comp += (self.sum - t) + x;
+        } else {
+            self.comp += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+    #[inline(always)]
+    pub(crate) fn result(&self) -> f64 {
+        // A NaN or infinite partial makes `comp` NaN; the plain sum already has the right value.
+        if self.sum.is_finite() {
+            self.sum + self.comp
+        } else {
+            self.sum
+        }
+    }
+}
+
+#[inline(always)]
+unsafe fn red_v<V: Lanes, const K: u8>(x: V, y: V) -> V {
+    match K {
+        SUM => V::add(x, y),
+        MIN => V::min(x, y),
+        _ => V::max(x, y),
+    }
+}
+
+#[inline(always)]
+fn red_s<E: Element, const K: u8>(x: E, y: E) -> E {
+    match K {
+        SUM => x + y,
+        MIN => min_nan(x, y),
+        _ => max_nan(x, y),
+    }
+}
+
+/// Elements per lane and accumulator in one sum block.
+const PER_LANE: usize = 16;
+
+/// Sum of `n` contiguous elements, returned in f64 (exact conversion of the f32/f64 partials).
+///
+/// # Safety
+/// `p` readable for `n` elements; CPU supports `V`'s feature.
+#[inline(always)]
+pub(crate) unsafe fn sum<V: Lanes>(p: *const V::E, n: usize) -> f64 {
+    let w = V::W;
+    let mut acc = Neumaier::default();
+    let mut i = 0;
+    // Peel to vector alignment so the block loads never split cache lines.
+    if w > 1 {
+        let align = w * std::mem::size_of::<V::E>();
+        let mut head = 0.0f64;
+        while i < n && (p.add(i) as usize) % align != 0 {
+            head += (*p.add(i)).to_f64();
+            i += 1;
+        }
+        acc.add(head);
+    }
+    let block = PER_LANE * 8 * w;
+    while i < n {
+        let len = block.min(n - i);
+        acc.add(block_sum::<V>(p.add(i), len));
+        i += len;
+    }
+    acc.result()
+}
+
+#[inline(always)]
+unsafe fn block_sum<V: Lanes>(p: *const V::E, len: usize) -> f64 {
+    let w = V::W;
+    let (mut a0, mut a1, mut a2, mut a3) = (V::zero(), V::zero(), V::zero(), V::zero());
+    let (mut a4, mut a5, mut a6, mut a7) = (V::zero(), V::zero(), V::zero(), V::zero());
+    let mut j = 0;
+    while j + 8 * w <= len {
+        let q = p.add(j);
+        a0 = V::add(a0, V::load(q));
+        a1 = V::add(a1, V::load(q.add(w)));
+        a2 = V::add(a2, V::load(q.add(2 * w)));
+        a3 = V::add(a3, V::load(q.add(3 * w)));
+        a4 = V::add(a4, V::load(q.add(4 * w)));
+        a5 = V::add(a5, V::load(q.add(5 * w)));
+        a6 = V::add(a6, V::load(q.add(6 * w)));
+        a7 = V::add(a7, V::load(q.add(7 * w)));
+        j += 8 * w;
+    }
+    while j + w <= len {
+        a0 = V::add(a0, V::load(p.add(j)));
+        j += w;
+    }
+    let v = V::add(
+        V::add(V::add(a0, a1), V::add(a2, a3)),
+        V::add(V::add(a4, a5), V::add(a6, a7)),
+    );
+    let mut tail = V::E::ZERO;
+    while j < len {
+        tail = tail + *p.add(j);
+        j += 1;
+    }
+    V::hsum(v).to_f64() + tail.to_f64()
+}
+
+/// NaN-propagating min (K = MIN) or max (K = MAX) of `n >= 1` contiguous elements.
+///
+/// # Safety
+/// `p` readable for `n >= 1` elements; CPU supports `V`'s feature.
+#[inline(always)]
+pub(crate) unsafe fn minmax<V: Lanes, const K: u8>(p: *const V::E, n: usize) -> V::E {
+    let w = V::W;
+    if n < w {
+        let mut r = *p;
+        for i in 1..n {
+            r = red_s::<V::E, K>(r, *p.add(i));
+        }
+        return r;
+    }
+    let first = V::load(p);
+    let (mut a0, mut a1, mut a2, mut a3) = (first, first, first, first);
+    let (mut a4, mut a5, mut a6, mut a7) = (first, first, first, first);
+    let mut j = 0;
+    while j + 8 * w <= n {
+        let q = p.add(j);
+        a0 = red_v::<V, K>(a0, V::load(q));
+        a1 = red_v::<V, K>(a1, V::load(q.add(w)));
+        a2 = red_v::<V, K>(a2, V::load(q.add(2 * w)));
+        a3 = red_v::<V, K>(a3, V::load(q.add(3 * w)));
+        a4 = red_v::<V, K>(a4, V::load(q.add(4 * w)));
+        a5 = red_v::<V, K>(a5, V::load(q.add(5 * w)));
+        a6 = red_v::<V, K>(a6, V::load(q.add(6 * w)));
+        a7 = red_v::<V, K>(a7, V::load(q.add(7 * w)));
+        j += 8 * w;
+    }
+    while j + w <= n {
+        a0 = red_v::<V, K>(a0, V::load(p.add(j)));
+        j += w;
+    }
+    if j < n {
+        // min/max are idempotent: an overlapping last vector covers the tail.
+        a0 = red_v::<V, K>(a0, V::load(p.add(n - w)));
+    }
+    let v = red_v::<V, K>(
+        red_v::<V, K>(red_v::<V, K>(a0, a1), red_v::<V, K>(a2, a3)),
+        red_v::<V, K>(red_v::<V, K>(a4, a5), red_v::<V, K>(a6, a7)),
+    );
+    match K {
+        MIN => V::hmin(v),
+        _ => V::hmax(v),
+    }
+}
+
+/// Rows per pass of the axis-0 kernel (tree-combined in registers before touching `out`).
+pub(crate) const AXIS0_ROWS: usize = 8;
+
+/// Combines `rows` (1..=8) row vectors at column offset `j` as a balanced tree.
+#[inline(always)]
+unsafe fn rows_v<V: Lanes, const K: u8>(r: &[*const V::E; AXIS0_ROWS], rows: usize, j: usize) -> V {
+    if rows == AXIS0_ROWS {
+        let l = |k: usize| V::load(r[k].add(j));
+        let x01 = red_v::<V, K>(l(0), l(1));
+        let x23 = red_v::<V, K>(l(2), l(3));
+        let x45 = red_v::<V, K>(l(4), l(5));
+        let x67 = red_v::<V, K>(l(6), l(7));
+        red_v::<V, K>(red_v::<V, K>(x01, x23), red_v::<V, K>(x45, x67))
+    } else {
+        let mut v = V::load(r[0].add(j));
+        for q in r.iter().take(rows).skip(1) {
+            v = red_v::<V, K>(v, V::load(q.add(j)));
+        }
+        v
+    }
+}
+
+/// Column reduction of an (m, n) matrix whose rows are contiguous (row stride `rs` elements, any
+/// sign): `out[j] = reduce_i a[i, j]`, `out` contiguous, `m >= 1`. Rows are consumed 8 at a time
+/// (8 sequential streams), combined as a tree in registers, and folded into `out`, which stays in
+/// L1/L2 as the accumulator; four vectors of columns are processed per step.
+///
+/// # Safety
+/// Every `p + i*rs + j` (i < m, j < n) readable, `out` writable for `n`; CPU supports `V`.
+#[inline(always)]
+pub(crate) unsafe fn axis0<V: Lanes, const K: u8>(
+    p: *const V::E,
+    m: usize,
+    n: usize,
+    rs: isize,
+    out: *mut V::E,
+) {
+    let w = V::W;
+    let mut r0 = 0;
+    while r0 < m {
+        let rows = AXIS0_ROWS.min(m - r0);
+        let mut r = [p; AXIS0_ROWS];
+        for (k, slot) in r.iter_mut().enumerate().take(rows) {
+            *slot = p.offset((r0 + k) as isize * rs);
+        }
+        let first = r0 == 0;
+        let mut j = 0;
+        while j + 4 * w <= n {
+            for c in 0..4 {
+                let jj = j + c * w;
+                let mut v = rows_v::<V, K>(&r, rows, jj);
+                if !first {
+                    v = red_v::<V, K>(V::load(out.add(jj)), v);
+                }
+                V::store(out.add(jj), v);
+            }
+            j += 4 * w;
+        }
+        while j + w <= n {
+            let mut v = rows_v::<V, K>(&r, rows, j);
+            if !first {
+                v = red_v::<V, K>(V::load(out.add(j)), v);
+            }
+            V::store(out.add(j), v);
+            j += w;
+        }
+        while j < n {
+            let mut s = *r[0].add(j);
+            for q in r.iter().take(rows).skip(1) {
+                s = red_s::<V::E, K>(s, *q.add(j));
+            }
+            if !first {
+                s = red_s::<V::E, K>(*out.add(j), s);
+            }
+            *out.add(j) = s;
+            j += 1;
+        }
+        r0 += rows;
+    }
+}
+
+/// Row reduction of an (m, n) matrix with contiguous rows: `out[i*os] = reduce_j a[i, j]`, sums
+/// divided by `div` in f64 (1 for sum, n for mean). Min/max need `n >= 1`.
+///
+/// # Safety
+/// As for [`axis0`], with `out + i*os` writable for `i < m`.
+#[inline(always)]
+pub(crate) unsafe fn axis1<V: Lanes, const K: u8>(
+    p: *const V::E,
+    m: usize,
+    n: usize,
+    rs: isize,
+    out: *mut V::E,
+    os: isize,
+    div: f64,
+) {
+    for i in 0..m {
+        let row = p.offset(i as isize * rs);
+        let r = match K {
+            SUM => V::E::from_f64(sum::<V>(row, n) / div),
+            _ => minmax::<V, K>(row, n),
+        };
+        *out.offset(i as isize * os) = r;
+    }
+}
