@@ -1,0 +1,399 @@
+//! Dispatch of arithmetic and reductions to raptors-kernels: dtype promotion (NEP 50), operand
+//! casting, `out=` handling, GIL release and error mapping. No arithmetic happens here.
+
+use numpy::npyffi::{self, NPY_ARRAY_WRITEABLE};
+use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeWarning, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::PyFloat;
+use raptors_kernels::{
+    self as k, Array, ArrayView, ArrayViewMut, BinaryOp, DType, ReduceOp, Reduced, ScalarSide,
+    Shape,
+};
+
+use crate::array::RArray;
+use crate::convert::{descr_dtype, Operand};
+use crate::errors::{kernel_err, read_only, too_many_dims, unsupported_dtype};
+use crate::storage::{cast_to, run_kernel, DynView, Float};
+
+fn promote(a: DType, b: DType) -> DType {
+    if a == DType::F64 || b == DType::F64 {
+        DType::F64
+    } else {
+        DType::F32
+    }
+}
+
+/// Result dtype of `x op y` under NumPy 2 / NEP 50 rules.
+pub(crate) fn result_dtype(x: &Operand, y: &Operand) -> DType {
+    let strong = |o: &Operand| match o {
+        Operand::Array(a) => Some(a.view().dtype()),
+        Operand::Strong(dt, _) => Some(*dt),
+        Operand::Weak(_) => None,
+    };
+    match (strong(x), strong(y)) {
+        (Some(a), Some(b)) => promote(a, b),
+        (Some(a), None) | (None, Some(a)) => a,
+        (None, None) => DType::F64,
+    }
+}
+
+/// An operand converted to the computation dtype `T`.
+enum Arg<'a, T> {
+    View(ArrayView<'a, T>),
+    Scalar(T),
+}
+
+fn arg<'a, T: Float>(o: &'a Operand, tmp: &'a mut Option<Array<T>>) -> Arg<'a, T> {
+    match o {
+        Operand::Array(a) => match T::view(a.view()) {
+            Some(v) => Arg::View(*v),
+            None => Arg::View(tmp.insert(cast_to::<T>(a.view())).view()),
+        },
+        Operand::Weak(s) | Operand::Strong(_, s) => Arg::Scalar(T::from_py_float(*s)),
+    }
+}
+
+fn scalar_array<T: Float>(s: T) -> Array<T> {
+    Array::from_vec(vec![s], Shape::scalar()).expect("one element for a 0-d shape")
+}
+
+/// Elements the kernel will write (for the GIL-release threshold); 0 if shapes do not broadcast
+/// (the kernel reports that error).
+fn work(a: Shape, b: Shape) -> usize {
+    k::broadcast_shapes(a, b).map(|s| s.size()).unwrap_or(0)
+}
+
+fn compute<T: Float>(py: Python<'_>, op: BinaryOp, x: &Operand, y: &Operand) -> PyResult<Array<T>> {
+    let (mut tx, mut ty) = (None, None);
+    let (a, b) = (arg::<T>(x, &mut tx), arg::<T>(y, &mut ty));
+    let n = work(x.shape(), y.shape());
+    let r = match (a, b) {
+        (Arg::View(a), Arg::View(b)) => run_kernel(py, n, || k::binary(op, a, b)),
+        (Arg::View(a), Arg::Scalar(s)) => {
+            run_kernel(py, n, || k::binary_scalar(op, a, s, ScalarSide::Right))
+        }
+        (Arg::Scalar(s), Arg::View(b)) => {
+            run_kernel(py, n, || k::binary_scalar(op, b, s, ScalarSide::Left))
+        }
+        (Arg::Scalar(s), Arg::Scalar(t)) => {
+            let (sa, ta) = (scalar_array(s), scalar_array(t));
+            k::binary(op, sa.view(), ta.view())
+        }
+    };
+    r.map_err(|e| kernel_err(py, e))
+}
+
+/// `x op y` into a new Array.
+pub(crate) fn binary<'py>(
+    py: Python<'py>,
+    op: BinaryOp,
+    x: &Operand,
+    y: &Operand,
+) -> PyResult<Bound<'py, RArray>> {
+    let r = match result_dtype(x, y) {
+        DType::F32 => RArray::from_array(compute::<f32>(py, op, x, y)?),
+        DType::F64 => RArray::from_array(compute::<f64>(py, op, x, y)?),
+    };
+    Bound::new(py, r)
+}
+
+/// Fast path for two views of the same dtype (`a + b` between Arrays).
+pub(crate) fn binary_arrays<'py>(
+    py: Python<'py>,
+    op: BinaryOp,
+    x: &DynView<'_>,
+    y: &DynView<'_>,
+) -> PyResult<Bound<'py, RArray>> {
+    let n = if x.shape() == y.shape() {
+        x.shape().size()
+    } else {
+        work(x.shape(), y.shape())
+    };
+    let r = match (x, y) {
+        (DynView::F32(a), DynView::F32(b)) => {
+            run_kernel(py, n, || k::binary(op, *a, *b)).map(RArray::from_array)
+        }
+        (DynView::F64(a), DynView::F64(b)) => {
+            run_kernel(py, n, || k::binary(op, *a, *b)).map(RArray::from_array)
+        }
+        _ => unreachable!("binary_arrays is only called with equal dtypes"),
+    };
+    Bound::new(py, r.map_err(|e| kernel_err(py, e))?)
+}
+
+/// Destination of `out=` / in-place operators: a writeable Array or float32/float64 ndarray.
+pub(crate) struct OutArg {
+    dtype: DType,
+    ptr: *mut u8,
+    shape: Shape,
+    strides: [isize; 2],
+    _keep: Py<PyAny>,
+}
+
+impl OutArg {
+    pub(crate) fn from_rarray(a: &Bound<'_, RArray>) -> PyResult<OutArg> {
+        let this = a.get();
+        if !this.is_writeable() {
+            return Err(read_only());
+        }
+        let shape = this.shape_();
+        Ok(OutArg {
+            dtype: this.dtype_(),
+            ptr: this.data_ptr(),
+            shape,
+            strides: crate::storage::c_strides(shape),
+            _keep: a.clone().into_any().unbind(),
+        })
+    }
+
+    pub(crate) fn from_object(obj: &Bound<'_, PyAny>) -> PyResult<OutArg> {
+        if let Ok(a) = obj.cast::<RArray>() {
+            return Self::from_rarray(a);
+        }
+        let Ok(arr) = obj.cast::<PyUntypedArray>() else {
+            return Err(PyTypeError::new_err(format!(
+                "out must be a raptors.Array or a numpy.ndarray, got {}",
+                obj.get_type().name()?
+            )));
+        };
+        let descr = arr.dtype();
+        let dtype = descr_dtype(&descr).ok_or_else(|| unsupported_dtype(&descr.to_string()))?;
+        if arr.ndim() > 2 {
+            return Err(too_many_dims(arr.ndim()));
+        }
+        // SAFETY: `arr` is a live ndarray; reading its field struct is valid while we hold it.
+        let fields = unsafe { &*npyffi::_PyArray_GET_ITEM_DATA(arr.as_array_ptr()) };
+        if fields.flags & NPY_ARRAY_WRITEABLE == 0 {
+            return Err(read_only());
+        }
+        let item = descr.itemsize() as isize;
+        let ptr = fields.data.cast::<u8>();
+        if (ptr as usize) % (item as usize) != 0 || arr.strides().iter().any(|s| s % item != 0) {
+            return Err(PyTypeError::new_err("out= must be an aligned array"));
+        }
+        let mut strides = [0isize; 2];
+        for (e, s) in strides.iter_mut().zip(arr.strides()) {
+            *e = s / item;
+        }
+        let shape = Shape::new(arr.shape()).map_err(|e| kernel_err(obj.py(), e))?;
+        Ok(OutArg {
+            dtype,
+            ptr,
+            shape,
+            strides,
+            _keep: obj.clone().unbind(),
+        })
+    }
+
+    /// Byte range [lo, hi) the out array can touch.
+    fn span(&self) -> (usize, usize) {
+        span(
+            self.ptr as usize,
+            self.shape,
+            self.strides,
+            itemsize(self.dtype),
+        )
+    }
+
+    fn view_mut<T: Float>(&self) -> ArrayViewMut<'_, T> {
+        // SAFETY: `ptr`/`shape`/`strides` describe a live, writeable array of `T` kept alive by `_keep`;
+        // the binding holds no other Rust reference into it while the kernel runs (operands that
+        // overlap partially are copied first, see `binary_into`).
+        unsafe { ArrayViewMut::from_raw_parts(self.ptr.cast::<T>(), self.shape, self.strides) }
+    }
+}
+
+fn itemsize(dt: DType) -> usize {
+    match dt {
+        DType::F32 => 4,
+        DType::F64 => 8,
+    }
+}
+
+fn span(base: usize, shape: Shape, strides: [isize; 2], item: usize) -> (usize, usize) {
+    if shape.size() == 0 {
+        return (base, base);
+    }
+    let (mut lo, mut hi) = (0isize, 0isize);
+    for (d, s) in shape.dims().iter().zip(strides) {
+        let ext = (*d as isize - 1) * s * item as isize;
+        if ext < 0 {
+            lo += ext;
+        } else {
+            hi += ext;
+        }
+    }
+    (
+        (base as isize + lo) as usize,
+        (base as isize + hi) as usize + item,
+    )
+}
+
+/// True when `o` is an array whose memory overlaps `out` without being exactly `out`.
+fn overlaps_partially(o: &Operand, out: &OutArg) -> bool {
+    let Operand::Array(a) = o else { return false };
+    let v = a.view();
+    let (strides, item) = match v {
+        DynView::F32(v) => (v.strides(), 4),
+        DynView::F64(v) => (v.strides(), 8),
+    };
+    let (lo, hi) = span(a.ptr(), v.shape(), strides, item);
+    let (olo, ohi) = out.span();
+    let overlaps = lo < hi && olo < ohi && lo < ohi && olo < hi;
+    let identical = a.ptr() == out.ptr as usize && v.shape() == out.shape && strides == out.strides;
+    overlaps && !identical
+}
+
+/// `x op y` written into `out`. NumPy's `same_kind` casting applies between float32 and float64;
+/// on any error `out` is left untouched.
+pub(crate) fn binary_into(
+    py: Python<'_>,
+    op: BinaryOp,
+    x: &Operand,
+    y: &Operand,
+    out: &OutArg,
+) -> PyResult<()> {
+    let rd = result_dtype(x, y);
+    if rd != out.dtype {
+        return cast_into(py, op, x, y, out, rd);
+    }
+    match rd {
+        DType::F32 => into_same::<f32>(py, op, x, y, out),
+        DType::F64 => into_same::<f64>(py, op, x, y, out),
+    }
+}
+
+fn into_same<T: Float>(
+    py: Python<'_>,
+    op: BinaryOp,
+    x: &Operand,
+    y: &Operand,
+    out: &OutArg,
+) -> PyResult<()> {
+    let (mut tx, mut ty) = (None, None);
+    let (mut a, mut b) = (arg::<T>(x, &mut tx), arg::<T>(y, &mut ty));
+    // The kernels accept an input that is exactly the out array (a += b) but not a partial overlap
+    // (e.g. out is a transposed or shifted view of an input): copy such inputs first.
+    let (mut cx, mut cy) = (None, None);
+    for (o, arg, copy) in [(x, &mut a, &mut cx), (y, &mut b, &mut cy)] {
+        if let Arg::View(v) = arg {
+            if overlaps_partially(o, out) {
+                *arg = Arg::View(copy.insert(v.to_array()).view());
+            }
+        }
+    }
+    let n = out.shape.size();
+    let dst = out.view_mut::<T>();
+    let r = match (a, b) {
+        (Arg::View(a), Arg::View(b)) => run_kernel(py, n, || k::binary_into(op, a, b, dst)),
+        (Arg::View(a), Arg::Scalar(s)) => run_kernel(py, n, || {
+            k::binary_scalar_into(op, a, s, ScalarSide::Right, dst)
+        }),
+        (Arg::Scalar(s), Arg::View(b)) => run_kernel(py, n, || {
+            k::binary_scalar_into(op, b, s, ScalarSide::Left, dst)
+        }),
+        (Arg::Scalar(s), Arg::Scalar(t)) => {
+            let (sa, ta) = (scalar_array(s), scalar_array(t));
+            k::binary_into(op, sa.view(), ta.view(), dst)
+        }
+    };
+    r.map_err(|e| kernel_err(py, e))
+}
+
+/// Result dtype differs from `out`'s (float32 <-> float64): compute in the result dtype, then cast
+/// into `out`, as NumPy does with `casting='same_kind'`.
+fn cast_into(
+    py: Python<'_>,
+    op: BinaryOp,
+    x: &Operand,
+    y: &Operand,
+    out: &OutArg,
+    rd: DType,
+) -> PyResult<()> {
+    let full = k::broadcast_shapes(x.shape(), y.shape()).map_err(|e| kernel_err(py, e))?;
+    if full != out.shape {
+        return Err(kernel_err(
+            py,
+            k::KernelError::OutShapeMismatch {
+                expected: full,
+                got: out.shape,
+            },
+        ));
+    }
+    let tmp = match rd {
+        DType::F32 => RArray::from_array(compute::<f32>(py, op, x, y)?),
+        DType::F64 => RArray::from_array(compute::<f64>(py, op, x, y)?),
+    };
+    match out.dtype {
+        DType::F32 => store_cast::<f32>(&tmp.view(), out),
+        DType::F64 => store_cast::<f64>(&tmp.view(), out),
+    }
+    Ok(())
+}
+
+fn store_cast<T: Float>(src: &DynView<'_>, out: &OutArg) {
+    let c = cast_to::<T>(src);
+    let data = c.as_slice();
+    let dims = out.shape.dims();
+    let (rows, cols) = match *dims {
+        [] => (1, 1),
+        [n] => (1, n),
+        [m, n] => (m, n),
+        _ => unreachable!("Shape has at most 2 dimensions"),
+    };
+    let (rs, cs) = match *dims {
+        [] => (0, 0),
+        [_] => (0, out.strides[0]),
+        _ => (out.strides[0], out.strides[1]),
+    };
+    let base = out.ptr.cast::<T>();
+    for i in 0..rows {
+        for j in 0..cols {
+            // SAFETY: (i, j) is inside out's shape, so the strided offset addresses an element of the
+            // live, writeable out array (checked in `OutArg::from_*`).
+            unsafe { *base.offset(i as isize * rs + j as isize * cs) = data[i * cols + j] };
+        }
+    }
+}
+
+/// A reduction over `axis` (None: all elements -> Python float; else an Array).
+pub(crate) fn reduce(
+    py: Python<'_>,
+    op: ReduceOp,
+    v: &DynView<'_>,
+    axis: Option<isize>,
+) -> PyResult<Py<PyAny>> {
+    let shape = v.shape();
+    let r = match v {
+        DynView::F32(v) => reduce_t(py, op, *v, axis)?,
+        DynView::F64(v) => reduce_t(py, op, *v, axis)?,
+    };
+    if matches!(op, ReduceOp::Mean) {
+        let count = match axis {
+            None => shape.size(),
+            Some(ax) => {
+                let nd = shape.ndim() as isize;
+                shape.dims()[(if ax < 0 { ax + nd } else { ax }) as usize]
+            }
+        };
+        if count == 0 {
+            let cat = py.get_type::<PyRuntimeWarning>();
+            PyErr::warn(py, &cat, c"Mean of empty slice.", 1)?;
+        }
+    }
+    Ok(r)
+}
+
+fn reduce_t<T: Float>(
+    py: Python<'_>,
+    op: ReduceOp,
+    v: ArrayView<'_, T>,
+    axis: Option<isize>,
+) -> PyResult<Py<PyAny>> {
+    let n = v.shape().size();
+    match run_kernel(py, n, || k::reduce(op, v, axis)).map_err(|e| kernel_err(py, e))? {
+        Reduced::Scalar(x) => Ok(PyFloat::new(py, x.into()).into_any().unbind()),
+        Reduced::Array(a) => Ok(Bound::new(py, RArray::from_array(a))?.into_any().unbind()),
+    }
+}
