@@ -109,10 +109,22 @@ impl Kernels {
             };
             if let Some(mode) = mode {
                 let f = t.binary[mode][op.index()];
-                let (pa, pb, po) = (SendPtr(a.ptr as *mut T), SendPtr(b.ptr as *mut T), SendPtr(out.ptr));
+                let (pa, pb, po) = (
+                    SendPtr(a.ptr as *mut T),
+                    SendPtr(b.ptr as *mut T),
+                    SendPtr(out.ptr),
+                );
                 par::for_ranges(size, bytes, 64, |s, e| {
-                    let pa = if mode == 2 { pa.get() } else { pa.get().wrapping_add(s) };
-                    let pb = if mode == 1 { pb.get() } else { pb.get().wrapping_add(s) };
+                    let pa = if mode == 2 {
+                        pa.get()
+                    } else {
+                        pa.get().wrapping_add(s)
+                    };
+                    let pb = if mode == 1 {
+                        pb.get()
+                    } else {
+                        pb.get().wrapping_add(s)
+                    };
                     // SAFETY: [s, e) lies inside the result; full operands cover the result in C order
                     // and a single-element operand is read at its one element.
                     unsafe { f(pa, pb, po.get().add(s), e - s, nt) };
@@ -124,7 +136,11 @@ impl Kernels {
         let (oa, ob) = (broadcast_operand(&a, n), broadcast_operand(&b, n));
         let (os0, os1) = out.strides2d();
         let os1 = if n == 1 { 1 } else { os1 };
-        let (pa, pb, po) = (SendPtr(oa.ptr as *mut T), SendPtr(ob.ptr as *mut T), SendPtr(out.ptr));
+        let (pa, pb, po) = (
+            SendPtr(oa.ptr as *mut T),
+            SendPtr(ob.ptr as *mut T),
+            SendPtr(out.ptr),
+        );
         par::for_ranges(m, bytes, 1, |r0, r1| {
             for i in r0..r1 {
                 let i = i as isize;
@@ -223,7 +239,11 @@ impl Kernels {
         }
         let (s0, s1) = a.strides2d();
         // Reduce over the first dimension of a (possibly transposed) (rows, cols) picture.
-        let (rows, cols, rs0, rs1) = if ax == 0 { (m, n, s0, s1) } else { (n, m, s1, s0) };
+        let (rows, cols, rs0, rs1) = if ax == 0 {
+            (m, n, s0, s1)
+        } else {
+            (n, m, s1, s0)
+        };
         if rows == 0 && matches!(op, ReduceOp::Min | ReduceOp::Max) {
             return Err(KernelError::ZeroSizeReduction { op });
         }
@@ -271,7 +291,13 @@ impl Kernels {
         if matches!(op, ReduceOp::Sum | ReduceOp::Mean) {
             let total = if flat {
                 // SAFETY: [s, e) lies inside the single contiguous line of `size` elements.
-                par::map_reduce(n, bytes, 64, |s, e| unsafe { (t.sum)(p.get().add(s), e - s) }, add2)
+                par::map_reduce(
+                    n,
+                    bytes,
+                    64,
+                    |s, e| unsafe { (t.sum)(p.get().add(s), e - s) },
+                    add2,
+                )
             } else {
                 par::map_reduce(
                     m,
@@ -288,14 +314,24 @@ impl Kernels {
                     add2,
                 )
             };
-            let v = if op == ReduceOp::Mean { total / size as f64 } else { total };
+            let v = if op == ReduceOp::Mean {
+                total / size as f64
+            } else {
+                total
+            };
             return Ok(T::from_f64(v));
         }
         let k = usize::from(op == ReduceOp::Max);
         let comb = move |x: T, y: T| if k == 0 { min_nan(x, y) } else { max_nan(x, y) };
         Ok(if flat {
             // SAFETY: [s, e) (non-empty) lies inside the contiguous line.
-            par::map_reduce(n, bytes, 64, |s, e| unsafe { (t.minmax[k])(p.get().add(s), e - s) }, comb)
+            par::map_reduce(
+                n,
+                bytes,
+                64,
+                |s, e| unsafe { (t.minmax[k])(p.get().add(s), e - s) },
+                comb,
+            )
         } else {
             par::map_reduce(
                 m,
@@ -303,10 +339,12 @@ impl Kernels {
                 1,
                 |r0, r1| {
                     // SAFETY: rows r0..r1 (r0 < r1) are reachable, each with n >= 1 elements.
-                    let mut acc = unsafe { line_minmax(t, k, p.get().offset(r0 as isize * s0), n, s1) };
+                    let mut acc =
+                        unsafe { line_minmax(t, k, p.get().offset(r0 as isize * s0), n, s1) };
                     for i in r0 + 1..r1 {
                         // SAFETY: as above.
-                        let r = unsafe { line_minmax(t, k, p.get().offset(i as isize * s0), n, s1) };
+                        let r =
+                            unsafe { line_minmax(t, k, p.get().offset(i as isize * s0), n, s1) };
                         acc = comb(acc, r);
                     }
                     acc
@@ -440,7 +478,15 @@ unsafe fn reduce_cols<T: Element>(
             let c0i = c0 as isize;
             // SAFETY: lines c0..c1 start at p + j*s1 and hold `rows` contiguous elements.
             unsafe {
-                (t.axis1[k])(pp.get().offset(c0i * s1), c1 - c0, rows, s1, po.get().offset(c0i * os), os, div)
+                (t.axis1[k])(
+                    pp.get().offset(c0i * s1),
+                    c1 - c0,
+                    rows,
+                    s1,
+                    po.get().offset(c0i * os),
+                    os,
+                    div,
+                )
             };
         });
     } else {
@@ -487,5 +533,3 @@ unsafe fn binary_row<T: Element>(
         }
     }
 }
-
-

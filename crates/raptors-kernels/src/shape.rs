@@ -127,13 +127,22 @@ impl Shape {
         }
     }
     pub fn scalar() -> Shape {
-        Shape { dims: [0, 0], ndim: 0 }
+        Shape {
+            dims: [0, 0],
+            ndim: 0,
+        }
     }
     pub fn d1(n: usize) -> Shape {
-        Shape { dims: [n, 0], ndim: 1 }
+        Shape {
+            dims: [n, 0],
+            ndim: 1,
+        }
     }
     pub fn d2(m: usize, n: usize) -> Shape {
-        Shape { dims: [m, n], ndim: 2 }
+        Shape {
+            dims: [m, n],
+            ndim: 2,
+        }
     }
     pub fn dims(&self) -> &[usize] {
         &self.dims[..self.ndim as usize]

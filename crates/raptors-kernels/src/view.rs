@@ -35,10 +35,12 @@ fn check_bounds(
     shape: Shape,
     strides: [isize; 2],
 ) -> Result<(), KernelError> {
-    let oob = |detail: String| KernelError::OutOfBounds {
+    let oob = |detail: String| {
+        KernelError::OutOfBounds {
         what: format!(
             "view with offset {offset}, shape {shape} and strides {strides:?} {detail} (buffer length {len})"
         ),
+    }
     };
     if shape.size() == 0 {
         return if offset <= len {

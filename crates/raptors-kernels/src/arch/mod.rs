@@ -4,11 +4,11 @@
 //! Entry points are `#[inline(never)]` with stable names, e.g.
 //! `raptors_kernels::arch::x86_64::avx512::sum_f32`, so profilers can find them.
 
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod aarch64;
 pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86_64;
-#[cfg(target_arch = "aarch64")]
-pub(crate) mod aarch64;
 
 /// Defines the entry points of one ISA for one element type and a `Table` constant holding them.
 /// `$(#[$attr])*` carries the `#[target_feature]` attribute (none for scalar).

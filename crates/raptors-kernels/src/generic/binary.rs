@@ -54,8 +54,16 @@ pub(crate) unsafe fn binary<V: Lanes, const OP: u8, const MODE: u8>(
     nt: bool,
 ) {
     let w = V::W;
-    let sa = if MODE == SV { *a } else { <V::E as crate::shape::sealed::Sealed>::ZERO };
-    let sb = if MODE == VS { *b } else { <V::E as crate::shape::sealed::Sealed>::ZERO };
+    let sa = if MODE == SV {
+        *a
+    } else {
+        <V::E as crate::shape::sealed::Sealed>::ZERO
+    };
+    let sb = if MODE == VS {
+        *b
+    } else {
+        <V::E as crate::shape::sealed::Sealed>::ZERO
+    };
     let va = V::splat(sa);
     let vb = V::splat(sb);
     let lda = |i: usize| if MODE == SV { va } else { V::load(a.add(i)) };

@@ -79,10 +79,36 @@ macro_rules! lanes_neon {
 }
 
 lanes_neon!(
-    float32x4_t, f32, 4, vld1q_f32, vst1q_f32, vdupq_n_f32, vaddq_f32, vsubq_f32, vmulq_f32,
-    vdivq_f32, vminq_f32, vmaxq_f32, vaddvq_f32, vminvq_f32, vmaxvq_f32
+    float32x4_t,
+    f32,
+    4,
+    vld1q_f32,
+    vst1q_f32,
+    vdupq_n_f32,
+    vaddq_f32,
+    vsubq_f32,
+    vmulq_f32,
+    vdivq_f32,
+    vminq_f32,
+    vmaxq_f32,
+    vaddvq_f32,
+    vminvq_f32,
+    vmaxvq_f32
 );
 lanes_neon!(
-    float64x2_t, f64, 2, vld1q_f64, vst1q_f64, vdupq_n_f64, vaddq_f64, vsubq_f64, vmulq_f64,
-    vdivq_f64, vminq_f64, vmaxq_f64, vaddvq_f64, vminvq_f64, vmaxvq_f64
+    float64x2_t,
+    f64,
+    2,
+    vld1q_f64,
+    vst1q_f64,
+    vdupq_n_f64,
+    vaddq_f64,
+    vsubq_f64,
+    vmulq_f64,
+    vdivq_f64,
+    vminq_f64,
+    vmaxq_f64,
+    vaddvq_f64,
+    vminvq_f64,
+    vmaxvq_f64
 );

@@ -2,4 +2,8 @@
 
 use core::arch::x86_64::{__m256, __m256d};
 
-crate::arch::isa_both!(#[target_feature(enable = "avx2")] __m256, __m256d);
+crate::arch::isa_both!(
+    #[target_feature(enable = "avx2")]
+    __m256,
+    __m256d
+);

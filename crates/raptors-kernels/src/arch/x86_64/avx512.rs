@@ -3,4 +3,8 @@
 
 use core::arch::x86_64::{__m512, __m512d};
 
-crate::arch::isa_both!(#[target_feature(enable = "avx512f")] __m512, __m512d);
+crate::arch::isa_both!(
+    #[target_feature(enable = "avx512f")]
+    __m512,
+    __m512d
+);

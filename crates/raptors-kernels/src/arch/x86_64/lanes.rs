@@ -164,12 +164,40 @@ macro_rules! lanes_avx512 {
 }
 
 lanes_avx512!(
-    __m512, f32, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_stream_ps, _mm512_set1_ps,
-    _mm512_setzero_ps, _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps, _mm512_min_ps,
-    _mm512_max_ps, _mm512_cmp_ps_mask, _mm512_mask_mov_ps, _mm512_reduce_add_ps
+    __m512,
+    f32,
+    16,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_stream_ps,
+    _mm512_set1_ps,
+    _mm512_setzero_ps,
+    _mm512_add_ps,
+    _mm512_sub_ps,
+    _mm512_mul_ps,
+    _mm512_div_ps,
+    _mm512_min_ps,
+    _mm512_max_ps,
+    _mm512_cmp_ps_mask,
+    _mm512_mask_mov_ps,
+    _mm512_reduce_add_ps
 );
 lanes_avx512!(
-    __m512d, f64, 8, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_stream_pd, _mm512_set1_pd,
-    _mm512_setzero_pd, _mm512_add_pd, _mm512_sub_pd, _mm512_mul_pd, _mm512_div_pd, _mm512_min_pd,
-    _mm512_max_pd, _mm512_cmp_pd_mask, _mm512_mask_mov_pd, _mm512_reduce_add_pd
+    __m512d,
+    f64,
+    8,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_stream_pd,
+    _mm512_set1_pd,
+    _mm512_setzero_pd,
+    _mm512_add_pd,
+    _mm512_sub_pd,
+    _mm512_mul_pd,
+    _mm512_div_pd,
+    _mm512_min_pd,
+    _mm512_max_pd,
+    _mm512_cmp_pd_mask,
+    _mm512_mask_mov_pd,
+    _mm512_reduce_add_pd
 );

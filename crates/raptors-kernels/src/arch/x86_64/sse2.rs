@@ -2,4 +2,8 @@
 
 use core::arch::x86_64::{__m128, __m128d};
 
-crate::arch::isa_both!(#[target_feature(enable = "sse2")] __m128, __m128d);
+crate::arch::isa_both!(
+    #[target_feature(enable = "sse2")]
+    __m128,
+    __m128d
+);
