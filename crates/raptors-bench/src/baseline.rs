@@ -44,10 +44,16 @@ pub struct BaselineReport {
 
 impl BaselineReport {
     pub fn regressions(&self) -> usize {
-        self.cells.iter().filter(|c| c.change == Change::Regression).count()
+        self.cells
+            .iter()
+            .filter(|c| c.change == Change::Regression)
+            .count()
     }
     pub fn improvements(&self) -> usize {
-        self.cells.iter().filter(|c| c.change == Change::Improvement).count()
+        self.cells
+            .iter()
+            .filter(|c| c.change == Change::Improvement)
+            .count()
     }
 
     pub fn markdown(&self) -> String {
@@ -81,20 +87,36 @@ impl BaselineReport {
             let _ = writeln!(s, "\n> warning: {w}");
         }
         if !self.only_in_baseline.is_empty() {
-            let _ = writeln!(s, "\nNot measured this run (present in baseline): {}", self.only_in_baseline.join(", "));
+            let _ = writeln!(
+                s,
+                "\nNot measured this run (present in baseline): {}",
+                self.only_in_baseline.join(", ")
+            );
         }
         s
     }
 }
 
 /// Compare every Raptors cell present in both files.
-pub fn compare(baseline: &Results, current: &Results, threshold: f64, cfg: &StatsConfig) -> Result<BaselineReport> {
-    anyhow::ensure!(threshold > 0.0 && threshold < 1.0, "baseline threshold must be in (0, 1), got {threshold}");
+pub fn compare(
+    baseline: &Results,
+    current: &Results,
+    threshold: f64,
+    cfg: &StatsConfig,
+) -> Result<BaselineReport> {
+    anyhow::ensure!(
+        threshold > 0.0 && threshold < 1.0,
+        "baseline threshold must be in (0, 1), got {threshold}"
+    );
     let compare_cells = |r: &Results| -> Vec<(String, Vec<f64>)> {
         r.cells
             .iter()
             .filter(|c| c.raw.kind == CellKind::Compare)
-            .filter_map(|c| paired_ratios(&c.raw.ref_ns, &c.raw.cand_ns).ok().map(|v| (c.raw.id.clone(), v)))
+            .filter_map(|c| {
+                paired_ratios(&c.raw.ref_ns, &c.raw.cand_ns)
+                    .ok()
+                    .map(|v| (c.raw.id.clone(), v))
+            })
             .collect()
     };
     let base = compare_cells(baseline);
@@ -122,7 +144,8 @@ pub fn compare(baseline: &Results, current: &Results, threshold: f64, cfg: &Stat
             continue;
         };
         let mut rng = SplitMix64::from_label(cfg.seed, id);
-        let (ci_low, ci_high) = bootstrap_ratio_of_medians_ci(cur_ratios, base_ratios, cfg, &mut rng);
+        let (ci_low, ci_high) =
+            bootstrap_ratio_of_medians_ci(cur_ratios, base_ratios, cfg, &mut rng);
         let (cur_speedup, base_speedup) = (median(cur_ratios), median(base_ratios));
         let ratio = cur_speedup / base_speedup;
         let change = if ci_high < 1.0 && ratio < 1.0 - threshold {
@@ -132,9 +155,21 @@ pub fn compare(baseline: &Results, current: &Results, threshold: f64, cfg: &Stat
         } else {
             Change::Unchanged
         };
-        report.cells.push(CellChange { id: id.clone(), base_speedup, cur_speedup, ratio, ci_low, ci_high, change });
+        report.cells.push(CellChange {
+            id: id.clone(),
+            base_speedup,
+            cur_speedup,
+            ratio,
+            ci_low,
+            ci_high,
+            change,
+        });
     }
-    report.only_in_baseline = base.iter().filter(|(b, _)| !cur.iter().any(|(c, _)| c == b)).map(|(b, _)| b.clone()).collect();
+    report.only_in_baseline = base
+        .iter()
+        .filter(|(b, _)| !cur.iter().any(|(c, _)| c == b))
+        .map(|(b, _)| b.clone())
+        .collect();
     Ok(report)
 }
 
@@ -147,7 +182,11 @@ pub(crate) mod tests {
     /// A synthetic results file: `cells` are (op, Raptors slowdown factor), noise 2 % log-normal.
     pub(crate) fn synthetic_results(seed: u64, cells: &[(&str, f64)]) -> Results {
         let cfg = StatsConfig::default();
-        let bounds = BoundModel { ll_cache_bytes: 32 << 20, cache_gbs: 99.0, dram_gbs: 30.0 };
+        let bounds = BoundModel {
+            ll_cache_bytes: 32 << 20,
+            cache_gbs: 99.0,
+            dram_gbs: 30.0,
+        };
         let mut rng = SplitMix64::new(seed);
         let cells = cells
             .iter()
@@ -178,6 +217,9 @@ pub(crate) mod tests {
                     check: "ok".into(),
                     warmup_calls: 10,
                     elapsed_s: 0.5,
+                    subsamples: 2,
+                    slow_subsamples_ref: 0,
+                    slow_subsamples_cand: 0,
                 };
                 analyze(raw, &cfg, &bounds).unwrap()
             })
@@ -186,7 +228,10 @@ pub(crate) mod tests {
             schema: RESULTS_SCHEMA.into(),
             machine_tag: "test".into(),
             machine: serde_json::json!({"numpy_version": "2.4.6", "cpu_model": "test", "python": "3"}),
-            git: GitInfo { commit: format!("seed{seed}"), dirty: false },
+            git: GitInfo {
+                commit: format!("seed{seed}"),
+                dirty: false,
+            },
             date: "2026-01-01T00:00:00Z".into(),
             config: RunConfig {
                 quick: false,
@@ -194,7 +239,8 @@ pub(crate) mod tests {
                 dtypes: vec![],
                 sizes: vec![],
                 levels: vec![],
-                target_sample_ms: 1.5,
+                target_sample_ms: 1.0,
+                subsamples: 2,
                 cell_budget_s: 1.0,
                 min_rounds: 30,
                 max_rounds: 400,
@@ -219,13 +265,23 @@ pub(crate) mod tests {
         let base = synthetic_results(1, &[("add", 1.0), ("sum", 1.0), ("scale", 1.0)]);
         // `sum` made 10 % slower, `scale` 1 % slower (below threshold), `add` unchanged.
         let cur = synthetic_results(2, &[("add", 1.0), ("sum", 1.10), ("scale", 1.01)]);
-        let dir = std::env::temp_dir().join(format!("raptors-bench-baseline-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("raptors-bench-baseline-{}", std::process::id()));
         let (bp, cp) = (dir.join("base.json"), dir.join("cur.json"));
         crate::report::write_json(&bp, &base).unwrap();
         crate::report::write_json(&cp, &cur).unwrap();
-        let (base, cur) = (crate::report::read_results(&bp).unwrap(), crate::report::read_results(&cp).unwrap());
+        let (base, cur) = (
+            crate::report::read_results(&bp).unwrap(),
+            crate::report::read_results(&cp).unwrap(),
+        );
         let rep = compare(&base, &cur, 0.05, &StatsConfig::default()).unwrap();
-        let change = |id: &str| rep.cells.iter().find(|c| c.id.starts_with(id)).unwrap().change;
+        let change = |id: &str| {
+            rep.cells
+                .iter()
+                .find(|c| c.id.starts_with(id))
+                .unwrap()
+                .change
+        };
         assert_eq!(change("sum/"), Change::Regression, "{rep:#?}");
         assert_eq!(change("add/"), Change::Unchanged);
         assert_eq!(change("scale/"), Change::Unchanged);

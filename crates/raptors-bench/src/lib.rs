@@ -9,7 +9,11 @@
 //! - [`counters`]: perf probe/classification, `perf stat` and the valgrind fallback.
 
 pub mod baseline;
+pub mod collect;
+pub mod counters;
 pub mod model;
+pub mod power;
 pub mod report;
 pub mod rng;
+pub mod runner;
 pub mod stats;

@@ -1,1 +1,403 @@
-fn main() {}
+//! `raptors-bench`: Raptors-vs-NumPy comparison, counters and power simulation (see README.md).
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use raptors_bench::collect::{run_counters, summary, CountersOptions, ValgrindMode};
+use raptors_bench::model::{Results, RunConfig, Skipped, RESULTS_SCHEMA};
+use raptors_bench::report::{
+    aa_summaries, analyze, markdown, output_paths, read_results, write_atomic, write_json,
+    BoundModel,
+};
+use raptors_bench::runner::{self, RunnerOptions};
+use raptors_bench::stats::StatsConfig;
+use raptors_bench::{baseline, power};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const ALL_OPS: &str = "sum,mean,mean_axis0,mean_axis1,broadcast_add_row,broadcast_add_col,add,add_out,scale,scale_out,add_tiny";
+
+#[derive(Parser)]
+#[command(
+    name = "raptors-bench",
+    version,
+    about = "Raptors vs NumPy: paired timing with CIs, counters, power check"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Time Raptors against NumPy in one Python process; write <out-dir>/<name>.json/.md(/.png).
+    Compare(CompareArgs),
+    /// perf stat (or, where perf cannot count, valgrind cachegrind) per op; write counters.json.
+    Counters(CountersArgs),
+    /// Simulate power / false-positive rate of the decision rule from recorded results' noise.
+    Power(PowerArgs),
+}
+
+fn default_python() -> PathBuf {
+    if let Some(venv) = std::env::var_os("VIRTUAL_ENV") {
+        return Path::new(&venv).join("bin/python");
+    }
+    let local = Path::new(".venv/bin/python");
+    if local.exists() {
+        return local.to_path_buf();
+    }
+    PathBuf::from("python3")
+}
+
+fn split<T: std::str::FromStr>(s: &str, what: &str) -> Result<Vec<T>> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            x.trim()
+                .parse::<T>()
+                .map_err(|_| anyhow::anyhow!("bad {what} {x:?}"))
+        })
+        .collect()
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// Python interpreter with numpy and raptors (default: $VIRTUAL_ENV, ./.venv, python3).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Smoke mode: sizes 512,1024, 0.25 s per cell (< 60 s). Writes <tag>-quick.*.
+    #[arg(long)]
+    quick: bool,
+    #[arg(long, default_value = ALL_OPS)]
+    ops: String,
+    #[arg(long, default_value = "f32,f64")]
+    dtypes: String,
+    /// Square sizes (default 512,1024,2048; quick 512,1024).
+    #[arg(long)]
+    sizes: Option<String>,
+    /// RAPTORS_SIMD per runner process: auto and/or forced levels, e.g. auto,avx2,scalar.
+    #[arg(long, default_value = "auto")]
+    levels: String,
+    /// Earlier results JSON: flag significant speedup regressions (exit code 3).
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Relative change a regression must exceed (besides a CI excluding 1).
+    #[arg(long, default_value_t = 0.05)]
+    threshold: f64,
+    #[arg(long, default_value = "benchmarks/results")]
+    out_dir: PathBuf,
+    /// File stem (default: machine tag, plus "-quick" with --quick).
+    #[arg(long)]
+    name: Option<String>,
+    /// Also write a PNG of the speedups with CIs (matplotlib in the same interpreter).
+    #[arg(long)]
+    plot: bool,
+    /// Time budget per cell in seconds (default 0.8; quick 0.25).
+    #[arg(long)]
+    cell_budget: Option<f64>,
+    /// Minimum duration of one timed sub-sample (a batch of calls), ms.
+    #[arg(long, default_value_t = 1.0)]
+    target_sample_ms: f64,
+    /// Sub-samples per side per round (ABBA order); each side's fastest is the round's value.
+    #[arg(long, default_value_t = 2)]
+    subsamples: usize,
+    #[arg(long, default_value_t = 12345)]
+    seed: u64,
+    /// Bandwidth bound for working sets that fit the last-level cache (GB/s, measured here).
+    #[arg(long, default_value_t = 99.0)]
+    bw_cache: f64,
+    /// Bandwidth bound from DRAM, one core (GB/s, measured here).
+    #[arg(long, default_value_t = 30.0)]
+    bw_dram: f64,
+    /// Extra PYTHONPATH entry for the runner (tests use a stand-in raptors module).
+    #[arg(long, hide = true)]
+    pythonpath: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct CountersArgs {
+    #[arg(long)]
+    python: Option<PathBuf>,
+    #[arg(long, default_value = "counters.json")]
+    out: PathBuf,
+    #[arg(long, default_value = ALL_OPS)]
+    ops: String,
+    #[arg(long, default_value = "f32")]
+    dtype: String,
+    #[arg(long, default_value_t = 512)]
+    size: usize,
+    #[arg(long, default_value_t = 200)]
+    perf_iters: u64,
+    #[arg(long, default_value_t = 10)]
+    valgrind_iters: u64,
+    #[arg(long, value_enum, default_value = "auto")]
+    valgrind: ValgrindMode,
+    /// RAPTORS_SIMD under valgrind (it cannot execute AVX-512).
+    #[arg(long, default_value = "avx2")]
+    valgrind_level: String,
+    /// Parallel perf/valgrind processes.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    #[arg(long, hide = true)]
+    pythonpath: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PowerArgs {
+    /// Results JSON files whose per-round noise is resampled.
+    #[arg(required = true)]
+    results: Vec<PathBuf>,
+    #[arg(long, default_value_t = 0.03)]
+    shift: f64,
+    #[arg(long, default_value_t = 200)]
+    experiments: usize,
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn compare(a: CompareArgs) -> Result<ExitCode> {
+    let started = Instant::now();
+    let python = a.python.clone().unwrap_or_else(default_python);
+    let versions = runner::check_python(&python)?;
+    eprintln!("python {} (Python, NumPy: {versions})", python.display());
+    let sizes = split(
+        a.sizes
+            .as_deref()
+            .unwrap_or(if a.quick { "512,1024" } else { "512,1024,2048" }),
+        "size",
+    )?;
+    let opts = RunnerOptions {
+        python: python.clone(),
+        ops: split(&a.ops, "op")?,
+        dtypes: split(&a.dtypes, "dtype")?,
+        sizes,
+        levels: split(&a.levels, "level")?,
+        quick: a.quick,
+        target_sample_ms: a.target_sample_ms,
+        subsamples: a.subsamples,
+        warmup_ms: if a.quick { 15.0 } else { 30.0 },
+        cell_budget_s: a.cell_budget.unwrap_or(if a.quick { 0.25 } else { 0.8 }),
+        min_rounds: if a.quick { 20 } else { 30 },
+        max_rounds: 400,
+        seed: a.seed,
+        pythonpath: a.pythonpath.clone(),
+    };
+    anyhow::ensure!(
+        opts.cell_budget_s > 0.0 && opts.target_sample_ms > 0.0 && opts.subsamples > 0,
+        "budget, sample time and sub-samples must be positive"
+    );
+    let outcome = runner::run(&opts)?;
+    let Some(machine) = outcome.machine else {
+        bail!(
+            "runner produced no results: {}",
+            outcome.error.unwrap_or_else(|| "no output".into())
+        );
+    };
+    let stats_cfg = StatsConfig {
+        seed: a.seed,
+        ..StatsConfig::default()
+    };
+    let bounds = BoundModel::from_machine(&machine, a.bw_cache, a.bw_dram);
+    let mut skipped = outcome.skipped;
+    let mut cells = Vec::new();
+    for raw in outcome.cells {
+        let id = raw.id.clone();
+        match analyze(raw, &stats_cfg, &bounds) {
+            Ok(c) => cells.push(c),
+            Err(e) => skipped.push(Skipped {
+                id,
+                reason: format!("statistics failed: {e:#}"),
+            }),
+        }
+    }
+    let tag = runner::machine_tag(&machine);
+    let results = Results {
+        schema: RESULTS_SCHEMA.into(),
+        machine_tag: tag.clone(),
+        machine,
+        git: runner::git_info(),
+        date: runner::utc_now(),
+        config: RunConfig {
+            quick: a.quick,
+            ops: opts.ops.clone(),
+            dtypes: opts.dtypes.clone(),
+            sizes: opts.sizes.clone(),
+            levels: opts.levels.clone(),
+            target_sample_ms: opts.target_sample_ms,
+            subsamples: opts.subsamples,
+            cell_budget_s: opts.cell_budget_s,
+            min_rounds: opts.min_rounds,
+            max_rounds: opts.max_rounds,
+            seed: a.seed,
+            stats: stats_cfg.clone(),
+            bw_cache_gbs: a.bw_cache,
+            bw_dram_gbs: a.bw_dram,
+            env_removed: runner::ENV_REMOVED.iter().map(|s| s.to_string()).collect(),
+            env_set: runner::ENV_SET
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        },
+        interrupted: outcome.interrupted,
+        runner_error: outcome.error.clone(),
+        elapsed_s: started.elapsed().as_secs_f64(),
+        aa_check: aa_summaries(&cells),
+        skipped,
+        cells,
+    };
+    let stem = a.name.clone().unwrap_or_else(|| {
+        if a.quick {
+            format!("{tag}-quick")
+        } else {
+            tag.clone()
+        }
+    });
+    let (json_path, md_path, png_path) = output_paths(&a.out_dir, &stem);
+    let mut md = markdown(&results);
+    let mut code = ExitCode::SUCCESS;
+    if let Some(base_path) = &a.baseline {
+        let base = read_results(base_path)?;
+        let rep = baseline::compare(&base, &results, a.threshold, &stats_cfg)?;
+        md.push('\n');
+        md.push_str(&rep.markdown());
+        println!("{}", rep.markdown());
+        if rep.regressions() > 0 {
+            eprintln!(
+                "{} significant regression(s) against {}",
+                rep.regressions(),
+                base_path.display()
+            );
+            code = ExitCode::from(3);
+        }
+    }
+    write_json(&json_path, &results)?;
+    write_atomic(&md_path, md.as_bytes())?;
+    println!("{}", raptors_bench::report::aa_table(&results.aa_check));
+    println!("{}", raptors_bench::report::table(&results.cells));
+    for a in results.aa_check.iter().filter(|a| !a.pass) {
+        eprintln!(
+            "WARNING: self-check {} expected {:?} but got {:?}",
+            a.id, a.expected, a.verdict
+        );
+    }
+    for s in &results.skipped {
+        eprintln!("not measured: {}: {}", s.id, s.reason);
+    }
+    eprintln!(
+        "wrote {} and {} ({:.1} s)",
+        json_path.display(),
+        md_path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    if a.plot && !results.cells.is_empty() {
+        let script = runner::materialize("plot_speedups.py", runner::PLOT_PY)?;
+        let st = std::process::Command::new(&python)
+            .arg(script)
+            .arg(&json_path)
+            .arg(&png_path)
+            .status();
+        match st {
+            Ok(s) if s.success() => eprintln!("wrote {}", png_path.display()),
+            Ok(s) => {
+                eprintln!("plot failed ({s}); JSON and table were written");
+                code = ExitCode::from(4);
+            }
+            Err(e) => {
+                eprintln!("plot failed to start: {e}");
+                code = ExitCode::from(4);
+            }
+        }
+    }
+    if let Some(e) = &results.runner_error {
+        eprintln!("runner error: {e}");
+        return Ok(ExitCode::FAILURE);
+    }
+    if results.interrupted {
+        eprintln!("interrupted: partial results written");
+        return Ok(ExitCode::from(130));
+    }
+    Ok(code)
+}
+
+fn counters(a: CountersArgs) -> Result<ExitCode> {
+    let python = a.python.unwrap_or_else(default_python);
+    runner::check_python(&python)?;
+    let opts = CountersOptions {
+        python,
+        pythonpath: a.pythonpath,
+        ops: split(&a.ops, "op")?,
+        dtype: a.dtype,
+        size: a.size,
+        perf_iters: a.perf_iters,
+        valgrind_iters: a.valgrind_iters,
+        valgrind: a.valgrind,
+        valgrind_level: a.valgrind_level,
+        jobs: a.jobs,
+    };
+    let rep = run_counters(&opts)?;
+    write_atomic(&a.out, serde_json::to_string_pretty(&rep)?.as_bytes())?;
+    print!("{}", summary(&rep));
+    eprintln!("wrote {}", a.out.display());
+    let failed = rep
+        .perf_runs
+        .iter()
+        .chain(&rep.valgrind_runs)
+        .any(|r| r.error.is_some());
+    Ok(if failed || runner::interrupted() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn power_cmd(a: PowerArgs) -> Result<ExitCode> {
+    let results = a
+        .results
+        .iter()
+        .map(|p| read_results(p))
+        .collect::<Result<Vec<_>>>()?;
+    let rep = power::simulate(&results, a.shift, a.experiments, &StatsConfig::default())
+        .context("power simulation")?;
+    println!("| cell | rounds | ratio spread | false-positive rate | power (slower) | power (faster) |\n|---|---:|---:|---:|---:|---:|");
+    for c in &rep.cells {
+        println!(
+            "| {} | {} | {:.2} % | {:.1} % | {:.1} % | {:.1} % |",
+            c.id,
+            c.rounds,
+            c.rel_spread * 100.0,
+            c.false_positive_rate * 100.0,
+            c.power_slower * 100.0,
+            c.power_faster * 100.0
+        );
+    }
+    println!(
+        "\n{} cells × {} experiments, shift {:.1} %: false positives {:.2} % (worst cell {:.1} %), power {:.1} % (worst cell {:.1} %)",
+        rep.cells.len(),
+        rep.experiments_per_cell,
+        rep.shift * 100.0,
+        rep.false_positive_rate * 100.0,
+        rep.worst_false_positive_rate * 100.0,
+        rep.power * 100.0,
+        rep.worst_power * 100.0
+    );
+    if let Some(out) = a.out {
+        write_atomic(&out, serde_json::to_string_pretty(&rep)?.as_bytes())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Compare(a) => compare(a),
+        Cmd::Counters(a) => counters(a),
+        Cmd::Power(a) => power_cmd(a),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -48,6 +48,18 @@ pub struct RawCell {
     pub check: String,
     pub warmup_calls: u64,
     pub elapsed_s: f64,
+    /// Sub-samples per side per round; the round keeps each side's fastest.
+    #[serde(default = "one")]
+    pub subsamples: usize,
+    /// Sub-samples > 20 % slower than their side's fastest in the same round (preemption hits).
+    #[serde(default)]
+    pub slow_subsamples_ref: usize,
+    #[serde(default)]
+    pub slow_subsamples_cand: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -103,6 +115,7 @@ pub struct RunConfig {
     pub sizes: Vec<usize>,
     pub levels: Vec<String>,
     pub target_sample_ms: f64,
+    pub subsamples: usize,
     pub cell_budget_s: f64,
     pub min_rounds: usize,
     pub max_rounds: usize,

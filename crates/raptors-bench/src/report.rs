@@ -32,7 +32,11 @@ impl BoundModel {
             .as_array()
             .and_then(|cs| cs.iter().filter_map(|c| c["size_bytes"].as_u64()).max())
             .unwrap_or(32 << 20);
-        BoundModel { ll_cache_bytes: ll, cache_gbs, dram_gbs }
+        BoundModel {
+            ll_cache_bytes: ll,
+            cache_gbs,
+            dram_gbs,
+        }
     }
 }
 
@@ -49,7 +53,11 @@ pub fn analyze(raw: RawCell, cfg: &StatsConfig, bounds: &BoundModel) -> Result<C
         bound_gbs: bound,
         cand_pct_of_bound: 100.0 * gbs(stats.cand_median_ns) / bound,
     };
-    Ok(Cell { raw, stats, bandwidth })
+    Ok(Cell {
+        raw,
+        stats,
+        bandwidth,
+    })
 }
 
 /// A/A (must show no difference) and A/A-shift (must show the injected slowdown) verdicts.
@@ -58,7 +66,11 @@ pub fn aa_summaries(cells: &[Cell]) -> Vec<AaSummary> {
         .iter()
         .filter(|c| c.raw.kind != CellKind::Compare)
         .map(|c| {
-            let expected = if c.raw.kind == CellKind::Aa { Verdict::NoDifference } else { Verdict::Slower };
+            let expected = if c.raw.kind == CellKind::Aa {
+                Verdict::NoDifference
+            } else {
+                Verdict::Slower
+            };
             AaSummary {
                 id: c.raw.id.clone(),
                 kind: c.raw.kind,
@@ -75,7 +87,11 @@ pub fn aa_summaries(cells: &[Cell]) -> Vec<AaSummary> {
 
 /// Output paths: `<dir>/<tag>.json|.md|.png`.
 pub fn output_paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf, PathBuf) {
-    (dir.join(format!("{stem}.json")), dir.join(format!("{stem}.md")), dir.join(format!("{stem}.png")))
+    (
+        dir.join(format!("{stem}.json")),
+        dir.join(format!("{stem}.md")),
+        dir.join(format!("{stem}.png")),
+    )
 }
 
 pub fn write_json(path: &Path, results: &Results) -> Result<()> {
@@ -84,8 +100,10 @@ pub fn write_json(path: &Path, results: &Results) -> Result<()> {
 }
 
 pub fn read_results(path: &Path) -> Result<Results> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let r: Results = serde_json::from_str(&text).with_context(|| format!("parsing {} as a results file", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let r: Results = serde_json::from_str(&text)
+        .with_context(|| format!("parsing {} as a results file", path.display()))?;
     anyhow::ensure!(
         r.schema == crate::model::RESULTS_SCHEMA,
         "{}: schema {:?}, expected {:?}",
@@ -116,7 +134,11 @@ fn verdict_str(v: Verdict) -> &'static str {
 }
 
 fn shape_str(shape: &[usize]) -> String {
-    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×")
+    shape
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("×")
 }
 
 fn fmt_time(ns: f64) -> String {
@@ -184,22 +206,54 @@ pub fn markdown(r: &Results) -> String {
     let m = &r.machine;
     let txt = |k: &str| m[k].as_str().unwrap_or("unknown").to_string();
     let mut s = format!("# Raptors vs NumPy — {}\n\n", r.machine_tag);
-    let _ = writeln!(s, "- date: {}; git {}{}", r.date, r.git.commit, if r.git.dirty { " (dirty)" } else { "" });
-    let _ = writeln!(s, "- CPU: {} ({} logical CPUs); kernel {}", txt("cpu_model"), m["logical_cpus"], txt("kernel"));
-    let _ = writeln!(s, "- Python {}; NumPy {} (SIMD baseline {}, dispatch found {})", txt("python"), txt("numpy_version"),
-        m["numpy_simd"]["baseline"], m["numpy_simd"]["found"]);
-    let _ = writeln!(s, "- Raptors {} — SIMD level {}", txt("raptors_version"), txt("raptors_simd_level"));
     let _ = writeln!(
         s,
-        "- method: paired rounds, randomized order within each round, ≥ {:.1} ms per sample, ≤ {:.1} s per cell; \
+        "- date: {}; git {}{}",
+        r.date,
+        r.git.commit,
+        if r.git.dirty { " (dirty)" } else { "" }
+    );
+    let _ = writeln!(
+        s,
+        "- CPU: {} ({} logical CPUs); kernel {}",
+        txt("cpu_model"),
+        m["logical_cpus"],
+        txt("kernel")
+    );
+    let _ = writeln!(
+        s,
+        "- Python {}; NumPy {} (SIMD baseline {}, dispatch found {})",
+        txt("python"),
+        txt("numpy_version"),
+        m["numpy_simd"]["baseline"],
+        m["numpy_simd"]["found"]
+    );
+    let _ = writeln!(
+        s,
+        "- Raptors {} — SIMD level {}",
+        txt("raptors_version"),
+        txt("raptors_simd_level")
+    );
+    let _ = writeln!(
+        s,
+        "- method: paired rounds; per round each side timed {} × (ABBA/BAAB, random start), fastest kept; ≥ {:.1} ms per sample, ≤ {:.1} s per cell; \
          speedup = median over rounds of NumPy time / Raptors time; {:.0} % percentile-bootstrap CI ({} resamples); \
          verdict needs the CI to exclude 1 and |change| ≥ {:.1} %; outliers (> {} MADs) kept and counted",
-        r.config.target_sample_ms, r.config.cell_budget_s, r.config.stats.confidence * 100.0,
+        r.config.subsamples, r.config.target_sample_ms, r.config.cell_budget_s, r.config.stats.confidence * 100.0,
         r.config.stats.resamples, r.config.stats.min_effect * 100.0, r.config.stats.outlier_mads
     );
     let _ = writeln!(s, "- bandwidth bound: {:.0} GB/s when the working set fits the last-level cache, else {:.0} GB/s (DRAM, one core)",
         r.config.bw_cache_gbs, r.config.bw_dram_gbs);
-    let _ = writeln!(s, "- wall time {:.1} s{}\n", r.elapsed_s, if r.interrupted { " — **INTERRUPTED: partial results**" } else { "" });
+    let _ = writeln!(
+        s,
+        "- wall time {:.1} s{}\n",
+        r.elapsed_s,
+        if r.interrupted {
+            " — **INTERRUPTED: partial results**"
+        } else {
+            ""
+        }
+    );
     if let Some(e) = &r.runner_error {
         let _ = writeln!(s, "**Runner error:** {e}\n");
     }

@@ -56,10 +56,12 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream_different_seed_different_stream() {
-        let a: Vec<u64> = (0..8).map({
-            let mut r = SplitMix64::new(7);
-            move |_| r.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..8)
+            .map({
+                let mut r = SplitMix64::new(7);
+                move |_| r.next_u64()
+            })
+            .collect();
         let mut r = SplitMix64::new(7);
         assert!(a.iter().all(|&x| x == r.next_u64()));
         let mut other = SplitMix64::new(8);

@@ -22,7 +22,13 @@ pub struct StatsConfig {
 
 impl Default for StatsConfig {
     fn default() -> Self {
-        StatsConfig { resamples: 2000, confidence: 0.95, min_effect: 0.015, outlier_mads: 3.0, seed: 0x5eed }
+        StatsConfig {
+            resamples: 2000,
+            confidence: 0.95,
+            min_effect: 0.015,
+            outlier_mads: 3.0,
+            seed: 0x5eed,
+        }
     }
 }
 
@@ -118,7 +124,9 @@ fn percentile_interval(mut stats: Vec<f64>, confidence: f64) -> (f64, f64) {
     let alpha = (1.0 - confidence) / 2.0;
     let last = stats.len() - 1;
     let lo = ((alpha * stats.len() as f64).floor() as usize).min(last);
-    let hi = (((1.0 - alpha) * stats.len() as f64).ceil() as usize).saturating_sub(1).min(last);
+    let hi = (((1.0 - alpha) * stats.len() as f64).ceil() as usize)
+        .saturating_sub(1)
+        .min(last);
     (stats[lo], stats[hi])
 }
 
@@ -131,12 +139,19 @@ fn resampled_median(values: &[f64], rng: &mut SplitMix64, buf: &mut Vec<f64>) ->
 /// Bootstrap interval of the median of `values`.
 pub fn bootstrap_median_ci(values: &[f64], cfg: &StatsConfig, rng: &mut SplitMix64) -> (f64, f64) {
     let mut buf = Vec::with_capacity(values.len());
-    let stats = (0..cfg.resamples.max(1)).map(|_| resampled_median(values, rng, &mut buf)).collect();
+    let stats = (0..cfg.resamples.max(1))
+        .map(|_| resampled_median(values, rng, &mut buf))
+        .collect();
     percentile_interval(stats, cfg.confidence)
 }
 
 /// Bootstrap interval of median(a) / median(b) for two independent samples (baseline comparison).
-pub fn bootstrap_ratio_of_medians_ci(a: &[f64], b: &[f64], cfg: &StatsConfig, rng: &mut SplitMix64) -> (f64, f64) {
+pub fn bootstrap_ratio_of_medians_ci(
+    a: &[f64],
+    b: &[f64],
+    cfg: &StatsConfig,
+    rng: &mut SplitMix64,
+) -> (f64, f64) {
     let (mut ba, mut bb) = (Vec::with_capacity(a.len()), Vec::with_capacity(b.len()));
     let stats = (0..cfg.resamples.max(1))
         .map(|_| resampled_median(a, rng, &mut ba) / resampled_median(b, rng, &mut bb))
@@ -166,7 +181,12 @@ pub fn paired_ratios(ref_ns: &[f64], cand_ns: &[f64]) -> Result<Vec<f64>, StatsE
 }
 
 /// Full statistics of one paired cell. `label` seeds the bootstrap so reruns give the same interval.
-pub fn paired_stats(ref_ns: &[f64], cand_ns: &[f64], cfg: &StatsConfig, label: &str) -> Result<PairedStats, StatsError> {
+pub fn paired_stats(
+    ref_ns: &[f64],
+    cand_ns: &[f64],
+    cfg: &StatsConfig,
+    label: &str,
+) -> Result<PairedStats, StatsError> {
     let ratios = paired_ratios(ref_ns, cand_ns)?;
     let mut rng = SplitMix64::from_label(cfg.seed, label);
     let speedup = median(&ratios);
@@ -192,7 +212,12 @@ mod tests {
 
     /// Synthetic timing-like samples: log-normal noise around `base`, a common per-round drift term
     /// (what pairing cancels) and occasional 30 % spikes (what a shared VM produces).
-    fn synthetic_pair(rng: &mut SplitMix64, rounds: usize, shift: f64, noise: f64) -> (Vec<f64>, Vec<f64>) {
+    fn synthetic_pair(
+        rng: &mut SplitMix64,
+        rounds: usize,
+        shift: f64,
+        noise: f64,
+    ) -> (Vec<f64>, Vec<f64>) {
         let (mut r, mut c) = (Vec::new(), Vec::new());
         for _ in 0..rounds {
             let drift = (0.05 * rng.normal()).exp();
@@ -214,10 +239,22 @@ mod tests {
     #[test]
     fn bad_input_is_an_error_not_a_panic() {
         let cfg = StatsConfig::default();
-        assert_eq!(paired_stats(&[], &[], &cfg, "x").unwrap_err(), StatsError::Empty);
-        assert_eq!(paired_stats(&[1.0], &[1.0, 2.0], &cfg, "x").unwrap_err(), StatsError::LengthMismatch(1, 2));
-        assert!(matches!(paired_stats(&[1.0, f64::NAN], &[1.0, 1.0], &cfg, "x"), Err(StatsError::BadValue(_))));
-        assert!(matches!(paired_stats(&[1.0, 0.0], &[1.0, 1.0], &cfg, "x"), Err(StatsError::BadValue(_))));
+        assert_eq!(
+            paired_stats(&[], &[], &cfg, "x").unwrap_err(),
+            StatsError::Empty
+        );
+        assert_eq!(
+            paired_stats(&[1.0], &[1.0, 2.0], &cfg, "x").unwrap_err(),
+            StatsError::LengthMismatch(1, 2)
+        );
+        assert!(matches!(
+            paired_stats(&[1.0, f64::NAN], &[1.0, 1.0], &cfg, "x"),
+            Err(StatsError::BadValue(_))
+        ));
+        assert!(matches!(
+            paired_stats(&[1.0, 0.0], &[1.0, 1.0], &cfg, "x"),
+            Err(StatsError::BadValue(_))
+        ));
     }
 
     #[test]
@@ -228,7 +265,10 @@ mod tests {
         let (r, c) = synthetic_pair(&mut rng, 120, 1.03, 0.02);
         let s = paired_stats(&r, &c, &cfg, "slow").unwrap();
         assert_eq!(s.verdict, Verdict::Slower, "{s:?}");
-        assert!(s.ci_high < 1.0 && (s.speedup - 1.0 / 1.03).abs() < 0.01, "{s:?}");
+        assert!(
+            s.ci_high < 1.0 && (s.speedup - 1.0 / 1.03).abs() < 0.01,
+            "{s:?}"
+        );
         // candidate 3 % faster
         let (r, c) = synthetic_pair(&mut rng, 120, 1.0 / 1.03, 0.02);
         let s = paired_stats(&r, &c, &cfg, "fast").unwrap();
@@ -237,7 +277,10 @@ mod tests {
 
     #[test]
     fn identical_distributions_are_not_flagged_and_rates_hold_over_many_seeds() {
-        let cfg = StatsConfig { resamples: 1000, ..StatsConfig::default() };
+        let cfg = StatsConfig {
+            resamples: 1000,
+            ..StatsConfig::default()
+        };
         let (mut false_pos, mut detected) = (0, 0);
         let trials = 200;
         for seed in 0..trials {
@@ -271,8 +314,12 @@ mod tests {
     fn ratio_of_medians_interval_covers_the_true_ratio() {
         let cfg = StatsConfig::default();
         let mut rng = SplitMix64::new(9);
-        let a: Vec<f64> = (0..200).map(|_| 110.0 * (0.02 * rng.normal()).exp()).collect();
-        let b: Vec<f64> = (0..200).map(|_| 100.0 * (0.02 * rng.normal()).exp()).collect();
+        let a: Vec<f64> = (0..200)
+            .map(|_| 110.0 * (0.02 * rng.normal()).exp())
+            .collect();
+        let b: Vec<f64> = (0..200)
+            .map(|_| 100.0 * (0.02 * rng.normal()).exp())
+            .collect();
         let (lo, hi) = bootstrap_ratio_of_medians_ci(&a, &b, &cfg, &mut rng);
         assert!(lo < 1.1 && hi > 1.1 && hi - lo < 0.03, "({lo}, {hi})");
     }

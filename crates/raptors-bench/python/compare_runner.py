@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""Time Raptors against NumPy in the same process; emit one JSON object per line on stdout.
+
+Driven by `raptors-bench compare` (which computes the statistics); usable alone for debugging:
+    python compare_runner.py --ops sum,add --dtypes f32 --sizes 512
+
+Method per cell: build the arrays, check both sides give the same answer, warm up and calibrate a
+batch size so one timed sample lasts >= --target-sample-ms, then run rounds; in each round each
+side is timed --subsamples times in a mirrored random order (ABBA / BAAB, paired, interleaved)
+and the round keeps each side's fastest sub-sample (how many slower ones were >20 % off is counted). GC is disabled while timing. Each
+finished cell is printed and flushed immediately, so Ctrl-C loses at most the cell in progress.
+
+Lines: {"type": "machine", ...}, {"type": "plan", "cells": [...]}, {"type": "cell_start", "id"},
+{"type": "cell", ...}, {"type": "skip", "id", "reason"}, then {"type": "done"} or
+{"type": "interrupted"} or {"type": "fatal", "reason"}.
+"""
+import argparse
+import contextlib
+import gc
+import io
+import json
+import math
+import os
+import platform
+import random
+import sys
+import time
+import traceback
+
+import numpy as np
+
+# Everything except our protocol goes to stderr (a library printing to stdout must not corrupt it).
+_PROTO = sys.stdout
+sys.stdout = sys.stderr
+
+
+def emit(obj):
+    _PROTO.write(json.dumps(obj) + "\n")
+    _PROTO.flush()
+
+
+# op -> (python expression as a NumPy user writes it, bytes moved per call as f(m, n, itemsize))
+OPS = {
+    "sum": ("x.sum()", lambda m, n, e: m * n * e),
+    "mean": ("x.mean()", lambda m, n, e: m * n * e),
+    "mean_axis0": ("x.mean(axis=0)", lambda m, n, e: (m * n + n) * e),
+    "mean_axis1": ("x.mean(axis=1)", lambda m, n, e: (m * n + m) * e),
+    "broadcast_add_row": ("x + row", lambda m, n, e: (2 * m * n + n) * e),
+    "broadcast_add_col": ("x + col", lambda m, n, e: (2 * m * n + m) * e),
+    "add": ("x + y", lambda m, n, e: 3 * m * n * e),
+    "add_out": ("mod.add(x, y, out=o)", lambda m, n, e: 3 * m * n * e),
+    "scale": ("x * 2.5", lambda m, n, e: 2 * m * n * e),
+    "scale_out": ("mod.multiply(x, 2.5, out=o)", lambda m, n, e: 2 * m * n * e),
+    # per-call overhead: 8 elements, shape (8,)
+    "add_tiny": ("x + x", lambda m, n, e: 3 * m * n * e),
+}
+DTYPES = {"f32": np.float32, "f64": np.float64}
+
+
+def make_batch(expr):
+    """A loop with the expression inlined, so both sides pay the same tiny loop overhead."""
+    src = f"def batch(n, x, y, row, col, o, mod):\n    for _ in range(n):\n        {expr}\n"
+    ns = {}
+    exec(compile(src, f"<batch {expr}>", "exec"), ns)
+    return ns["batch"]
+
+
+def to_numpy(value):
+    if isinstance(value, (float, int, np.generic)):
+        return np.asarray(value)
+    if isinstance(value, np.ndarray):
+        return value
+    for attr in ("to_numpy", "numpy"):
+        if hasattr(value, attr):
+            return np.asarray(getattr(value, attr)())
+    arr = np.asarray(value)
+    if arr.dtype == object:
+        return np.asarray(value.tolist())
+    return arr
+
+
+def read_cpuinfo():
+    model, flags, cores = "unknown", [], set()
+    phys = core = None
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, val = line.partition(":")
+                key, val = key.strip(), val.strip()
+                if key == "model name" and model == "unknown":
+                    model = val
+                elif key == "flags" and not flags:
+                    flags = val.split()
+                elif key == "physical id":
+                    phys = val
+                elif key == "core id":
+                    core = val
+                    cores.add((phys, core))
+    except OSError as e:
+        model = f"unknown (/proc/cpuinfo: {e})"
+    return model, flags, len(cores) or None
+
+
+def read_caches():
+    caches = []
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        entries = sorted(os.listdir(base))
+    except OSError:
+        return caches
+    for idx in entries:
+        if not idx.startswith("index"):
+            continue
+        try:
+            rd = lambda k: open(os.path.join(base, idx, k)).read().strip()  # noqa: E731
+            size = rd("size")
+            mult = {"K": 1024, "M": 1 << 20, "G": 1 << 30}.get(size[-1], 1)
+            caches.append({
+                "level": int(rd("level")), "type": rd("type"),
+                "size_bytes": int(size.rstrip("KMG")) * mult,
+                "ways": int(rd("ways_of_associativity")), "line_bytes": int(rd("coherency_line_size")),
+            })
+        except (OSError, ValueError):
+            continue
+    return caches
+
+
+def machine_info(raptors):
+    model, flags, cores = read_cpuinfo()
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+        np.show_runtime()
+    try:
+        from numpy._core._multiarray_umath import __cpu_baseline__, __cpu_dispatch__, __cpu_features__
+        found = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+        simd = {"baseline": list(__cpu_baseline__), "found": found,
+                "not_found": [f for f in __cpu_dispatch__ if f not in found]}
+    except ImportError as e:
+        simd = {"error": f"numpy._core._multiarray_umath CPU tables unavailable: {e}"}
+    return {
+        "type": "machine",
+        "cpu_model": model,
+        "cpu_flags": flags,
+        "simd_flags": sorted(f for f in flags if f.startswith(("avx", "sse", "fma", "f16c"))),
+        "logical_cpus": os.cpu_count(),
+        "physical_cores": cores,
+        "caches": read_caches(),
+        "arch": platform.machine(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+        "numpy_version": np.__version__,
+        "numpy_show_runtime": buf.getvalue(),
+        "numpy_simd": simd,
+        "raptors_version": getattr(raptors, "__version__", "unknown"),
+        "raptors_simd_level": str(raptors.simd_level()),
+        "raptors_path": getattr(raptors, "__file__", "unknown"),
+        "env": {k: os.environ[k] for k in sorted(os.environ)
+                if k.startswith(("OPENBLAS_", "RAPTORS_", "OMP_", "MKL_"))},
+    }
+
+
+class Skip(Exception):
+    pass
+
+
+def build_sides(op, dtype, shape, raptors, rng):
+    m, n = shape if len(shape) == 2 else (1, shape[0])
+    dt = DTYPES[dtype]
+    x = rng.uniform(0.5, 1.5, size=shape).astype(dt)
+    y = rng.uniform(0.5, 1.5, size=shape).astype(dt)
+    row = rng.uniform(0.5, 1.5, size=(n,)).astype(dt)
+    col = rng.uniform(0.5, 1.5, size=(m, 1)).astype(dt)
+    o = np.empty(shape, dtype=dt)
+    np_side = {"x": x, "y": y, "row": row, "col": col, "o": o, "mod": np}
+    try:
+        # own output buffer: if asarray borrows NumPy memory, the check must still see Raptors's writes
+        r_side = {k: raptors.asarray(np.empty(shape, dtype=dt) if k == "o" else v)
+                  for k, v in np_side.items() if k != "mod"}
+    except Exception as e:  # noqa: BLE001 - reported, not hidden
+        raise Skip(f"raptors.asarray failed: {type(e).__name__}: {e}") from e
+    r_side["mod"] = raptors
+    return np_side, r_side
+
+
+def check(op, expr, np_side, r_side, dtype):
+    """Run both once and compare. Returns "ok" or raises Skip with the reason."""
+    batch = make_batch(expr)
+    env = {}
+    for name, side in (("numpy", np_side), ("raptors", r_side)):
+        code = compile(expr, "<check>", "eval")
+        try:
+            batch(1, **side)
+            if op.endswith("_out"):
+                to_numpy(side["o"])[...] = np.nan  # catches an out= that is silently not written
+            res = eval(code, {}, dict(side))  # noqa: S307 - our own fixed expressions
+            env[name] = np.array(to_numpy(side["o"] if op.endswith("_out") else res), copy=True)
+        except Exception as e:  # noqa: BLE001
+            raise Skip(f"{name} cannot run `{expr}`: {type(e).__name__}: {e}") from e
+    a, b = env["numpy"], env["raptors"]
+    if a.shape != b.shape:
+        return f"shape mismatch: numpy {a.shape} raptors {b.shape}"
+    rtol = 1e-4 if dtype == "f32" else 1e-10
+    if not np.allclose(a, b, rtol=rtol, atol=0.0):
+        err = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)) / np.maximum(np.abs(a), 1e-300)))
+        return f"value mismatch: max rel err {err:.3g} > {rtol}"
+    if b.dtype != a.dtype:
+        return f"dtype mismatch: numpy {a.dtype} raptors {b.dtype}"
+    return "ok"
+
+
+def time_batch(batch, n, side):
+    t0 = time.perf_counter_ns()
+    batch(n, **side)
+    return time.perf_counter_ns() - t0
+
+
+def calibrate(batch, sides, target_ns, warmup_ns):
+    """Warm both sides up (alternating) and return calls per sample so the faster side's sample lasts
+    >= target_ns, plus the number of warm-up calls made."""
+    per_call = []
+    calls = 0
+    for side in sides:
+        n = 1
+        while True:
+            t = time_batch(batch, n, side)
+            calls += n
+            if t >= target_ns / 4 or n >= 1 << 20:
+                break
+            n *= 2
+        per_call.append(t / n)
+    deadline = time.perf_counter_ns() + warmup_ns
+    while time.perf_counter_ns() < deadline:
+        for i, side in enumerate(sides):
+            n = max(1, int(target_ns / 4 / max(per_call[i], 1)))
+            per_call[i] = min(per_call[i], time_batch(batch, n, side) / n)
+            calls += n
+    return max(1, math.ceil(target_ns / max(min(per_call), 1.0))), calls
+
+
+def run_cell(spec, args, raptors, seed):
+    op, dtype, size, kind = spec["op"], spec["dtype"], spec["size"], spec["kind"]
+    expr, nbytes = OPS[op]
+    shape = (8,) if op == "add_tiny" else (size, size)
+    rng = np.random.default_rng(seed)
+    np_side, r_side = build_sides(op, dtype, shape, raptors, rng)
+    if kind == "compare":
+        status = check(op, expr, np_side, r_side, dtype)
+        cand = r_side
+    else:
+        status, cand = "ok (A/A: both sides NumPy)", np_side
+    batch = make_batch(expr)
+    gc.collect()
+    gc.disable()
+    try:
+        started = time.perf_counter()
+        n, warm = calibrate(batch, (np_side, cand), args.target_sample_ms * 1e6, args.warmup_ms * 1e6)
+        n_cand, factor = n, None
+        if kind == "aa_shift":
+            n = max(n, 100)  # so 3 % is a whole number of extra calls
+            n_cand = round(n * args.inject_factor)
+            factor = n_cand / n
+        order_rng = random.Random(seed)
+        ref_ns, cand_ns, cand_first = [], [], 0
+        slow_ref = slow_cand = 0
+        k = args.subsamples
+        t_start = time.perf_counter()
+        while len(ref_ns) < args.max_rounds:
+            if len(ref_ns) >= args.min_rounds and time.perf_counter() - t_start >= args.cell_budget_s:
+                break
+            # k sub-samples per side in a mirrored order (ABBA or BAAB for k=2, first side random):
+            # a preemption that hits one sub-sample does not decide the round.
+            cand_starts = order_rng.random() < 0.5
+            cand_first += cand_starts
+            rs, cs = [], []
+            for i in range(k):
+                if (i % 2 == 0) == cand_starts:
+                    cs.append(time_batch(batch, n_cand, cand))
+                    rs.append(time_batch(batch, n, np_side))
+                else:
+                    rs.append(time_batch(batch, n, np_side))
+                    cs.append(time_batch(batch, n_cand, cand))
+            r, c = min(rs), min(cs)
+            slow_ref += sum(1 for v in rs if v > 1.2 * r)
+            slow_cand += sum(1 for v in cs if v > 1.2 * c)
+            ref_ns.append(r / n)
+            cand_ns.append(c / n)  # divided by n, not n_cand: that is the injected slowdown
+    finally:
+        gc.enable()
+    m, k = (1, 8) if op == "add_tiny" else shape
+    cell = {
+        "type": "cell", "id": spec["id"], "op": op, "dtype": dtype, "shape": list(shape),
+        "level": args.level, "kind": kind, "expr": expr, "reference": "numpy",
+        "candidate": "raptors" if kind == "compare" else "numpy",
+        "calls_per_sample": n, "bytes_per_call": nbytes(m, k, np.dtype(DTYPES[dtype]).itemsize),
+        "ref_ns": ref_ns, "cand_ns": cand_ns, "cand_first_rounds": cand_first,
+        "check": status, "warmup_calls": warm, "elapsed_s": time.perf_counter() - started,
+        "subsamples": k, "slow_subsamples_ref": slow_ref, "slow_subsamples_cand": slow_cand,
+    }
+    if factor is not None:
+        cell["injected_factor"] = factor
+    return cell
+
+
+def plan(args):
+    cells = []
+    aa = [("aa", "sum", "f32", 512)] if args.quick else [("aa", "sum", "f32", 512), ("aa", "add", "f32", 1024)]
+    aa.append(("aa_shift", "sum", "f32", 512))
+    for kind, op, dtype, size in aa:
+        cells.append({"id": f"{kind}:{op}/{dtype}/{size}/{args.level}", "op": op, "dtype": dtype, "size": size, "kind": kind})
+    for dtype in args.dtypes:
+        for op in args.ops:
+            for size in ([8] if op == "add_tiny" else args.sizes):
+                cells.append({"id": f"{op}/{dtype}/{size}/{args.level}", "op": op, "dtype": dtype, "size": size, "kind": "compare"})
+    return cells
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ops", default=",".join(OPS))
+    p.add_argument("--dtypes", default="f32,f64")
+    p.add_argument("--sizes", default="512,1024,2048")
+    p.add_argument("--level", default=os.environ.get("RAPTORS_SIMD", "auto"), help="label only; RAPTORS_SIMD selects")
+    p.add_argument("--target-sample-ms", type=float, default=1.0)
+    p.add_argument("--subsamples", type=int, default=2, help="sub-samples per side per round (min is kept)")
+    p.add_argument("--warmup-ms", type=float, default=30.0)
+    p.add_argument("--cell-budget-s", type=float, default=0.8)
+    p.add_argument("--min-rounds", type=int, default=30)
+    p.add_argument("--max-rounds", type=int, default=400)
+    p.add_argument("--inject-factor", type=float, default=1.03)
+    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--quick", action="store_true", help="fewer A/A cells")
+    p.add_argument("--machine-only", action="store_true")
+    args = p.parse_args()
+    args.ops = [o for o in args.ops.split(",") if o]
+    args.dtypes = [d for d in args.dtypes.split(",") if d]
+    args.sizes = [int(s) for s in args.sizes.split(",") if s]
+    bad = [o for o in args.ops if o not in OPS] + [d for d in args.dtypes if d not in DTYPES]
+    if bad or any(s <= 0 for s in args.sizes) or args.subsamples < 1:
+        emit({"type": "fatal", "reason": f"unknown op/dtype or bad size: {bad or args.sizes}; ops: {list(OPS)}"})
+        return 2
+    try:
+        import raptors
+    except Exception as e:  # noqa: BLE001
+        emit({"type": "fatal", "reason": f"cannot import raptors ({type(e).__name__}: {e}); build it with "
+              "`maturin develop --release -m crates/raptors-py/Cargo.toml` in this venv"})
+        return 2
+    emit(machine_info(raptors))
+    if args.machine_only:
+        emit({"type": "done"})
+        return 0
+    cells = plan(args)
+    emit({"type": "plan", "cells": [c["id"] for c in cells]})
+    try:
+        for i, spec in enumerate(cells):
+            emit({"type": "cell_start", "id": spec["id"]})
+            try:
+                emit(run_cell(spec, args, raptors, args.seed + i))
+            except Skip as e:
+                emit({"type": "skip", "id": spec["id"], "reason": str(e)})
+            except MemoryError as e:
+                emit({"type": "skip", "id": spec["id"], "reason": f"MemoryError: {e}"})
+    except KeyboardInterrupt:
+        emit({"type": "interrupted"})
+        return 130
+    except Exception as e:  # noqa: BLE001
+        emit({"type": "fatal", "reason": f"{type(e).__name__}: {e}\n{traceback.format_exc()}"})
+        return 1
+    emit({"type": "done"})
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C before the cell loop
+        emit({"type": "interrupted"})
+        sys.exit(130)

@@ -1,0 +1,162 @@
+//! Power and false-positive rate of the decision rule, simulated from recorded noise.
+//!
+//! Each recorded cell's per-round speedups are divided by their median, leaving that cell's real
+//! noise (VM jitter, outliers, skew) around 1.0. A simulated experiment draws as many rounds as the
+//! cell really had (same time budget), optionally multiplies them by a known shift, and applies the
+//! exact interval + decision the comparison uses. Counting verdicts over many experiments gives the
+//! false-positive rate (no shift) and the power (±shift).
+
+use crate::model::Results;
+use crate::rng::SplitMix64;
+use crate::stats::{bootstrap_median_ci, decide, median, paired_ratios, StatsConfig, Verdict};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CellPower {
+    pub id: String,
+    pub rounds: usize,
+    pub rel_spread: f64,
+    pub false_positive_rate: f64,
+    pub power_slower: f64,
+    pub power_faster: f64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PowerReport {
+    pub shift: f64,
+    pub experiments_per_cell: usize,
+    pub stats: StatsConfig,
+    pub cells: Vec<CellPower>,
+    pub false_positive_rate: f64,
+    pub power: f64,
+    pub worst_power: f64,
+    pub worst_false_positive_rate: f64,
+}
+
+fn simulate_cell(
+    noise: &[f64],
+    shift: f64,
+    experiments: usize,
+    cfg: &StatsConfig,
+    rng: &mut SplitMix64,
+) -> (f64, f64, f64) {
+    let n = noise.len();
+    let (mut fp, mut slow, mut fast) = (0usize, 0usize, 0usize);
+    let mut sample = vec![0.0; n];
+    for _ in 0..experiments {
+        for s in sample.iter_mut() {
+            *s = noise[rng.below(n)];
+        }
+        for (factor, expect) in [
+            (1.0, Verdict::NoDifference),
+            (1.0 / (1.0 + shift), Verdict::Slower),
+            (1.0 + shift, Verdict::Faster),
+        ] {
+            let xs: Vec<f64> = sample.iter().map(|v| v * factor).collect();
+            let (lo, hi) = bootstrap_median_ci(&xs, cfg, rng);
+            let v = decide(median(&xs), lo, hi, cfg.min_effect);
+            match expect {
+                Verdict::NoDifference => fp += usize::from(v != Verdict::NoDifference),
+                Verdict::Slower => slow += usize::from(v == Verdict::Slower),
+                Verdict::Faster => fast += usize::from(v == Verdict::Faster),
+            }
+        }
+    }
+    let e = experiments as f64;
+    (fp as f64 / e, slow as f64 / e, fast as f64 / e)
+}
+
+/// Simulate over every cell (all kinds) of the given results files.
+pub fn simulate(
+    results: &[Results],
+    shift: f64,
+    experiments: usize,
+    cfg: &StatsConfig,
+) -> anyhow::Result<PowerReport> {
+    anyhow::ensure!(
+        shift > 0.0 && experiments > 0,
+        "need shift > 0 and experiments > 0"
+    );
+    let mut cells = Vec::new();
+    for r in results {
+        for c in &r.cells {
+            let Ok(ratios) = paired_ratios(&c.raw.ref_ns, &c.raw.cand_ns) else {
+                continue;
+            };
+            if ratios.len() < 5 {
+                continue;
+            }
+            let m = median(&ratios);
+            let noise: Vec<f64> = ratios.iter().map(|x| x / m).collect();
+            let mut rng = SplitMix64::from_label(cfg.seed, &c.raw.id);
+            let (fp, ps, pf) = simulate_cell(&noise, shift, experiments, cfg, &mut rng);
+            cells.push(CellPower {
+                id: format!("{} @ {}", c.raw.id, r.date),
+                rounds: noise.len(),
+                rel_spread: c.stats.ratio_rel_spread,
+                false_positive_rate: fp,
+                power_slower: ps,
+                power_faster: pf,
+            });
+        }
+    }
+    anyhow::ensure!(
+        !cells.is_empty(),
+        "no cells with at least 5 rounds in the given results"
+    );
+    let k = cells.len() as f64;
+    Ok(PowerReport {
+        shift,
+        experiments_per_cell: experiments,
+        stats: cfg.clone(),
+        false_positive_rate: cells.iter().map(|c| c.false_positive_rate).sum::<f64>() / k,
+        power: cells
+            .iter()
+            .map(|c| (c.power_slower + c.power_faster) / 2.0)
+            .sum::<f64>()
+            / k,
+        worst_power: cells
+            .iter()
+            .map(|c| c.power_slower.min(c.power_faster))
+            .fold(1.0, f64::min),
+        worst_false_positive_rate: cells
+            .iter()
+            .map(|c| c.false_positive_rate)
+            .fold(0.0, f64::max),
+        cells,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::baseline::tests::synthetic_results;
+
+    #[test]
+    fn low_noise_cells_have_power_and_few_false_positives() {
+        let r = synthetic_results(5, &[("add", 1.0), ("sum", 1.0)]);
+        let cfg = StatsConfig {
+            resamples: 400,
+            ..StatsConfig::default()
+        };
+        let rep = simulate(&[r], 0.03, 100, &cfg).unwrap();
+        assert_eq!(rep.cells.len(), 2);
+        assert!(rep.power > 0.95, "{rep:#?}");
+        assert!(rep.false_positive_rate <= 0.02, "{rep:#?}");
+    }
+
+    #[test]
+    fn very_noisy_cells_show_low_power_instead_of_a_false_pass() {
+        let mut r = synthetic_results(6, &[("add", 1.0)]);
+        let mut rng = SplitMix64::new(77);
+        for v in r.cells[0].raw.cand_ns.iter_mut() {
+            *v *= (0.3 * rng.normal()).exp(); // 30 % noise: 3 % cannot be resolved in 80 rounds
+        }
+        let cfg = StatsConfig {
+            resamples: 400,
+            ..StatsConfig::default()
+        };
+        let rep = simulate(&[r], 0.03, 100, &cfg).unwrap();
+        assert!(rep.power < 0.5, "{rep:#?}");
+    }
+}

@@ -1,0 +1,380 @@
+//! Drives `python/compare_runner.py`: one child process per SIMD level, JSON lines on its stdout,
+//! progress output, and Ctrl-C that keeps every finished cell.
+
+use crate::model::{RawCell, Skipped};
+use crate::stats::{median, paired_ratios};
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The runner script, embedded so the binary works from any directory.
+pub const RUNNER_PY: &str = include_str!("../python/compare_runner.py");
+pub const PLOT_PY: &str = include_str!("../python/plot_speedups.py");
+
+/// Environment variables that must not leak into the benchmark child (see machine-facts.md).
+pub const ENV_REMOVED: [&str; 2] = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
+pub const ENV_SET: [(&str, &str); 1] = [("OPENBLAS_NUM_THREADS", "1")];
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Install the Ctrl-C handler once: the first Ctrl-C lets the runner finish its bookkeeping.
+pub fn install_ctrlc() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // If a handler already exists (embedding program), keep theirs; we then simply die on ^C.
+        let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+    });
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+#[derive(Clone, Debug)]
+pub struct RunnerOptions {
+    pub python: PathBuf,
+    pub ops: Vec<String>,
+    pub dtypes: Vec<String>,
+    pub sizes: Vec<usize>,
+    pub levels: Vec<String>,
+    pub quick: bool,
+    pub target_sample_ms: f64,
+    pub subsamples: usize,
+    pub warmup_ms: f64,
+    pub cell_budget_s: f64,
+    pub min_rounds: usize,
+    pub max_rounds: usize,
+    pub seed: u64,
+    /// Prepended to PYTHONPATH (tests use a stand-in `raptors` module).
+    pub pythonpath: Option<PathBuf>,
+}
+
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    /// Machine description from the first runner process.
+    pub machine: Option<serde_json::Value>,
+    pub cells: Vec<RawCell>,
+    pub skipped: Vec<Skipped>,
+    pub interrupted: bool,
+    pub error: Option<String>,
+}
+
+/// Write an embedded script into a private temp directory and return its path.
+pub fn materialize(name: &str, text: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("raptors-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
+/// A Command for `python` with the benchmark environment applied.
+pub fn python_command(python: &Path, pythonpath: Option<&Path>) -> Command {
+    let mut cmd = Command::new(python);
+    apply_bench_env(&mut cmd, pythonpath);
+    cmd
+}
+
+/// Remove/set the benchmark environment variables (only for the child, never for us).
+pub fn apply_bench_env(cmd: &mut Command, pythonpath: Option<&Path>) {
+    for k in ENV_REMOVED {
+        cmd.env_remove(k);
+    }
+    for (k, v) in ENV_SET {
+        cmd.env(k, v);
+    }
+    if let Some(pp) = pythonpath {
+        let old = std::env::var_os("PYTHONPATH").unwrap_or_default();
+        let mut paths = vec![pp.to_path_buf()];
+        paths.extend(std::env::split_paths(&old));
+        if let Ok(joined) = std::env::join_paths(paths) {
+            cmd.env("PYTHONPATH", joined);
+        }
+    }
+}
+
+/// Check the interpreter exists and runs before a long run starts.
+pub fn check_python(python: &Path) -> Result<String> {
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import sys, numpy; print(sys.version.split()[0], numpy.__version__)",
+        ])
+        .output()
+        .with_context(|| format!("cannot run Python interpreter {}", python.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} cannot import numpy: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn progress_bar() -> ProgressBar {
+    let pb = ProgressBar::new(0);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} cells  {msg}",
+        )
+        .expect("static template is valid"),
+    );
+    pb
+}
+
+fn say(pb: &ProgressBar, line: String) {
+    if pb.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        pb.println(line);
+    }
+}
+
+/// Run every requested level; returns what was measured even when interrupted or a child failed.
+pub fn run(opts: &RunnerOptions) -> Result<RunOutcome> {
+    install_ctrlc();
+    let script = materialize("compare_runner.py", RUNNER_PY)?;
+    let pb = progress_bar();
+    let mut outcome = RunOutcome::default();
+    for level in &opts.levels {
+        if outcome.interrupted || outcome.error.is_some() {
+            break;
+        }
+        run_level(opts, &script, level, &pb, &mut outcome)?;
+    }
+    pb.finish_and_clear();
+    Ok(outcome)
+}
+
+fn run_level(
+    opts: &RunnerOptions,
+    script: &Path,
+    level: &str,
+    pb: &ProgressBar,
+    out: &mut RunOutcome,
+) -> Result<()> {
+    let join = |v: &[String]| v.join(",");
+    let mut cmd = python_command(&opts.python, opts.pythonpath.as_deref());
+    cmd.arg(script)
+        .args(["--ops", &join(&opts.ops), "--dtypes", &join(&opts.dtypes)])
+        .args([
+            "--sizes",
+            &opts
+                .sizes
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ])
+        .args(["--level", level, "--seed", &opts.seed.to_string()])
+        .args(["--target-sample-ms", &opts.target_sample_ms.to_string()])
+        .args(["--warmup-ms", &opts.warmup_ms.to_string()])
+        .args(["--subsamples", &opts.subsamples.to_string()])
+        .args(["--cell-budget-s", &opts.cell_budget_s.to_string()])
+        .args([
+            "--min-rounds",
+            &opts.min_rounds.to_string(),
+            "--max-rounds",
+            &opts.max_rounds.to_string(),
+        ])
+        .env("RAPTORS_SIMD", level)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if opts.quick {
+        cmd.arg("--quick");
+    }
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", opts.python.display()))?;
+    let stdout = child.stdout.take().context("child stdout")?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut forwarded = false;
+    let mut finished = false;
+    let mut started = Instant::now();
+    loop {
+        if interrupted() && !forwarded {
+            // A terminal Ctrl-C reaches the child directly; `kill -INT <our pid>` does not. Forward it.
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+            forwarded = true;
+            out.interrupted = true;
+            say(pb, "interrupted: keeping the finished cells".into());
+        }
+        let line = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(l) => l,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        let msg: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(v) => v,
+            Err(e) => {
+                say(pb, format!("runner printed a non-JSON line ({e}): {line}"));
+                continue;
+            }
+        };
+        match msg["type"].as_str().unwrap_or("") {
+            "machine" => {
+                if out.machine.is_none() {
+                    out.machine = Some(msg);
+                }
+            }
+            "plan" => pb.inc_length(msg["cells"].as_array().map_or(0, |a| a.len() as u64)),
+            "cell_start" => {
+                started = Instant::now();
+                pb.set_message(msg["id"].as_str().unwrap_or("?").to_string());
+            }
+            "cell" => {
+                let cell: RawCell =
+                    serde_json::from_value(msg).context("runner sent a malformed cell")?;
+                let sp = paired_ratios(&cell.ref_ns, &cell.cand_ns)
+                    .map(|r| median(&r))
+                    .unwrap_or(f64::NAN);
+                say(
+                    pb,
+                    format!(
+                        "{:<34} {:>6.3}x  {:>4} rounds × {:<6} {:>5.2} s  {}",
+                        cell.id,
+                        sp,
+                        cell.ref_ns.len(),
+                        cell.calls_per_sample,
+                        started.elapsed().as_secs_f64(),
+                        if cell.check == "ok" || cell.check.starts_with("ok ") {
+                            ""
+                        } else {
+                            &cell.check
+                        }
+                    ),
+                );
+                out.cells.push(cell);
+                pb.inc(1);
+            }
+            "skip" => {
+                let sk = Skipped {
+                    id: msg["id"].as_str().unwrap_or("?").into(),
+                    reason: msg["reason"].as_str().unwrap_or("?").into(),
+                };
+                say(pb, format!("{:<34} SKIPPED: {}", sk.id, sk.reason));
+                out.skipped.push(sk);
+                pb.inc(1);
+            }
+            "done" => finished = true,
+            "interrupted" => out.interrupted = true,
+            "fatal" => out.error = Some(msg["reason"].as_str().unwrap_or("unknown").to_string()),
+            other => say(pb, format!("runner sent unknown message type {other:?}")),
+        }
+    }
+    let status = child.wait().context("waiting for the runner")?;
+    let _ = reader.join();
+    if !finished && !out.interrupted && out.error.is_none() {
+        out.error = Some(format!(
+            "runner for level {level} exited early ({status}) without finishing"
+        ));
+    }
+    Ok(())
+}
+
+/// `git rev-parse HEAD` + dirty flag; "unknown" when git is unavailable.
+pub fn git_info() -> crate::model::GitInfo {
+    let run = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    crate::model::GitInfo {
+        commit: run(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into()),
+        dirty: run(&["status", "--porcelain", "--untracked-files=no"])
+            .is_some_and(|s| !s.is_empty()),
+    }
+}
+
+/// Current UTC time as RFC 3339 (civil-from-days, avoids a date-time dependency).
+pub fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `x86_64-amd-epyc-2cpu`: architecture, CPU model slug, logical CPUs.
+pub fn machine_tag(machine: &serde_json::Value) -> String {
+    let model = machine["cpu_model"].as_str().unwrap_or("unknown-cpu");
+    let mut slug = String::new();
+    for ch in model.to_lowercase().chars() {
+        if ch.is_ascii_alphanumeric() {
+            slug.push(ch);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let arch = machine["arch"].as_str().unwrap_or(std::env::consts::ARCH);
+    let cpus = machine["logical_cpus"].as_u64().unwrap_or(0);
+    format!("{arch}-{slug}-{cpus}cpu")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_tag_is_a_clean_slug() {
+        let m = serde_json::json!({"cpu_model": "AMD EPYC 9R14 96-Core Processor", "arch": "x86_64", "logical_cpus": 2});
+        assert_eq!(
+            machine_tag(&m),
+            "x86_64-amd-epyc-9r14-96-core-processor-2cpu"
+        );
+    }
+
+    #[test]
+    fn utc_now_is_rfc3339_shaped() {
+        let s = utc_now();
+        assert_eq!(s.len(), 20, "{s}");
+        assert!(
+            s.starts_with("20") && s.ends_with('Z') && &s[10..11] == "T",
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn missing_python_is_a_clear_error() {
+        let err = check_python(Path::new("/nonexistent/python3")).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("cannot run Python interpreter"),
+            "{err:#}"
+        );
+    }
+}
