@@ -33,16 +33,24 @@ fn axis_error(py: Python<'_>, axis: isize, ndim: usize) -> PyErr {
 
 /// Message for a bad or unavailable `RAPTORS_SIMD`, naming the valid choices.
 pub(crate) fn simd_message(e: &KernelError) -> String {
-    let valid: Vec<&str> = SimdLevel::ALL.iter().map(|l| l.name()).collect();
-    format!(
-        "raptors: {e} (valid RAPTORS_SIMD values: auto, {}; available on this CPU: {})",
-        valid.join(", "),
-        raptors_kernels::available_levels()
-            .iter()
-            .map(|l| l.name())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    let available: Vec<&str> = raptors_kernels::available_levels()
+        .iter()
+        .map(|l| l.name())
+        .collect();
+    let available = available.join(", ");
+    match e {
+        // The kernel's message already lists every accepted value.
+        KernelError::InvalidSimdEnv { .. } => {
+            format!("raptors: {e}; available on this CPU: {available}")
+        }
+        _ => {
+            let valid: Vec<&str> = SimdLevel::ALL.iter().map(|l| l.name()).collect();
+            format!(
+                "raptors: {e} (valid RAPTORS_SIMD values: auto, {}; available on this CPU: {available})",
+                valid.join(", ")
+            )
+        }
+    }
 }
 
 pub(crate) fn kernel_err(py: Python<'_>, e: KernelError) -> PyErr {

@@ -393,6 +393,12 @@ fn reduce_t<T: Float>(
 ) -> PyResult<Py<PyAny>> {
     let n = v.shape().size();
     match run_kernel(py, n, || k::reduce(op, v, axis)).map_err(|e| kernel_err(py, e))? {
+        // An explicit axis always yields an Array (0-d when reducing a 1-D input).
+        Reduced::Scalar(x) if axis.is_some() => {
+            Ok(Bound::new(py, RArray::from_vec(vec![x], Shape::scalar()))?
+                .into_any()
+                .unbind())
+        }
         Reduced::Scalar(x) => Ok(PyFloat::new(py, x.into()).into_any().unbind()),
         Reduced::Array(a) => Ok(Bound::new(py, RArray::from_array(a))?.into_any().unbind()),
     }
