@@ -153,10 +153,10 @@ fn run_job(
     std::fs::read_to_string(&outfile).map_err(|e| format!("reading {}: {e}", outfile.display()))
 }
 
-fn totals(
-    tool: &str,
-    text: &str,
-) -> Result<Vec<(String, String, CounterStatus, Option<f64>)>, String> {
+/// (event, unit, status, total) per counter.
+type Totals = Vec<(String, String, CounterStatus, Option<f64>)>;
+
+fn totals(tool: &str, text: &str) -> Result<Totals, String> {
     if tool == "perf" {
         Ok(parse_perf_csv(text)
             .into_iter()
@@ -416,7 +416,8 @@ pub fn summary(r: &CountersReport) -> String {
                     .iter()
                     .find(|c| c.event.split(':').next() == Some(k));
                 match v.map(|c| (c.status, c.per_call)) {
-                    Some((_, Some(x))) => format!("{k}={x:.0}"),
+                    Some((_, Some(x))) if x.abs() >= 100.0 => format!("{k}={x:.0}"),
+                    Some((_, Some(x))) => format!("{k}={x:.4}"),
                     Some((st, None)) => format!("{k}=<{st:?}>"),
                     None => format!("{k}=<absent>"),
                 }
