@@ -35,11 +35,6 @@ pub(crate) unsafe trait Lanes: Copy {
     /// Lane-wise maximum that returns NaN if either lane is NaN (NumPy's `maximum`).
     unsafe fn max(a: Self, b: Self) -> Self;
 
-    /// Horizontal sum as a balanced tree over the lanes.
-    #[inline(always)]
-    unsafe fn hsum(v: Self) -> Self::E {
-        Self::hfold(v, |a, b| a + b)
-    }
     /// Horizontal NaN-propagating minimum.
     #[inline(always)]
     unsafe fn hmin(v: Self) -> Self::E {

@@ -58,10 +58,6 @@ unsafe impl<E: Element> Lanes for Scalar<E> {
         Scalar(max_nan(a.0, b.0))
     }
     #[inline(always)]
-    unsafe fn hsum(v: Self) -> E {
-        v.0
-    }
-    #[inline(always)]
     unsafe fn hmin(v: Self) -> E {
         v.0
     }

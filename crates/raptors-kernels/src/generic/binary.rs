@@ -74,7 +74,7 @@ pub(crate) unsafe fn binary<V: Lanes, const OP: u8, const MODE: u8>(
     let mut i = 0;
     if nt && w > 1 {
         let align = w * std::mem::size_of::<V::E>();
-        while i < n && (out.add(i) as usize) % align != 0 {
+        while i < n && !(out.add(i) as usize).is_multiple_of(align) {
             *out.add(i) = op_s::<V::E, OP>(ea(i), eb(i));
             i += 1;
         }

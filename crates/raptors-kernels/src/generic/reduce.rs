@@ -1,8 +1,8 @@
 //! Reductions: contiguous sum/min/max, axis-0 (rows blocked 8 at a time) and axis-1 (per row).
 //!
 //! Accuracy design of `sum` (bound derived in docs/kernels.md): the input is cut into blocks of
-//! `16 * 8 * W` elements; inside a block 8 independent vector accumulators each take <= 16 (+7 in
-//! the last block) elements per lane, are combined as a tree and summed horizontally as a tree, and
+//! `8 * 8 * W` elements; inside a block 8 independent vector accumulators each take <= 8 (<= 14 in
+//! a short last block) elements per lane, are combined as a tree, summed horizontally in f64, and
 //! the block partial is added into a Neumaier-compensated f64 accumulator. The error is therefore
 //! bounded per block and does not grow with the number of blocks.
 
@@ -61,8 +61,31 @@ fn red_s<E: Element, const K: u8>(x: E, y: E) -> E {
     }
 }
 
-/// Elements per lane and accumulator in one sum block.
-const PER_LANE: usize = 16;
+/// Elements per lane and accumulator in one sum block (NumPy's pairwise leaf uses 16; fewer keeps
+/// the partials smaller and so their rounding errors).
+const PER_LANE: usize = 8;
+
+/// Horizontal sum of the lanes in f64 (exact for f32 lanes up to W = 16 within f64 range).
+#[inline(always)]
+unsafe fn hsum_f64<V: Lanes>(v: V) -> f64 {
+    let mut buf = [V::E::ZERO; 16];
+    V::store(buf.as_mut_ptr(), v);
+    let mut f = [0f64; 16];
+    for (d, s) in f.iter_mut().zip(buf.iter()).take(V::W) {
+        *d = s.to_f64();
+    }
+    // Adjacent pairs first: lanes of different parity meet early, which cancels periodic data.
+    let mut step = 1;
+    while step < V::W {
+        let mut i = 0;
+        while i + step < V::W {
+            f[i] += f[i + step];
+            i += 2 * step;
+        }
+        step *= 2;
+    }
+    f[0]
+}
 
 /// Sum of `n` contiguous elements, returned in f64 (exact conversion of the f32/f64 partials).
 ///
@@ -77,7 +100,7 @@ pub(crate) unsafe fn sum<V: Lanes>(p: *const V::E, n: usize) -> f64 {
     if w > 1 {
         let align = w * std::mem::size_of::<V::E>();
         let mut head = 0.0f64;
-        while i < n && (p.add(i) as usize) % align != 0 {
+        while i < n && !(p.add(i) as usize).is_multiple_of(align) {
             head += (*p.add(i)).to_f64();
             i += 1;
         }
@@ -123,7 +146,7 @@ unsafe fn block_sum<V: Lanes>(p: *const V::E, len: usize) -> f64 {
         tail = tail + *p.add(j);
         j += 1;
     }
-    V::hsum(v).to_f64() + tail.to_f64()
+    hsum_f64::<V>(v) + tail.to_f64()
 }
 
 /// NaN-propagating min (K = MIN) or max (K = MAX) of `n >= 1` contiguous elements.

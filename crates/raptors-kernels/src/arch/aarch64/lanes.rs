@@ -9,7 +9,7 @@ use crate::lanes::Lanes;
 macro_rules! lanes_neon {
     (
         $V:ty, $E:ty, $W:expr, $load:ident, $store:ident, $dup:ident, $add:ident, $sub:ident,
-        $mul:ident, $div:ident, $min:ident, $max:ident, $addv:ident, $minv:ident, $maxv:ident
+        $mul:ident, $div:ident, $min:ident, $max:ident, $minv:ident, $maxv:ident
     ) => {
         // SAFETY: NEON intrinsics; callers uphold the `Lanes` contract (only run inside the neon
         // `#[target_feature]` entry points, pointers valid for W elements).
@@ -63,10 +63,6 @@ macro_rules! lanes_neon {
                 $max(a, b)
             }
             #[inline(always)]
-            unsafe fn hsum(v: Self) -> $E {
-                $addv(v)
-            }
-            #[inline(always)]
             unsafe fn hmin(v: Self) -> $E {
                 $minv(v)
             }
@@ -91,7 +87,6 @@ lanes_neon!(
     vdivq_f32,
     vminq_f32,
     vmaxq_f32,
-    vaddvq_f32,
     vminvq_f32,
     vmaxvq_f32
 );
@@ -108,7 +103,6 @@ lanes_neon!(
     vdivq_f64,
     vminq_f64,
     vmaxq_f64,
-    vaddvq_f64,
     vminvq_f64,
     vmaxvq_f64
 );

@@ -100,7 +100,7 @@ macro_rules! lanes_avx512 {
     (
         $V:ty, $E:ty, $W:expr, $load:ident, $store:ident, $stream:ident, $set1:ident, $zero:ident,
         $add:ident, $sub:ident, $mul:ident, $div:ident, $min:ident, $max:ident,
-        $cmp:ident, $mov:ident, $rsum:ident
+        $cmp:ident, $mov:ident
     ) => {
         // SAFETY: AVX-512F intrinsics; callers uphold the `Lanes` contract (only run inside the
         // avx512 `#[target_feature]` entry points, pointers valid for W elements).
@@ -155,10 +155,6 @@ macro_rules! lanes_avx512 {
             unsafe fn max(a: Self, b: Self) -> Self {
                 $mov($max(a, b), $cmp::<_CMP_UNORD_Q>(a, a), a)
             }
-            #[inline(always)]
-            unsafe fn hsum(v: Self) -> $E {
-                $rsum(v)
-            }
         }
     };
 }
@@ -179,8 +175,7 @@ lanes_avx512!(
     _mm512_min_ps,
     _mm512_max_ps,
     _mm512_cmp_ps_mask,
-    _mm512_mask_mov_ps,
-    _mm512_reduce_add_ps
+    _mm512_mask_mov_ps
 );
 lanes_avx512!(
     __m512d,
@@ -198,6 +193,5 @@ lanes_avx512!(
     _mm512_min_pd,
     _mm512_max_pd,
     _mm512_cmp_pd_mask,
-    _mm512_mask_mov_pd,
-    _mm512_reduce_add_pd
+    _mm512_mask_mov_pd
 );
