@@ -3,6 +3,8 @@
 Every operation is NumPy itself, so a comparison against it is an A/A run. Only put this directory
 on PYTHONPATH in tests; results produced with it report raptors_version "fake-numpy".
 """
+import os
+
 import numpy as np
 
 __version__ = "fake-numpy"
@@ -16,3 +18,16 @@ def asarray(a):
 
 def simd_level():
     return "fake"
+
+
+# RAPTORS_FAKE_SLOW=1: `x + y` does its work twice — a deliberately slowed kernel for the
+# end-to-end --baseline test.
+if os.environ.get("RAPTORS_FAKE_SLOW") == "1":
+
+    class _Slow(np.ndarray):
+        def __add__(self, other):
+            np.add(np.asarray(self), np.asarray(other))
+            return np.add(np.asarray(self), np.asarray(other))
+
+    def asarray(a):  # noqa: F811 - replaces the plain version above
+        return np.asarray(a).view(_Slow)
