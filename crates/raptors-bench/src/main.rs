@@ -187,12 +187,20 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
         "budget, sample time and sub-samples must be positive"
     );
     let outcome = runner::run(&opts)?;
-    let Some(machine) = outcome.machine else {
+    let Some(mut machine) = outcome.machine else {
         bail!(
             "runner produced no results: {}",
             outcome.error.unwrap_or_else(|| "no output".into())
         );
     };
+    // Other processes' load explains noisy runs; record it next to the runner's start value.
+    let load_end: Option<Vec<f64>> = std::fs::read_to_string("/proc/loadavg").ok().map(|s| {
+        s.split_whitespace()
+            .take(3)
+            .filter_map(|v| v.parse().ok())
+            .collect()
+    });
+    machine["load_avg_end"] = serde_json::json!(load_end);
     let stats_cfg = StatsConfig {
         seed: a.seed,
         ..StatsConfig::default()
