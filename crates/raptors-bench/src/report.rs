@@ -236,6 +236,11 @@ pub fn markdown(r: &Results) -> String {
     );
     let _ = writeln!(
         s,
+        "- load average (1/5/15 min) at start {} and end {} (2 cores shared with other work)",
+        m["load_avg_start"], m["load_avg_end"]
+    );
+    let _ = writeln!(
+        s,
         "- method: paired rounds; per round each side timed {} × (ABBA/BAAB, random start), fastest kept; ≥ {:.1} ms per sample, ≤ {:.1} s per cell; \
          speedup = median over rounds of NumPy time / Raptors time; {:.0} % percentile-bootstrap CI ({} resamples); \
          verdict needs the CI to exclude 1 and |change| ≥ {:.1} %; outliers (> {} MADs) kept and counted",
