@@ -340,6 +340,56 @@ impl RArray {
         }
     }
 
+    /// Indexing is delegated to NumPy on a zero-copy view. Results: a Python float for a single
+    /// element; otherwise an Array that shares memory when the selection is C-contiguous (rows,
+    /// row ranges) and is a copy otherwise (columns, steps) - unlike NumPy, whose basic slices are
+    /// always views.
+    fn __getitem__<'py>(
+        slf: &Bound<'py, Self>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let item = Self::numpy_view(slf)?.get_item(key)?;
+        if item.cast::<PyUntypedArray>().is_ok() {
+            Ok(convert::to_rarray(slf.py(), &item, None, false)?.into_any())
+        } else {
+            Ok(PyFloat::new(slf.py(), item.extract::<f64>()?).into_any())
+        }
+    }
+
+    /// `a[key] = value` writes through a NumPy view (NumPy's assignment and broadcasting rules).
+    fn __setitem__(
+        slf: &Bound<'_, Self>,
+        key: &Bound<'_, PyAny>,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        if !slf.get().writeable {
+            return Err(crate::errors::read_only());
+        }
+        Self::numpy_view(slf)?.set_item(key, value)
+    }
+
+    fn __iter__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        let n = slf.get().__len__()?;
+        let items = (0..n)
+            .map(|i| Self::__getitem__(slf, &i.into_pyobject(slf.py())?.into_any()))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(PyList::new(slf.py(), items)?
+            .into_any()
+            .try_iter()?
+            .into_any())
+    }
+
+    /// The transpose (a copy: Arrays are always C-contiguous).
+    #[getter]
+    #[allow(non_snake_case)]
+    fn T<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+        if slf.get().shape.ndim() < 2 {
+            return Ok(slf.clone());
+        }
+        let t = Self::numpy_view(slf)?.getattr("T")?;
+        convert::to_rarray(slf.py(), &t, None, false)
+    }
+
     /// A new Array owning a copy of the data.
     pub(crate) fn copy(&self) -> RArray {
         match &self.storage {

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import raptors
-from conftest import DTYPES, assert_same
+from raptors_testing import DTYPES, assert_same
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -97,3 +97,26 @@ def test_version_and_simd_level():
     assert level in {"scalar", "sse2", "avx2", "avx512", "neon"}
     assert level in raptors.available_simd_levels()
     assert "scalar" in raptors.available_simd_levels()
+
+
+def test_indexing_iteration_transpose():
+    x = np.arange(12.0).reshape(3, 4)
+    a = raptors.asarray(x)
+    assert a[1, 2] == 6.0 and type(a[1, 2]) is float
+    row = a[1]
+    assert isinstance(row, raptors.Array) and row.tolist() == [4.0, 5.0, 6.0, 7.0]
+    assert np.shares_memory(np.asarray(row), x), "C-contiguous selections share memory"
+    col = a[:, 1]
+    assert col.tolist() == [1.0, 5.0, 9.0] and not np.shares_memory(np.asarray(col), x)
+    assert [r.tolist() for r in a] == x.tolist()
+    assert list(raptors.asarray([1.0, 2.0])) == [1.0, 2.0]
+    assert_same(a.T, x.T.copy())
+    with pytest.raises(IndexError):
+        a[3]
+    a[0, :] = -1.0
+    a[:, 3] = raptors.asarray([7.0, 8.0, 9.0])
+    assert x[0].tolist() == [-1.0, -1.0, -1.0, 7.0] and x[:, 3].tolist() == [7.0, 8.0, 9.0]
+    ro = np.arange(3.0)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        raptors.asarray(ro)[0] = 5.0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import raptors
-from conftest import DTYPES, assert_same
+from raptors_testing import DTYPES, assert_same
 
 DTYPE_SPELLINGS = {
     np.float32: ["float32", "f4", np.float32, np.dtype("float32"), np.dtype("<f4")],

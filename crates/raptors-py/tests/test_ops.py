@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import raptors
-from conftest import DTYPES, SHAPES_2D, SIZES_1D, assert_same, layouts, random_array
+from raptors_testing import DTYPES, SHAPES_2D, SIZES_1D, assert_same, layouts, random_array
 
 OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv}
 IOPS = {"add": operator.iadd, "sub": operator.isub, "mul": operator.imul, "div": operator.itruediv}

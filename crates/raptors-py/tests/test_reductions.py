@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import raptors
-from conftest import DTYPES, SHAPES_2D, SIZES_1D, assert_same, layouts, random_array, reduction_bound
+from raptors_testing import DTYPES, SHAPES_2D, SIZES_1D, assert_same, layouts, random_array, reduction_bound
 
 REDUCTIONS = ["sum", "mean", "min", "max"]
 AXES = {0: [None], 1: [None, 0, -1], 2: [None, 0, 1, -1, -2]}

@@ -1,6 +1,6 @@
 """Type stubs for the ``raptors`` package (implemented in ``raptors._raptors``)."""
 
-from typing import Any, Literal, Optional, Sequence, SupportsIndex, Union, overload
+from typing import Any, Iterator, Literal, Optional, Sequence, SupportsIndex, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +50,13 @@ class Array:
     def __str__(self) -> str: ...
     def __array__(self, dtype: Optional[npt.DTypeLike] = None, copy: Optional[bool] = None) -> npt.NDArray[Any]: ...
     def __buffer__(self, flags: int, /) -> memoryview: ...
+    @property
+    def T(self) -> Array:
+        """The transpose (a copy; Arrays are always C-contiguous)."""
+    def __getitem__(self, key: Any) -> Union[Array, float]:
+        """A float for one element; otherwise an Array (shares memory if the selection is C-contiguous)."""
+    def __setitem__(self, key: Any, value: Union[Array, npt.ArrayLike]) -> None: ...
+    def __iter__(self) -> Iterator[Union[Array, float]]: ...
     def to_numpy(self, copy: bool = False) -> npt.NDArray[Any]:
         """The data as a NumPy array; a view sharing memory unless ``copy=True``."""
     def copy(self) -> Array: ...
