@@ -71,15 +71,23 @@ fn child_report_level() {
 
 fn run_child(value: &str) -> Option<String> {
     let exe = std::env::current_exe().ok()?;
-    let out = std::process::Command::new(exe)
-        .args(["--ignored", "--exact", "child_report_level", "--nocapture"])
-        .env("RAPTORS_SIMD", value)
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.lines()
-        .find(|l| l.starts_with("RAPTORS-"))
-        .map(str::to_string)
+    let args = ["--ignored", "--exact", "child_report_level", "--nocapture"];
+    let report = |cmd: &mut std::process::Command| -> Option<String> {
+        let out = cmd.args(args).env("RAPTORS_SIMD", value).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines()
+            .find(|l| l.starts_with("RAPTORS-"))
+            .map(str::to_string)
+    };
+    report(&mut std::process::Command::new(&exe)).or_else(|| {
+        // Under qemu-user without binfmt_misc a guest binary cannot exec itself (exit 127); the
+        // emulator is a host binary, which qemu-user execs natively, and can run it.
+        if cfg!(target_arch = "aarch64") {
+            report(std::process::Command::new("qemu-aarch64-static").arg(&exe))
+        } else {
+            None
+        }
+    })
 }
 
 #[test]
