@@ -1,1 +1,32 @@
 //! ELF symbol extraction, x86-64/AArch64 disassembly, SIMD classification and loop analysis.
+//!
+//! Pipeline: [`elf::ElfFile`] (validated mmap) → [`symbols::SymbolTable`] (functions with the
+//! source of their bounds) → per-architecture decoders ([`x86`], [`arm64`]) that either format
+//! objdump-compatible text ([`disasm`]) or produce [`insn::Insn`] facts from decoder metadata,
+//! which [`simd`], [`loops`] and [`compare`] aggregate. The CLI (`src/main.rs`) is a thin layer;
+//! JSON shapes are documented in the crate README.
+
+pub mod arm64;
+mod arm64_tables;
+pub mod compare;
+pub mod disasm;
+pub mod elf;
+pub mod error;
+pub mod insn;
+pub mod locate;
+pub mod loops;
+pub mod simd;
+pub mod symbols;
+pub mod x86;
+mod x86_tables;
+
+pub use elf::{Arch, ElfFile};
+pub use error::{AsmError, Result};
+pub use symbols::SymbolTable;
+
+/// Opens `path` and reads its function table.
+pub fn open(path: impl AsRef<std::path::Path>) -> Result<(ElfFile, SymbolTable)> {
+    let elf = ElfFile::open(path)?;
+    let table = SymbolTable::read(&elf);
+    Ok((elf, table))
+}

@@ -1,0 +1,152 @@
+//! Two functions' hottest innermost loops side by side.
+
+use serde::Serialize;
+
+use crate::elf::{Arch, ElfFile};
+use crate::error::{AsmError, Result};
+use crate::loops::{function_loops, Loop};
+use crate::symbols::{Function, SymbolTable};
+
+/// One side of a comparison.
+#[derive(Debug, Clone, Serialize)]
+pub struct Side {
+    pub file: String,
+    pub arch: Arch,
+    pub function: String,
+    pub address: u64,
+    pub loops_found: usize,
+    /// The hottest innermost loop (None if the function has no loop).
+    #[serde(rename = "loop")]
+    pub hot_loop: Option<Loop>,
+}
+
+/// `compare` result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub a: Side,
+    pub b: Side,
+}
+
+/// Exactly one function matching `pattern`, or an error listing the candidates.
+pub fn one_function<'t>(
+    elf: &ElfFile,
+    table: &'t SymbolTable,
+    pattern: &str,
+) -> Result<&'t Function> {
+    let found = table.select(pattern)?;
+    match found.len() {
+        1 => Ok(found[0]),
+        0 => Err(AsmError::Symbol {
+            path: elf.path.clone(),
+            reason: format!("no function matches {pattern:?}"),
+        }),
+        n => {
+            let names: Vec<&str> = found.iter().take(12).map(|f| f.name.as_str()).collect();
+            Err(AsmError::Symbol {
+                path: elf.path.clone(),
+                reason: format!(
+                    "{pattern:?} matches {n} functions ({}{}); use a more specific pattern",
+                    names.join(", "),
+                    if n > 12 { ", …" } else { "" }
+                ),
+            })
+        }
+    }
+}
+
+pub fn side(elf: &ElfFile, table: &SymbolTable, f: &Function) -> Side {
+    let fl = function_loops(elf, table, f);
+    Side {
+        file: elf.path.display().to_string(),
+        arch: elf.arch,
+        function: f.name.clone(),
+        address: f.address,
+        loops_found: fl.loops.len(),
+        hot_loop: fl.loops.into_iter().find(|l| l.hottest),
+    }
+}
+
+/// Human-readable side-by-side table.
+pub fn compare_text(c: &Comparison, out: &mut String) {
+    use std::fmt::Write as _;
+    let cell = |s: &Side, f: &dyn Fn(&Loop) -> String| {
+        s.hot_loop.as_ref().map(f).unwrap_or_else(|| "-".into())
+    };
+    let f3 = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "n/a".into());
+    type Row<'a> = (&'a str, Box<dyn Fn(&Side) -> String + 'a>);
+    let rows: Vec<Row<'_>> = vec![
+        (
+            "file",
+            Box::new(|s: &Side| s.file.rsplit('/').next().unwrap_or("").to_string()),
+        ),
+        ("arch", Box::new(|s: &Side| format!("{:?}", s.arch))),
+        ("function", Box::new(|s: &Side| s.function.clone())),
+        (
+            "loops found",
+            Box::new(|s: &Side| s.loops_found.to_string()),
+        ),
+        (
+            "hot loop",
+            Box::new(move |s: &Side| cell(s, &|l| format!("{:#x}..{:#x}", l.start, l.end))),
+        ),
+        (
+            "instructions/iter",
+            Box::new(move |s: &Side| cell(s, &|l| l.instructions.to_string())),
+        ),
+        (
+            "elements/iter",
+            Box::new(move |s: &Side| cell(s, &|l| f3(l.elements_per_iteration))),
+        ),
+        (
+            "instructions/element",
+            Box::new(move |s: &Side| cell(s, &|l| f3(l.instructions_per_element))),
+        ),
+        (
+            "loads/iter",
+            Box::new(move |s: &Side| cell(s, &|l| l.loads.to_string())),
+        ),
+        (
+            "stores/iter",
+            Box::new(move |s: &Side| cell(s, &|l| l.stores.to_string())),
+        ),
+        (
+            "arith/iter",
+            Box::new(move |s: &Side| cell(s, &|l| l.arith.to_string())),
+        ),
+        (
+            "fma/iter",
+            Box::new(move |s: &Side| cell(s, &|l| l.fma.to_string())),
+        ),
+        (
+            "vector bits",
+            Box::new(move |s: &Side| cell(s, &|l| l.vector_bits.to_string())),
+        ),
+        (
+            "element bits",
+            Box::new(move |s: &Side| cell(s, &|l| l.element_bits.to_string())),
+        ),
+        (
+            "unroll",
+            Box::new(move |s: &Side| cell(s, &|l| l.unroll.to_string())),
+        ),
+        (
+            "accumulators",
+            Box::new(move |s: &Side| cell(s, &|l| l.accumulators.to_string())),
+        ),
+    ];
+    let cells: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|(n, f)| (n.to_string(), f(&c.a), f(&c.b)))
+        .collect();
+    let w0 = cells.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    let w1 = cells
+        .iter()
+        .map(|r| r.1.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let _ = writeln!(out, "{:w0$}  {:w1$}  B", "", "A");
+    for (n, a, b) in cells {
+        let _ = writeln!(out, "{n:w0$}  {a:w1$}  {b}");
+    }
+}

@@ -1,0 +1,342 @@
+//! Loops from backward branches, their instruction mix, and the innermost/hottest candidate.
+//!
+//! A loop is `[target, branch_end)` for every direct jump (not a call) whose target is at or
+//! before the jump and inside the same function; jumps back to the same target form one loop
+//! (the widest). Estimates are documented in the README; they are static guesses, not profiles.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::disasm::{function_code, FuncSymbols};
+use crate::elf::{Arch, ElfFile, SymSource};
+use crate::insn::{Category, Group, Insn};
+use crate::simd::function_insns;
+use crate::symbols::{Function, SymbolTable};
+
+/// One loop.
+#[derive(Debug, Clone, Serialize)]
+pub struct Loop {
+    /// First address of the body (the branch target).
+    pub start: u64,
+    /// One past the last byte of the closing branch.
+    pub end: u64,
+    /// Address of the closing backward branch.
+    pub branch: u64,
+    pub instructions: u64,
+    /// Instructions reading memory (explicit operands; loads folded into arithmetic count too).
+    pub loads: u64,
+    /// Instructions writing memory.
+    pub stores: u64,
+    /// SIMD/FP arithmetic (category `arithmetic`; includes adds).
+    pub arith: u64,
+    /// SIMD/FP add/subtract instructions (subset of `arith`).
+    pub adds: u64,
+    /// Fused multiply-add / multiply-accumulate.
+    pub fma: u64,
+    pub shuffles: u64,
+    pub branches: u64,
+    pub calls: u64,
+    /// Widest vector register width used by a packed load/store/arithmetic op (0 = scalar).
+    pub vector_bits: u16,
+    /// Most common element width of those ops (0 = unknown).
+    pub element_bits: u16,
+    /// Largest number of vector-width accesses to one address stream (same base/index
+    /// registers) per iteration; 1 = not unrolled.
+    pub unroll: u64,
+    /// Distinct vector registers both read and written by one add/FMA in the body.
+    pub accumulators: u64,
+    /// Elements read per iteration from the busiest input stream (bytes / element size), if the
+    /// element size is known.
+    pub elements_per_iteration: Option<f64>,
+    /// `instructions / elements_per_iteration`.
+    pub instructions_per_element: Option<f64>,
+    /// Number of enclosing loops (0 = outermost).
+    pub depth: u32,
+    /// Contains no other loop.
+    pub innermost: bool,
+    /// The innermost loop judged most likely to dominate run time (see README).
+    pub hottest: bool,
+    /// Undecodable words inside the body.
+    pub undecoded: u64,
+    /// Body as llvm-mca input (`# LLVM-MCA-BEGIN`/`END` markers, backward branch to a label).
+    pub mca: String,
+}
+
+/// Loops of one function.
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionLoops {
+    pub name: String,
+    pub address: u64,
+    pub size: u64,
+    pub bounds_source: SymSource,
+    pub instructions: u64,
+    /// Direct jumps (not calls) whose target is at or before the jump, anywhere.
+    pub backward_branches: u64,
+    pub loops: Vec<Loop>,
+}
+
+/// `loops` result.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoopsReport {
+    pub file: String,
+    pub arch: Arch,
+    pub functions: Vec<FunctionLoops>,
+}
+
+/// Backward direct jumps in `insns`.
+pub fn backward_branches(insns: &[Insn]) -> u64 {
+    insns.iter().filter(|i| i.is_backward_jump()).count() as u64
+}
+
+/// Finds and measures the loops of `f`.
+pub fn function_loops(elf: &ElfFile, table: &SymbolTable, f: &Function) -> FunctionLoops {
+    let mut insns = Vec::new();
+    function_insns(elf, f, &mut insns);
+    let mut by_start: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    for i in &insns {
+        if i.is_backward_jump() && i.target >= f.address {
+            let e = by_start.entry(i.target).or_insert((i.end(), i.addr));
+            if i.end() > e.0 {
+                *e = (i.end(), i.addr);
+            }
+        }
+    }
+    let ranges: Vec<(u64, u64, u64)> = by_start.iter().map(|(&s, &(e, b))| (s, e, b)).collect();
+    let mut loops: Vec<Loop> = ranges
+        .iter()
+        .enumerate()
+        .map(|(k, &(s, e, b))| {
+            let body: Vec<&Insn> = insns.iter().filter(|i| i.addr >= s && i.addr < e).collect();
+            let mut l = measure(&body, s, e, b);
+            l.depth = ranges
+                .iter()
+                .filter(|&&(s2, e2, _)| (s2, e2) != (s, e) && s2 <= s && e <= e2)
+                .count() as u32;
+            l.innermost = !ranges
+                .iter()
+                .any(|&(s2, e2, _)| (s2, e2) != (s, e) && s <= s2 && e2 <= e);
+            l.mca = mca_text(elf, table, f, s, e, &format!("{}@{s:#x}", f.name), k);
+            l
+        })
+        .collect();
+    if let Some(h) = hottest(&loops) {
+        loops[h].hottest = true;
+    }
+    FunctionLoops {
+        name: f.name.clone(),
+        address: f.address,
+        size: f.size,
+        bounds_source: f.bounds_source,
+        instructions: insns.len() as u64,
+        backward_branches: backward_branches(&insns),
+        loops,
+    }
+}
+
+fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
+    let mut l = Loop {
+        start,
+        end,
+        branch,
+        instructions: body.len() as u64,
+        loads: 0,
+        stores: 0,
+        arith: 0,
+        adds: 0,
+        fma: 0,
+        shuffles: 0,
+        branches: 0,
+        calls: 0,
+        vector_bits: 0,
+        element_bits: 0,
+        unroll: 1,
+        accumulators: 0,
+        elements_per_iteration: None,
+        instructions_per_element: None,
+        depth: 0,
+        innermost: false,
+        hottest: false,
+        undecoded: 0,
+        mca: String::new(),
+    };
+    let mut elem_votes: BTreeMap<u16, u64> = BTreeMap::new();
+    let mut accs = BTreeSet::new();
+    // Per address stream: (bytes read, bytes written, accesses).
+    let mut streams: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    for i in body {
+        l.loads += i.mem_read as u64;
+        l.stores += i.mem_write as u64;
+        match i.cat {
+            Category::Arithmetic => l.arith += 1,
+            Category::Fma => l.fma += 1,
+            Category::Shuffle => l.shuffles += 1,
+            Category::Branch => l.branches += 1,
+            Category::Undecoded => l.undecoded += 1,
+            _ => {}
+        }
+        if i.simd && i.group == Group::Add {
+            l.adds += 1;
+        }
+        if matches!(
+            i.flow,
+            crate::insn::Flow::Call | crate::insn::Flow::IndirectCall
+        ) {
+            l.calls += 1;
+        }
+        let data_op = matches!(
+            i.cat,
+            Category::VectorLoad | Category::VectorStore | Category::Arithmetic | Category::Fma
+        );
+        if i.simd && data_op {
+            l.vector_bits = l.vector_bits.max(i.vector_bits);
+            if i.elem_bits > 0 {
+                *elem_votes.entry(i.elem_bits).or_default() += 1;
+            }
+        }
+        if i.acc_reg != u16::MAX {
+            accs.insert(i.acc_reg);
+        }
+        if i.stream != 0 && (i.mem_read || i.mem_write) {
+            let e = streams.entry(i.stream).or_default();
+            if i.mem_read {
+                e.0 += i.mem_bytes as u64;
+            } else {
+                e.1 += i.mem_bytes as u64;
+            }
+        }
+    }
+    l.element_bits = elem_votes
+        .iter()
+        .max_by_key(|(b, n)| (**n, **b))
+        .map(|(b, _)| *b)
+        .unwrap_or(0);
+    l.accumulators = accs.len() as u64;
+    let unit = if l.vector_bits > 0 {
+        l.vector_bits as u64 / 8
+    } else {
+        (l.element_bits as u64 / 8).max(1)
+    };
+    let busiest_read = streams.values().map(|s| s.0).max().unwrap_or(0);
+    let busiest_any = streams.values().map(|s| s.0.max(s.1)).max().unwrap_or(0);
+    if busiest_any > 0 {
+        l.unroll = (busiest_any / unit).max(1);
+    }
+    if l.element_bits > 0 && busiest_read > 0 {
+        let elems = busiest_read as f64 / (l.element_bits as f64 / 8.0);
+        l.elements_per_iteration = Some(elems);
+        l.instructions_per_element = Some(l.instructions as f64 / elems);
+    }
+    l
+}
+
+/// Innermost loop with the most vector work per iteration (FMA+arith+loads weighted by width),
+/// ties broken by size. Loops that call out are skipped if any other candidate exists.
+fn hottest(loops: &[Loop]) -> Option<usize> {
+    let score = |l: &Loop| {
+        let w = (l.vector_bits.max(32) / 32) as u64;
+        ((l.fma * 2 + l.arith + l.loads) * w, l.instructions)
+    };
+    let pick = |no_calls: bool| {
+        loops
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.innermost && (!no_calls || l.calls == 0))
+            .max_by_key(|(i, l)| (score(l), std::cmp::Reverse(*i)))
+            .map(|(i, _)| i)
+    };
+    pick(true).or_else(|| pick(false))
+}
+
+fn mca_text(
+    elf: &ElfFile,
+    table: &SymbolTable,
+    f: &Function,
+    s: u64,
+    e: u64,
+    name: &str,
+    k: usize,
+) -> String {
+    let code = function_code(elf, f);
+    let lo = (s - f.address) as usize;
+    let hi = ((e - f.address) as usize).min(code.len());
+    let code = &code[lo.min(hi)..hi];
+    let label = format!(".Lloop{k}");
+    let syms = FuncSymbols::new(table);
+    let lines = match elf.arch {
+        Arch::X86_64 => crate::x86::mca_lines(code, s, s, &label, &syms),
+        Arch::Aarch64 => crate::arm64::mca_lines(code, s, s, &label, &syms),
+    };
+    let mut out = format!("# LLVM-MCA-BEGIN {name}\n{label}:\n");
+    for l in lines {
+        out.push_str("  ");
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out.push_str("# LLVM-MCA-END\n");
+    out
+}
+
+/// Loops of the selected functions.
+pub fn loops_report(elf: &ElfFile, table: &SymbolTable, funcs: &[&Function]) -> LoopsReport {
+    LoopsReport {
+        file: elf.path.display().to_string(),
+        arch: elf.arch,
+        functions: funcs
+            .iter()
+            .map(|f| function_loops(elf, table, f))
+            .collect(),
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "n/a".into())
+}
+
+/// Human-readable loop table.
+pub fn loops_text(r: &LoopsReport, out: &mut String) {
+    use std::fmt::Write as _;
+    let _ = writeln!(out, "# {} ({:?})", r.file, r.arch);
+    for f in &r.functions {
+        let _ = writeln!(
+            out,
+            "\n<{}> {:#x} size {} ({}): {} instructions, {} backward branches, {} loops",
+            f.name,
+            f.address,
+            f.size,
+            crate::simd::src_name(f.bounds_source),
+            f.instructions,
+            f.backward_branches,
+            f.loops.len()
+        );
+        for l in &f.loops {
+            let tag = match (l.innermost, l.hottest) {
+                (true, true) => " innermost HOTTEST",
+                (true, false) => " innermost",
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "  loop {:#x}..{:#x} depth {}{}: {} insns, loads {}, stores {}, arith {} (adds {}), fma {}, shuffles {}, vector bits {}, elem bits {}, unroll {}, accumulators {}, elems/iter {}, insns/elem {}{}",
+                l.start,
+                l.end,
+                l.depth,
+                tag,
+                l.instructions,
+                l.loads,
+                l.stores,
+                l.arith,
+                l.adds,
+                l.fma,
+                l.shuffles,
+                l.vector_bits,
+                l.element_bits,
+                l.unroll,
+                l.accumulators,
+                opt(l.elements_per_iteration),
+                opt(l.instructions_per_element),
+                if l.undecoded > 0 { format!(", undecoded {}", l.undecoded) } else { String::new() }
+            );
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare. Text for humans, `--json` for
+//! tools (shapes in README.md). Errors go to stderr with the file and reason; exit code 1.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use raptors_asm::{compare, disasm, loops, simd, x86::Syntax};
+
+#[derive(Parser)]
+#[command(
+    name = "raptors-asm",
+    version,
+    about = "ELF disassembler and SIMD/loop analyser for x86-64 and AArch64"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Path of an importable extension module's shared object (via importlib).
+    Locate {
+        module: String,
+        #[arg(long, default_value = "python3")]
+        python: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Functions with address, size, name and where the bounds came from.
+    Symbols {
+        lib: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// objdump-like disassembly (whole file, or the functions matching --symbol).
+    Disasm {
+        lib: PathBuf,
+        /// Regex over demangled/raw names; an exact name selects only that function. Repeatable.
+        #[arg(long = "symbol")]
+        symbols: Vec<String>,
+        /// Intel syntax (x86 only; default AT&T like objdump).
+        #[arg(long)]
+        intel: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Instruction counts by ISA extension and category, per function and in total.
+    Simd {
+        lib: PathBuf,
+        #[arg(long = "symbol")]
+        symbols: Vec<String>,
+        /// Only list functions that contain SIMD/FP instructions (the total still covers all).
+        #[arg(long)]
+        only_simd: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Loops from backward branches, their mix and the hottest innermost candidate.
+    Loops {
+        lib: PathBuf,
+        #[arg(long = "symbol", required = true)]
+        symbols: Vec<String>,
+        /// Write the innermost loop bodies as llvm-mca input to this file.
+        #[arg(long)]
+        mca: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Two functions' hottest innermost loops side by side.
+    Compare {
+        lib_a: PathBuf,
+        lib_b: PathBuf,
+        #[arg(long)]
+        symbol_a: String,
+        #[arg(long)]
+        symbol_b: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn emit_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let out = std::io::stdout();
+    let mut w = BufWriter::new(out.lock());
+    serde_json::to_writer_pretty(&mut w, v)?;
+    writeln!(w)?;
+    w.flush()?;
+    Ok(())
+}
+
+fn emit_text(s: &str) -> anyhow::Result<()> {
+    let out = std::io::stdout();
+    let mut w = out.lock();
+    w.write_all(s.as_bytes())?;
+    w.flush()?;
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.cmd {
+        Cmd::Locate {
+            module,
+            python,
+            json,
+        } => {
+            let l = raptors_asm::locate::locate(&module, &python)?;
+            if json {
+                emit_json(&l)?;
+            } else {
+                println!("{}", l.path);
+            }
+        }
+        Cmd::Symbols { lib, json } => {
+            let (elf, table) = raptors_asm::open(&lib)?;
+            if json {
+                #[derive(serde::Serialize)]
+                struct Out<'a> {
+                    file: String,
+                    arch: raptors_asm::Arch,
+                    #[serde(flatten)]
+                    table: &'a raptors_asm::SymbolTable,
+                }
+                emit_json(&Out {
+                    file: elf.path.display().to_string(),
+                    arch: elf.arch,
+                    table: &table,
+                })?;
+            } else {
+                let mut s = String::new();
+                for f in &table.functions {
+                    use std::fmt::Write as _;
+                    let _ = writeln!(
+                        s,
+                        "{:016x} {:8} {:9} {}{}",
+                        f.address,
+                        f.size,
+                        format!(
+                            "{}{}",
+                            simd_src(f.bounds_source),
+                            if f.size_inferred { "~" } else { "" }
+                        ),
+                        f.name,
+                        if f.section != ".text" {
+                            format!("  [{}]", f.section)
+                        } else {
+                            String::new()
+                        }
+                    );
+                }
+                for w in &table.warnings {
+                    eprintln!("warning: {}: {w}", elf.path.display());
+                }
+                emit_text(&s)?;
+            }
+        }
+        Cmd::Disasm {
+            lib,
+            symbols,
+            intel,
+            json,
+        } => {
+            let (elf, table) = raptors_asm::open(&lib)?;
+            let opts = disasm::TextOptions {
+                syntax: if intel { Syntax::Intel } else { Syntax::Att },
+            };
+            let stdout = std::io::stdout();
+            if json {
+                let funcs = if symbols.is_empty() {
+                    table.functions.iter().collect()
+                } else {
+                    table.select_all(&elf, &symbols)?
+                };
+                let mut items = Vec::new();
+                for f in funcs {
+                    let mut buf = Vec::new();
+                    disasm::disassemble_functions(&elf, &table, &[f], opts, &mut buf)?;
+                    let text = String::from_utf8_lossy(&buf);
+                    let lines: Vec<serde_json::Value> =
+                        text.lines().filter_map(parse_line).collect();
+                    items.push(serde_json::json!({
+                        "name": f.name, "address": f.address, "size": f.size,
+                        "bounds_source": f.bounds_source, "instructions": lines,
+                    }));
+                }
+                emit_json(&serde_json::json!({
+                    "file": elf.path.display().to_string(), "arch": elf.arch, "functions": items,
+                }))?;
+            } else {
+                let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
+                if symbols.is_empty() {
+                    disasm::disassemble_all(&elf, &table, opts, &mut w)?;
+                } else {
+                    let funcs = table.select_all(&elf, &symbols)?;
+                    disasm::disassemble_functions(&elf, &table, &funcs, opts, &mut w)?;
+                }
+                w.flush()?;
+            }
+        }
+        Cmd::Simd {
+            lib,
+            symbols,
+            only_simd,
+            json,
+        } => {
+            let (elf, table) = raptors_asm::open(&lib)?;
+            let funcs = if symbols.is_empty() {
+                table.functions.iter().collect()
+            } else {
+                table.select_all(&elf, &symbols)?
+            };
+            let mut r = simd::simd_report(&elf, &funcs);
+            if only_simd {
+                r.functions.retain(|f| f.counts.simd_instructions > 0);
+            }
+            if json {
+                emit_json(&r)?;
+            } else {
+                let mut s = String::new();
+                simd::simd_text(&r, &mut s);
+                emit_text(&s)?;
+            }
+        }
+        Cmd::Loops {
+            lib,
+            symbols,
+            mca,
+            json,
+        } => {
+            let (elf, table) = raptors_asm::open(&lib)?;
+            let funcs = table.select_all(&elf, &symbols)?;
+            let r = loops::loops_report(&elf, &table, &funcs);
+            if let Some(p) = mca {
+                let mut s = String::new();
+                for f in &r.functions {
+                    for l in f.loops.iter().filter(|l| l.innermost) {
+                        s.push_str(&l.mca);
+                    }
+                }
+                std::fs::write(&p, s)
+                    .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?;
+            }
+            if json {
+                emit_json(&r)?;
+            } else {
+                let mut s = String::new();
+                loops::loops_text(&r, &mut s);
+                emit_text(&s)?;
+            }
+        }
+        Cmd::Compare {
+            lib_a,
+            lib_b,
+            symbol_a,
+            symbol_b,
+            json,
+        } => {
+            let (ea, ta) = raptors_asm::open(&lib_a)?;
+            let (eb, tb) = raptors_asm::open(&lib_b)?;
+            let fa = compare::one_function(&ea, &ta, &symbol_a)?;
+            let fb = compare::one_function(&eb, &tb, &symbol_b)?;
+            let c = compare::Comparison {
+                a: compare::side(&ea, &ta, fa),
+                b: compare::side(&eb, &tb, fb),
+            };
+            if json {
+                emit_json(&c)?;
+            } else {
+                let mut s = String::new();
+                compare::compare_text(&c, &mut s);
+                emit_text(&s)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn simd_src(s: raptors_asm::elf::SymSource) -> &'static str {
+    match s {
+        raptors_asm::elf::SymSource::Symtab => ".symtab",
+        raptors_asm::elf::SymSource::Dynsym => ".dynsym",
+        raptors_asm::elf::SymSource::EhFrame => ".eh_frame",
+    }
+}
+
+/// `  addr:\tbytes\ttext` → {address, bytes, text}; continuation/header lines are skipped.
+fn parse_line(l: &str) -> Option<serde_json::Value> {
+    let mut it = l.splitn(3, '\t');
+    let addr = it.next()?.trim().strip_suffix(':')?;
+    let bytes = it.next()?.trim();
+    let text = it.next()?;
+    let address = u64::from_str_radix(addr, 16).ok()?;
+    Some(serde_json::json!({"address": address, "bytes": bytes, "text": text}))
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        // Broken pipe (e.g. `| head`) is not an error worth reporting.
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+        eprintln!("raptors-asm: error: {e:#}");
+        std::process::exit(1);
+    }
+}
