@@ -55,6 +55,7 @@ pub fn loop_metrics(compare: &Value, side: &str) -> Result<LoopMetrics, String> 
         adds: num("adds")?,
         fmas: num("fma")?,
         vector_bits: num("vector_bits")? as u32,
+        calls: f64_of(l, "calls").unwrap_or(0.0),
         unroll: f64_of(l, "unroll"),
         accumulators: f64_of(l, "accumulators"),
     })

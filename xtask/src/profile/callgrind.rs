@@ -161,7 +161,8 @@ pub fn parse_dump(text: &str) -> Result<Dump> {
                 None => 0, // missing trailing events are zero
             };
             if ir > 0 {
-                *acc.entry((object.clone(), function.clone())).or_default() += ir;
+                let f = strip_recursion(&function).to_string();
+                *acc.entry((object.clone(), f)).or_default() += ir;
             }
             continue;
         }
@@ -268,6 +269,21 @@ pub fn read_dumps(prefix: &Path) -> Result<Vec<Dump>> {
     }
     dumps.sort_by_key(|d| d.part);
     Ok(dumps)
+}
+
+/// callgrind marks recursion levels as `name'2`, `name'3` (e.g. NumPy's pairwise sum): fold them
+/// into the function itself.
+pub fn strip_recursion(name: &str) -> &str {
+    match name.rsplit_once('\'') {
+        Some((base, depth))
+            if !base.is_empty()
+                && !depth.is_empty()
+                && depth.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => name,
+    }
 }
 
 /// The hottest function of one library in one dump.
@@ -480,6 +496,24 @@ fn=(1)
             vec![("FLOAT_pairwise_sum".to_string(), 100)]
         );
         assert!(hottest_in(&d, Path::new("/elsewhere/raptors.so")).is_none());
+    }
+
+    #[test]
+    fn recursion_levels_fold_into_the_function() {
+        assert_eq!(
+            strip_recursion("FLOAT_pairwise_sum'2"),
+            "FLOAT_pairwise_sum"
+        );
+        assert_eq!(strip_recursion("f'x"), "f'x");
+        let d = parse_dump("events: Ir\nob=a.so\nfn=p\n0 5\nfn=p'2\n0 7\n").unwrap();
+        assert_eq!(
+            d.costs,
+            vec![FnCost {
+                object: "a.so".into(),
+                function: "p".into(),
+                ir: 12
+            }]
+        );
     }
 
     #[test]

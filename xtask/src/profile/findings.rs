@@ -96,6 +96,14 @@ pub fn differences(np: &LoopMetrics, rp: &LoopMetrics) -> Vec<String> {
             rp.vector_bits, np.vector_bits
         ));
     }
+    if (rp.calls - np.calls).abs() > 0.5 {
+        out.push(format!(
+            "calls inside the hot loop: Raptors {} vs NumPy {} (a call per iteration means a helper \
+             was not inlined into the loop)",
+            fmt_num(rp.calls),
+            fmt_num(np.calls)
+        ));
+    }
     if let (Some(a), Some(b)) = (rp.accumulators, np.accumulators) {
         if (a - b).abs() > 0.5 {
             out.push(format!(
@@ -230,16 +238,61 @@ pub fn findings(input: &ReportInput) -> Vec<String> {
                 any = true;
             }
         }
-        if let Some(row) = timing(input, &f.op, &f.dtype, None) {
+        let exec = input
+            .executed
+            .iter()
+            .find(|e| e.op == f.op && e.dtype == f.dtype);
+        if let Some(text) = exec.and_then(executed_sentence) {
+            s.push_str(&format!("{text} "));
+            any = true;
+        }
+        let row = timing(input, &f.op, &f.dtype, None);
+        if let Some(row) = row {
             s.push_str(&capitalise(&speed_sentence(row)));
             s.push('.');
             any = true;
+        }
+        if let (Some(e), Some(row)) = (exec, row) {
+            if let Some(text) = contradiction(e, row) {
+                s.push_str(&format!(" {text}"));
+            }
         }
         if any {
             out.push(s.trim_end().to_string());
         }
     }
     out
+}
+
+fn executed_sentence(e: &super::model::ExecutedIr) -> Option<String> {
+    let (n, r) = (e.numpy_ir_per_element?, e.raptors_ir_per_element?);
+    Some(format!(
+        "Executed (callgrind, AVX2-or-lower paths): NumPy {} vs Raptors {} instructions per element inside their modules.",
+        fmt_num(n),
+        fmt_num(r)
+    ))
+}
+
+/// When the instruction counts and the clock disagree, say so: the time then goes somewhere
+/// instructions do not show (waiting, page faults, memory traffic).
+fn contradiction(e: &super::model::ExecutedIr, row: &TimingRow) -> Option<String> {
+    let (n, r) = (e.numpy_ir_per_element?, e.raptors_ir_per_element?);
+    if r < 0.8 * n && row.ci_high < 1.0 {
+        Some(format!(
+            "Raptors executes {:.1}x fewer instructions per element yet is slower: its time is \
+             spent outside the executed instructions of the single-threaded callgrind run (thread \
+             start-up/synchronisation, page faults of fresh result buffers, memory traffic).",
+            n / r.max(1e-12)
+        ))
+    } else if r > 1.25 * n && row.ci_low > 1.0 {
+        Some(format!(
+            "Raptors executes {:.1}x more instructions per element yet is faster: wider vectors or \
+             parallelism in the real run make up for it.",
+            r / n.max(1e-12)
+        ))
+    } else {
+        None
+    }
 }
 
 /// The explicit explanation of mean axis 0, f32, 2048² (the case the project was started for).
@@ -278,6 +331,22 @@ pub fn mean_axis0_explanation(input: &ReportInput) -> String {
             }
         }
     }
+    if let Some(e) = input
+        .executed
+        .iter()
+        .find(|e| e.op == "mean_axis0" && e.dtype == "f32")
+    {
+        if let Some(text) = executed_sentence(e) {
+            s.push_str(&format!("{text}\n\n"));
+        }
+        if let Some(row) = timing(input, "mean_axis0", "f32", Some(2048))
+            .or_else(|| timing(input, "mean_axis0", "f32", None))
+        {
+            if let Some(text) = contradiction(e, row) {
+                s.push_str(&format!("{text}\n\n"));
+            }
+        }
+    }
     match x86_pair(input, "mean_axis0", "f32") {
         Some(p) => match (&p.numpy, &p.raptors) {
             (Avail::Ok(np), Avail::Ok(rp)) => {
@@ -294,6 +363,7 @@ pub fn mean_axis0_explanation(input: &ReportInput) -> String {
                 s.push_str(&row("stores / element", opt(np.per_element(np.stores)), opt(rp.per_element(rp.stores))));
                 s.push_str(&row("instructions / element", opt(np.instructions_per_element), opt(rp.instructions_per_element)));
                 s.push_str(&row("unroll", opt(np.unroll), opt(rp.unroll)));
+                s.push_str(&row("calls in the loop", fmt_num(np.calls), fmt_num(rp.calls)));
                 s.push('\n');
                 let diffs = differences(np, rp);
                 if diffs.is_empty() {

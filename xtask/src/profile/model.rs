@@ -81,6 +81,9 @@ pub struct LoopMetrics {
     pub adds: f64,
     pub fmas: f64,
     pub vector_bits: u32,
+    /// Calls inside the loop body (an intrinsic helper that was not inlined shows up here).
+    #[serde(default)]
+    pub calls: f64,
     pub unroll: Option<f64>,
     pub accumulators: Option<f64>,
 }
@@ -106,6 +109,18 @@ pub struct HotLoopPair {
     pub raptors: Avail<LoopMetrics>,
     /// raptors-asm compare's human-readable side-by-side text.
     pub side_by_side: String,
+}
+
+/// Instructions executed per element under callgrind (AVX2-or-lower paths), per side.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct ExecutedIr {
+    pub op: String,
+    pub dtype: String,
+    /// Elements processed during the op's dump (repetitions × n²).
+    pub elements: u64,
+    /// Ir inside NumPy's / Raptors's extension module per element.
+    pub numpy_ir_per_element: Option<f64>,
+    pub raptors_ir_per_element: Option<f64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -169,6 +184,9 @@ pub struct ReportInput {
     pub environment: Avail<Environment>,
     /// Raptors's level under valgrind (as reported by the driver).
     pub valgrind_raptors_level: Option<String>,
+    /// Executed instructions per element (callgrind), one row per op × dtype.
+    #[serde(default)]
+    pub executed: Vec<ExecutedIr>,
     pub functions: Vec<OpFunctions>,
     pub loops: Vec<HotLoopPair>,
     pub timings: Avail<Timings>,

@@ -50,7 +50,8 @@ impl Provenance {
     pub fn markdown_header(&self) -> String {
         let mut s = String::from("<!-- provenance\n");
         for line in self.lines() {
-            s.push_str(&line.replace("--", "- -"));
+            // CommonMark ends an HTML comment only at `-->`, so `--quick` may stay as it is.
+            s.push_str(&line.replace("-->", "- ->"));
             s.push('\n');
         }
         s.push_str("-->\n\n");

@@ -220,6 +220,33 @@ pub fn render_readme(input: &ReportInput) -> String {
          `*_simd.*`, `*_neon.*`.\n"
     );
 
+    let _ = writeln!(s, "## Executed instructions per element (callgrind)\n");
+    if input.executed.is_empty() {
+        let _ = writeln!(s, "No callgrind data in this run (see Status).\n");
+    } else {
+        let _ = writeln!(
+            s,
+            "Instructions retired inside each extension module per element processed, single-threaded \
+             under valgrind (AVX2-or-lower paths; deterministic run to run).\n\n| op | dtype | NumPy Ir/element | Raptors Ir/element | NumPy / Raptors |\n|---|---|---|---|---|"
+        );
+        for e in &input.executed {
+            let ratio = match (e.numpy_ir_per_element, e.raptors_ir_per_element) {
+                (Some(n), Some(r)) if r > 0.0 => format!("{:.2}", n / r),
+                _ => "n/a".into(),
+            };
+            let f = |x: Option<f64>| x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "n/a".into());
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {ratio} |",
+                e.op,
+                e.dtype,
+                f(e.numpy_ir_per_element),
+                f(e.raptors_ir_per_element)
+            );
+        }
+        s.push('\n');
+    }
+
     let _ = writeln!(s, "## Hot loops side by side\n");
     if input.loops.is_empty() {
         let _ = writeln!(s, "No loop comparison in this run (see Status).\n");

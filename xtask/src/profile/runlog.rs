@@ -77,8 +77,17 @@ impl StepLog {
 
     /// A line in profile.log (and above the progress bar).
     pub fn note(&self, line: &str) {
-        self.bar.println(line);
+        self.say(line);
         self.write(&format!("    {line}\n"));
+    }
+
+    /// Prints above the bar; without a terminal (CI logs) the bar is hidden, so print plainly.
+    fn say(&self, line: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            self.bar.println(line);
+        }
     }
 
     fn write(&self, text: &str) {
@@ -91,6 +100,13 @@ impl StepLog {
     /// either way the caller carries on with the next step.
     pub fn step<T>(&self, name: &str, f: impl FnOnce() -> Result<T>) -> Option<T> {
         self.bar.set_message(name.to_string());
+        if self.bar.is_hidden() {
+            eprintln!(
+                "▶ [{}/{}] {name}",
+                self.bar.position() + 1,
+                self.bar.length().unwrap_or(0)
+            );
+        }
         self.write(&format!(
             "[{}] start  {name}\n",
             super::provenance::utc_now()
@@ -211,7 +227,14 @@ pub fn describe(cmd: &Command) -> String {
         .filter_map(|(k, v)| v.map(|v| format!("{}={}", k.to_string_lossy(), v.to_string_lossy())))
         .collect();
     parts.push(cmd.get_program().to_string_lossy().into_owned());
-    parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    // Inline scripts (`python -c …`) would flood the log: keep their first line.
+    parts.extend(cmd.get_args().map(|a| {
+        let a = a.to_string_lossy();
+        match a.trim().lines().next() {
+            Some(first) if a.contains('\n') => format!("'{first} …'"),
+            _ => a.into_owned(),
+        }
+    }));
     parts.join(" ")
 }
 
