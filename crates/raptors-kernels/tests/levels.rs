@@ -15,6 +15,12 @@ fn dim() -> impl Strategy<Value = usize> {
     prop::sample::select(DIMS.to_vec())
 }
 
+/// Inner lengths for 1-D cases: the usual edges plus long rows (several sum blocks, unrolled
+/// loops, tails).
+fn dim_1d() -> impl Strategy<Value = usize> {
+    prop_oneof![3 => dim(), 1 => prop::sample::select(vec![1000usize, 1023, 1025, 4097, 5003])]
+}
+
 #[derive(Debug, Clone)]
 struct BinCase {
     m: usize,
