@@ -72,3 +72,38 @@ pub(crate) fn map_reduce<R: Send>(
         .reduce_with(combine)
         .expect("at least two chunks")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ranges of every plan cover `0..total` exactly once, in aligned chunks.
+    #[test]
+    fn ranges_cover_everything_once() {
+        crate::dispatch::set_threads(3);
+        for total in [0, 1, 63, 64, 127, 128, 1000, 4096, 100_003] {
+            for align in [1, 64] {
+                let (chunks, per) = plan(total, PAR_MIN_BYTES, align);
+                assert!(chunks >= 1 && chunks <= 3);
+                if chunks > 1 {
+                    assert_eq!(per % align, 0);
+                }
+                let seen = std::sync::Mutex::new(vec![0u8; total]);
+                for_ranges(total, PAR_MIN_BYTES, align, |s, e| {
+                    let mut v = seen.lock().unwrap();
+                    for x in &mut v[s..e] {
+                        *x += 1;
+                    }
+                });
+                assert!(
+                    seen.into_inner().unwrap().iter().all(|&c| c == 1),
+                    "{total} {align}"
+                );
+                let sum = map_reduce(total, PAR_MIN_BYTES, align, |s, e| e - s, |a, b| a + b);
+                assert_eq!(sum, total);
+            }
+        }
+        // Below the size threshold everything stays on one chunk.
+        assert_eq!(plan(100_000, PAR_MIN_BYTES - 1, 1).0, 1);
+    }
+}
