@@ -84,7 +84,7 @@ mod tests {
         for total in [0, 1, 63, 64, 127, 128, 1000, 4096, 100_003] {
             for align in [1, 64] {
                 let (chunks, per) = plan(total, PAR_MIN_BYTES, align);
-                assert!(chunks >= 1 && chunks <= 3);
+                assert!((1..=3).contains(&chunks));
                 if chunks > 1 {
                     assert_eq!(per % align, 0);
                 }
