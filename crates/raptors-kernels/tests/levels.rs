@@ -53,12 +53,13 @@ fn bin_case() -> impl Strategy<Value = BinCase> {
             0usize..4,
             any::<u64>(),
             any::<bool>(),
+            dim_1d(),
         ),
     )
         .prop_map(
-            |((m, n, one_d, la, lb, lo), (bkind, swap, op, seed, special))| BinCase {
+            |((m, n, one_d, la, lb, lo), (bkind, swap, op, seed, special, n1))| BinCase {
                 m: if one_d { 1 } else { m },
-                n,
+                n: if one_d { n1 } else { n },
                 one_d,
                 la,
                 lb,
@@ -166,12 +167,13 @@ fn red_case() -> impl Strategy<Value = RedCase> {
             prop::option::of(-2isize..2),
             any::<u64>(),
             prop::bool::weighted(0.3),
+            dim_1d(),
         ),
     )
         .prop_map(
-            |((m, n, one_d, layout, out_layout), (op, axis, seed, special))| RedCase {
+            |((m, n, one_d, layout, out_layout), (op, axis, seed, special, n1))| RedCase {
                 m: if one_d { 1 } else { m },
-                n,
+                n: if one_d { n1 } else { n },
                 one_d,
                 layout,
                 out_layout,
