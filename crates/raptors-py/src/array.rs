@@ -390,6 +390,14 @@ impl RArray {
         convert::to_rarray(slf.py(), &t, None, false)
     }
 
+    /// Pickle support: rebuilt by `raptors.array` from a NumPy copy of the data.
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyAny>, (Bound<'py, PyAny>,))> {
+        let ctor = slf.py().import("raptors")?.getattr("array")?;
+        Ok((ctor, (Self::to_numpy(slf, true)?,)))
+    }
+
     /// A new Array owning a copy of the data.
     pub(crate) fn copy(&self) -> RArray {
         match &self.storage {

@@ -120,3 +120,14 @@ def test_indexing_iteration_transpose():
     ro.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         raptors.asarray(ro)[0] = 5.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pickle_roundtrip(dtype):
+    import pickle
+
+    a = raptors.asarray(np.arange(6, dtype=dtype).reshape(2, 3))
+    b = pickle.loads(pickle.dumps(a))
+    assert isinstance(b, raptors.Array) and b.dtype == a.dtype and b.shape == a.shape
+    assert_same(b, np.asarray(a))
+    assert not np.shares_memory(np.asarray(a), np.asarray(b))
