@@ -171,7 +171,9 @@ pub(crate) fn ndarray_operand(
     let strides = arr.strides();
     let aligned = (data as usize) % (item as usize) == 0 && strides.iter().all(|s| s % item == 0);
     if !aligned {
-        let fixed = numpy(py)?.call_method1("ascontiguousarray", (arr,))?;
+        // `copy()` always allocates fresh (aligned, C-contiguous) memory; `ascontiguousarray` would
+        // hand back the same unaligned array when it is already contiguous.
+        let fixed = arr.call_method0("copy")?;
         return ndarray_operand(py, fixed.cast::<PyUntypedArray>()?);
     }
     let shape = Shape::new(arr.shape()).map_err(|e| kernel_err(py, e))?;

@@ -184,3 +184,24 @@ def test_bad_shapes():
         raptors.ones("abc")
     with pytest.raises(ValueError):
         raptors.asarray([[1.0, 2.0], [3.0]])  # ragged
+
+
+def test_unusual_layouts_are_read_correctly():
+    raw = np.zeros(8 * 10 + 1, np.uint8)
+    unaligned = np.frombuffer(raw.data, dtype=np.float64, count=10, offset=1)
+    assert not unaligned.flags.aligned
+    a = raptors.asarray(unaligned)
+    assert_same(np.asarray(a), np.zeros(10))
+    assert raptors.sum(unaligned) == 0.0
+    b = np.broadcast_to(np.arange(3.0), (4, 3))  # zero strides
+    assert_same(np.asarray(raptors.asarray(b)), np.ascontiguousarray(b))
+    assert_same(raptors.ones((4, 3)) + b, np.ones((4, 3)) + b)
+    f = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    assert_same(np.asarray(raptors.asarray(f)), np.ascontiguousarray(f))
+    assert raptors.asarray(f).mean(axis=0).tolist() == f.mean(axis=0).tolist()
+    raw_w = bytearray(8 * 4 + 1)
+    out = np.frombuffer(raw_w, dtype=np.float64, count=4, offset=1)
+    assert out.flags.writeable and not out.flags.aligned
+    with pytest.raises(TypeError, match="aligned"):
+        raptors.add(np.ones(4), 1.0, out=out)
+    assert not out.any()
