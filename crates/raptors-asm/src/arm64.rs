@@ -277,14 +277,15 @@ fn simd_size_bits(s: SIMDSizeCode) -> u16 {
     }
 }
 
-/// Register number of a SIMD/FP operand (offset by 32 so it never collides with GP registers).
+/// Register number (0..=31) of a SIMD/FP operand.
 fn simd_reg(o: &Operand) -> Option<u16> {
     match *o {
         Operand::SIMDRegister(_, r)
         | Operand::SIMDRegisterElements(_, r, _)
         | Operand::SIMDRegisterElementsLane(_, r, _, _)
         | Operand::SIMDRegisterElementsMultipleLane(_, r, _, _, _)
-        | Operand::SIMDRegisterGroup(_, r, _, _) => Some(32 + r),
+        | Operand::SIMDRegisterGroup(_, r, _, _)
+        | Operand::SIMDRegisterGroupLane(r, _, _, _) => Some(r & 31),
         _ => None,
     }
 }
@@ -311,6 +312,7 @@ fn facts(addr: u64, _word: u32, inst: Option<&Instruction>) -> Insn {
         mem_bytes: 0,
         stream: 0,
         acc_reg: u16::MAX,
+        dst_mask: 0,
     };
     let Some(inst) = inst else {
         return insn;
@@ -365,8 +367,8 @@ fn facts(addr: u64, _word: u32, inst: Option<&Instruction>) -> Insn {
             {
                 insn.stream = 1 << 31 | rn as u32;
             }
-            Operand::RegRegOffset(rn, rm, ..) if rn != 31 => {
-                insn.stream = 1 << 31 | rn as u32 | (rm as u32) << 8;
+            Operand::RegRegOffset(rn, ..) if rn != 31 => {
+                insn.stream = 1 << 31 | rn as u32;
             }
             _ => {}
         }
@@ -415,6 +417,21 @@ fn facts(addr: u64, _word: u32, inst: Option<&Instruction>) -> Insn {
     }
     insn.group = if insn.simd { group(op) } else { Group::Other };
     insn.cat = categorize(insn.group, insn.simd, r, w, insn.flow);
+    let flags_only = matches!(op, Opcode::FCMP | Opcode::FCMPE | Opcode::FCCMP | Opcode::FCCMPE);
+    if !w && !flags_only {
+        // Destinations: operand 0, the second register of a pair load, every register of a
+        // multi-register load (`ld1 {v0.4s-v3.4s}`).
+        let pair_load = r && matches!(op, Opcode::LDP | Opcode::LDNP);
+        for o in inst.operands.iter().take(if pair_load { 2 } else { 1 }) {
+            if let Operand::SIMDRegisterGroup(_, base, _, n) = *o {
+                for j in 0..n as u16 {
+                    insn.dst_mask |= 1 << ((base + j) & 31);
+                }
+            } else if let Some(d) = simd_reg(o) {
+                insn.dst_mask |= 1 << d;
+            }
+        }
+    }
     if insn.simd && matches!(insn.group, Group::Add | Group::Fma) {
         if let Some(dst) = simd_reg(&inst.operands[0]) {
             let always_reads = insn.group == Group::Fma

@@ -124,11 +124,14 @@ pub struct Insn {
     pub mem_write: bool,
     /// Bytes moved by the explicit memory operand (0 if unknown / none).
     pub mem_bytes: u16,
-    /// Address-stream key: same base/index/scale registers ⇒ same key. 0 = no stream
-    /// (no memory operand, or PC/stack-relative).
+    /// Address-stream key: same base register ⇒ same key (x86: the index register when there
+    /// is no base). 0 = no stream (no memory operand, or PC/stack-relative).
     pub stream: u32,
     /// Register that this add/FMA both reads and writes (an accumulator), `u16::MAX` if none.
     pub acc_reg: u16,
+    /// Vector/FP registers this instruction writes, one bit per register number (x86: zmm
+    /// index, AArch64: v index); `acc_reg` uses the same numbering.
+    pub dst_mask: u64,
 }
 
 impl Insn {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::disasm::{function_code, FuncSymbols};
 use crate::elf::{Arch, ElfFile, SymSource};
-use crate::insn::{Category, Group, Insn};
+use crate::insn::{Category, Flow, Group, Insn};
 use crate::simd::function_insns;
 use crate::symbols::{Function, SymbolTable};
 
@@ -44,13 +44,19 @@ pub struct Loop {
     /// Largest number of vector-width accesses to one address stream (same base/index
     /// registers) per iteration; 1 = not unrolled.
     pub unroll: u64,
-    /// Distinct vector registers both read and written by one add/FMA in the body.
+    /// Distinct vector registers both read and written by one add/FMA in the body whose value
+    /// is carried from the previous iteration (no earlier body instruction writes them).
     pub accumulators: u64,
     /// Elements read per iteration from the busiest input stream (bytes / element size), if the
     /// element size is known.
     pub elements_per_iteration: Option<f64>,
     /// `instructions / elements_per_iteration`.
     pub instructions_per_element: Option<f64>,
+    /// The closing branch is conditional (a typical loop latch).
+    pub latch_conditional: bool,
+    /// Unconditional jumps, returns and indirect jumps inside the body besides the latch —
+    /// signs that the "loop" is stitched-together cold code rather than a tight loop.
+    pub exits: u64,
     /// Number of enclosing loops (0 = outermost).
     pub depth: u32,
     /// Contains no other loop.
@@ -154,6 +160,8 @@ fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
         accumulators: 0,
         elements_per_iteration: None,
         instructions_per_element: None,
+        latch_conditional: false,
+        exits: 0,
         depth: 0,
         innermost: false,
         hottest: false,
@@ -162,9 +170,15 @@ fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
     };
     let mut elem_votes: BTreeMap<u16, u64> = BTreeMap::new();
     let mut accs = BTreeSet::new();
+    let mut written = 0u64;
     // Per address stream: (bytes read, bytes written, accesses).
     let mut streams: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
     for i in body {
+        if i.addr == branch {
+            l.latch_conditional = i.flow == Flow::CondJump;
+        } else if matches!(i.flow, Flow::Jump | Flow::IndirectJump | Flow::Return) {
+            l.exits += 1;
+        }
         l.loads += i.mem_read as u64;
         l.stores += i.mem_write as u64;
         match i.cat {
@@ -180,7 +194,7 @@ fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
         }
         if matches!(
             i.flow,
-            crate::insn::Flow::Call | crate::insn::Flow::IndirectCall
+            Flow::Call | Flow::IndirectCall
         ) {
             l.calls += 1;
         }
@@ -194,9 +208,11 @@ fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
                 *elem_votes.entry(i.elem_bits).or_default() += 1;
             }
         }
-        if i.acc_reg != u16::MAX {
+        // Loop-carried only: the add/FMA reads a value no earlier body instruction produced.
+        if i.acc_reg != u16::MAX && written & (1u64 << (i.acc_reg & 63)) == 0 {
             accs.insert(i.acc_reg);
         }
+        written |= i.dst_mask;
         if i.stream != 0 && (i.mem_read || i.mem_write) {
             let e = streams.entry(i.stream).or_default();
             if i.mem_read {
@@ -231,21 +247,27 @@ fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
 }
 
 /// Innermost loop with the most vector work per iteration (FMA+arith+loads weighted by width),
-/// ties broken by size. Loops that call out are skipped if any other candidate exists.
+/// ties broken by vector width, elements per iteration, then size. Tight loops (conditional latch, no other
+/// exits, no calls) are preferred; the filters are relaxed only if nothing passes them.
 fn hottest(loops: &[Loop]) -> Option<usize> {
     let score = |l: &Loop| {
         let w = (l.vector_bits.max(32) / 32) as u64;
-        ((l.fma * 2 + l.arith + l.loads) * w, l.instructions)
+        let elems = l.elements_per_iteration.unwrap_or(0.0) as u64;
+        ((l.fma * 2 + l.arith + l.loads) * w, l.vector_bits, elems, l.instructions)
     };
-    let pick = |no_calls: bool| {
+    let tiers: [&dyn Fn(&Loop) -> bool; 3] = [
+        &|l| l.calls == 0 && l.exits == 0 && l.latch_conditional,
+        &|l| l.calls == 0,
+        &|_| true,
+    ];
+    tiers.iter().find_map(|keep| {
         loops
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.innermost && (!no_calls || l.calls == 0))
+            .filter(|(_, l)| l.innermost && keep(l))
             .max_by_key(|(i, l)| (score(l), std::cmp::Reverse(*i)))
             .map(|(i, _)| i)
-    };
-    pick(true).or_else(|| pick(false))
+    })
 }
 
 fn mca_text(

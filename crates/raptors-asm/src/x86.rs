@@ -450,6 +450,11 @@ fn reg_bits(r: Register) -> (bool, u16) {
     }
 }
 
+/// 0..=31 for xmm/ymm/zmm registers (same number for all three widths).
+fn zmm_index(r: Register) -> u16 {
+    (r.full_register() as u32).wrapping_sub(Register::ZMM0 as u32) as u16 & 63
+}
+
 /// Facts for every instruction in `code` at `addr`.
 pub fn decode_facts(code: &[u8], addr: u64, out: &mut Vec<Insn>) {
     let mut info = InstructionInfoFactory::new();
@@ -473,6 +478,7 @@ fn facts(u: &Unit, info: &mut InstructionInfoFactory) -> Insn {
         mem_bytes: 0,
         stream: 0,
         acc_reg: u16::MAX,
+        dst_mask: 0,
     };
     if u.bad {
         return insn;
@@ -540,15 +546,11 @@ fn facts(u: &Unit, info: &mut InstructionInfoFactory) -> Insn {
         }
         if insn.mem_read || insn.mem_write {
             insn.mem_bytes = msize.min(u16::MAX as usize) as u16;
+            // Stream = base register (the index is usually a counter shared by all streams).
             let base = i.memory_base();
-            if !matches!(
-                base,
-                Register::RIP | Register::EIP | Register::RSP | Register::ESP
-            ) {
-                insn.stream = 1 << 31
-                    | (base as u32) << 16
-                    | (i.memory_index() as u32) << 4
-                    | i.memory_index_scale();
+            let key = if base == Register::None { i.memory_index() } else { base };
+            if !matches!(key, Register::None | Register::RIP | Register::EIP | Register::RSP | Register::ESP) {
+                insn.stream = 1 << 31 | key as u32;
             }
         }
     }
@@ -558,6 +560,27 @@ fn facts(u: &Unit, info: &mut InstructionInfoFactory) -> Insn {
         Group::Other
     };
     insn.cat = categorize(insn.group, simd, insn.mem_read, insn.mem_write, insn.flow);
+    if simd && i.op0_kind() == OpKind::Register && reg_bits(i.op0_register()).1 >= 128 {
+        // Flag-only compares/tests read their first operand.
+        let reads_only = matches!(
+            i.mnemonic(),
+            Mnemonic::Ptest
+                | Mnemonic::Vptest
+                | Mnemonic::Vtestps
+                | Mnemonic::Vtestpd
+                | Mnemonic::Comiss
+                | Mnemonic::Comisd
+                | Mnemonic::Ucomiss
+                | Mnemonic::Ucomisd
+                | Mnemonic::Vcomiss
+                | Mnemonic::Vcomisd
+                | Mnemonic::Vucomiss
+                | Mnemonic::Vucomisd
+        );
+        if !reads_only {
+            insn.dst_mask = 1 << zmm_index(i.op0_register());
+        }
+    }
     if simd && matches!(insn.group, Group::Add | Group::Fma) && i.op0_kind() == OpKind::Register {
         let dst = i.op0_register();
         if reg_bits(dst).1 >= 128 {
@@ -568,7 +591,7 @@ fn facts(u: &Unit, info: &mut InstructionInfoFactory) -> Insn {
                     i.op_kind(k) == OpKind::Register && i.op_register(k).full_register() == full
                 });
             if reads_dst {
-                insn.acc_reg = full as u16;
+                insn.acc_reg = zmm_index(full);
             }
         }
     }
