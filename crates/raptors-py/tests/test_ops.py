@@ -184,6 +184,9 @@ def test_out_parameter(rng, op, dtype):
     FUNCS[op](x, y, out=strided[:, ::2])
     assert_same(strided[:, ::2], want)
     assert not strided[:, 1::2].any()
+    rev = np.zeros((20, 11), dtype)
+    FUNCS[op](x, y, out=rev[::-1, ::-1])  # negative strides
+    assert_same(rev[::-1, ::-1], want)
     # float64 result into a float32 out: NumPy's same_kind cast
     out32 = np.zeros((20, 11), np.float32)
     want32 = np.zeros((20, 11), np.float32)
@@ -191,6 +194,9 @@ def test_out_parameter(rng, op, dtype):
         NP_FUNCS[op](x.astype(np.float64), y, out=want32)
     FUNCS[op](x.astype(np.float64), y, out=out32)
     assert_same(out32, want32)
+    strided32 = np.zeros((20, 22), np.float32)
+    FUNCS[op](x.astype(np.float64), y, out=strided32[::-1, ::2])  # cast path, strided out
+    assert_same(strided32[::-1, ::2], want32)
 
 
 def test_out_errors_leave_out_untouched():
