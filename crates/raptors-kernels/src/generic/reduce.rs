@@ -204,12 +204,16 @@ pub(crate) const AXIS0_ROWS: usize = 8;
 #[inline(always)]
 unsafe fn rows_v<V: Lanes, const K: u8>(r: &[*const V::E; AXIS0_ROWS], rows: usize, j: usize) -> V {
     if rows == AXIS0_ROWS {
-        let l = |k: usize| V::load(r[k].add(j));
-        let x01 = red_v::<V, K>(l(0), l(1));
-        let x23 = red_v::<V, K>(l(2), l(3));
-        let x45 = red_v::<V, K>(l(4), l(5));
-        let x67 = red_v::<V, K>(l(6), l(7));
-        red_v::<V, K>(red_v::<V, K>(x01, x23), red_v::<V, K>(x45, x67))
+        let mut v: [V; AXIS0_ROWS] = core::array::from_fn(|k| V::load(r[k].add(j)));
+        // Balanced tree over adjacent rows (fully unrolled: the array size is a constant).
+        let mut w = AXIS0_ROWS;
+        while w > 1 {
+            w /= 2;
+            for k in 0..w {
+                v[k] = red_v::<V, K>(v[2 * k], v[2 * k + 1]);
+            }
+        }
+        v[0]
     } else {
         let mut v = V::load(r[0].add(j));
         for q in r.iter().take(rows).skip(1) {
