@@ -9,7 +9,7 @@ use crate::error::KernelError;
 use crate::generic::reduce::Neumaier;
 use crate::ops::{BinaryOp, ReduceOp, Reduced, ScalarSide};
 use crate::par::{self, SendPtr};
-use crate::shape::{broadcast_shapes, max_nan, min_nan, Element, Shape};
+use crate::shape::{broadcast, max_nan, min_nan, Element, Shape};
 use crate::view::{c_strides, Array, ArrayView, ArrayViewMut};
 
 /// One operand of an element-wise op in the (m, n) result space: strides already broadcast.
@@ -92,7 +92,10 @@ impl Kernels {
         a: ArrayView<T>,
         b: ArrayView<T>,
     ) -> Result<Array<T>, KernelError> {
-        let shape = broadcast_shapes(a.shape, b.shape)?;
+        let shape = broadcast(a.shape, b.shape).ok_or(KernelError::BroadcastMismatch {
+            a: a.shape,
+            b: b.shape,
+        })?;
         with_result(shape, |out| self.binary_into(op, a, b, out))
     }
 
@@ -104,7 +107,12 @@ impl Kernels {
         b: ArrayView<T>,
         out: ArrayViewMut<T>,
     ) -> Result<(), KernelError> {
-        let shape = broadcast_shapes(a.shape, b.shape)?;
+        let Some(shape) = broadcast(a.shape, b.shape) else {
+            return Err(KernelError::BroadcastMismatch {
+                a: a.shape,
+                b: b.shape,
+            });
+        };
         if out.shape != shape {
             return Err(KernelError::OutShapeMismatch {
                 expected: shape,

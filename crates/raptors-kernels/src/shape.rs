@@ -109,11 +109,13 @@ pub(crate) fn max_nan<E: Element>(a: E, b: E) -> E {
     }
 }
 
-/// The shape of an array with at most two dimensions.
-#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
+/// The shape of an array with at most two dimensions (unused dims are always 0).
+#[derive(Copy, Clone, Eq, Hash, Debug)]
 pub struct Shape {
     dims: [usize; 2],
-    ndim: u8,
+    // usize, not u8: no padding bytes, so moves are whole words (padding copies caused
+    // store-forwarding stalls on the small-array path).
+    ndim: usize,
 }
 
 impl Shape {
@@ -144,14 +146,16 @@ impl Shape {
             ndim: 2,
         }
     }
+    #[inline]
     pub fn dims(&self) -> &[usize] {
-        &self.dims[..self.ndim as usize]
+        &self.dims[..self.ndim]
     }
     pub fn ndim(&self) -> usize {
-        self.ndim as usize
+        self.ndim
     }
     /// Number of elements (1 for a 0-d shape). Saturates instead of overflowing, so an absurd
     /// shape can never match a real buffer length.
+    #[inline]
     pub fn size(&self) -> usize {
         self.dims().iter().fold(1usize, |a, &d| a.saturating_mul(d))
     }
@@ -162,6 +166,15 @@ impl Shape {
             1 => (1, self.dims[0]),
             _ => (self.dims[0], self.dims[1]),
         }
+    }
+}
+
+impl PartialEq for Shape {
+    /// Field-wise scalar compares: the derived version compiled to a 16-byte vector load of a
+    /// freshly written struct (a store-forwarding stall on every small-array call).
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.ndim == other.ndim && self.dims[0] == other.dims[0] && self.dims[1] == other.dims[1]
     }
 }
 
@@ -178,6 +191,16 @@ impl fmt::Display for Shape {
 
 /// NumPy broadcasting of two shapes with at most two dimensions.
 pub fn broadcast_shapes(a: Shape, b: Shape) -> Result<Shape, KernelError> {
+    broadcast(a, b).ok_or(KernelError::BroadcastMismatch { a, b })
+}
+
+/// [`broadcast_shapes`] without building an error: the hot path of small-array calls moves a
+/// `Shape`, not a 56-byte `Result`.
+#[inline]
+pub(crate) fn broadcast(a: Shape, b: Shape) -> Option<Shape> {
+    if a == b {
+        return Some(a);
+    }
     let nd = a.ndim().max(b.ndim());
     let mut out = [0usize; 2];
     for (k, slot) in out.iter_mut().enumerate().take(nd) {
@@ -188,10 +211,13 @@ pub fn broadcast_shapes(a: Shape, b: Shape) -> Result<Shape, KernelError> {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,
-            _ => return Err(KernelError::BroadcastMismatch { a, b }),
+            _ => return None,
         };
     }
-    Shape::new(&out[..nd])
+    Some(Shape {
+        dims: out,
+        ndim: nd,
+    })
 }
 
 /// Dimension `r` places from the right, 1 when the shape has fewer dimensions.

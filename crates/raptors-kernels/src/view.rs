@@ -16,16 +16,19 @@ pub(crate) fn c_strides(shape: Shape) -> [isize; 2] {
     }
 }
 
+/// NumPy's C-contiguity: axes of length <= 1 may have any stride; empty arrays are contiguous.
+#[inline]
 fn is_c_contig(shape: Shape, strides: [isize; 2]) -> bool {
-    if shape.size() == 0 {
-        return true;
+    match *shape.dims() {
+        [] => true,
+        [n] => n <= 1 || strides[0] == 1,
+        [m, n] => {
+            m == 0
+                || n == 0
+                || ((n <= 1 || strides[1] == 1) && (m <= 1 || strides[0] == n as isize))
+        }
+        _ => unreachable!("ndim <= 2"),
     }
-    let want = c_strides(shape);
-    shape
-        .dims()
-        .iter()
-        .zip(strides.iter().zip(want.iter()))
-        .all(|(&d, (&s, &w))| d <= 1 || s == w)
 }
 
 /// Checks that every element reachable from `offset` through `shape`/`strides` lies in `0..len`.
