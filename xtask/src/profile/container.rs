@@ -270,6 +270,14 @@ mod tests {
         assert!(classify_refusal("no such image").starts_with("container failed to start"));
     }
 
+    /// Opt-in (needs Docker and several minutes): `cargo test -p xtask -- --ignored container_profile`,
+    /// or `cargo xtask test --container`.
+    #[test]
+    #[ignore]
+    fn container_profile_end_to_end() {
+        run_container_test().unwrap();
+    }
+
     #[test]
     fn passes_flags_through() {
         let args = ProfileArgs {

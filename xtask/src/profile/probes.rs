@@ -154,12 +154,11 @@ pub fn numpy_aarch64_module(log: &StepLog, python: &Path, numpy_version: &str) -
             "--no-deps",
             "--disable-pip-version-check",
         ])
-        .args([
-            "--platform",
-            "manylinux2014_aarch64",
-            "--python-version",
-            &py_version,
-        ])
+        // NumPy >= 2.3 publishes aarch64 wheels as manylinux_2_27/2_28 only, older ones as
+        // manylinux2014; pip accepts any of the listed platforms.
+        .args(["--platform", "manylinux_2_28_aarch64"])
+        .args(["--platform", "manylinux2014_aarch64"])
+        .args(["--python-version", &py_version])
         .arg(format!("numpy=={numpy_version}"))
         .arg("-d")
         .arg(&wheels);
