@@ -110,7 +110,7 @@ pub(crate) fn max_nan<E: Element>(a: E, b: E) -> E {
 }
 
 /// The shape of an array with at most two dimensions (unused dims are always 0).
-#[derive(Copy, Clone, Eq, Hash, Debug)]
+#[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Shape {
     dims: [usize; 2],
     // usize, not u8: no padding bytes, so moves are whole words (padding copies caused
@@ -166,15 +166,6 @@ impl Shape {
             1 => (1, self.dims[0]),
             _ => (self.dims[0], self.dims[1]),
         }
-    }
-}
-
-impl PartialEq for Shape {
-    /// Field-wise scalar compares: the derived version compiled to a 16-byte vector load of a
-    /// freshly written struct (a store-forwarding stall on every small-array call).
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        self.ndim == other.ndim && self.dims[0] == other.dims[0] && self.dims[1] == other.dims[1]
     }
 }
 
