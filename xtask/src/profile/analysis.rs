@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::adapters;
 use super::model::{Avail, HotLoopPair};
 use super::runlog::StepLog;
-use super::symbols::{parse_symbols, Sym};
+use super::symbols::{parse_symbols, Chosen, Sym};
 
 /// The built `raptors-asm` binary.
 pub struct Asm {
@@ -55,6 +55,51 @@ impl Asm {
         let json = serde_json::from_str(&log.run(&mut c)?)
             .context("raptors-asm simd printed invalid JSON")?;
         Ok((text, json))
+    }
+
+    /// `compare` of two chosen functions. When a name is shared by several functions (and the
+    /// chosen one carries its address), that side comes from `raptors-asm loops` over every
+    /// copy, keeping the copy at the chosen address, in the same shape as a `compare` side.
+    pub fn compare_chosen(
+        &self,
+        log: &StepLog,
+        a: (&Path, &Chosen),
+        b: (&Path, &Chosen),
+    ) -> Result<Value> {
+        if a.1.address.is_none() && b.1.address.is_none() {
+            return self.compare(log, a.0, b.0, &a.1.symbol, &b.1.symbol);
+        }
+        let side = |lib: &Path, c: &Chosen| -> Result<Value> {
+            let Some(addr) = c.address else {
+                let v = self.compare(log, lib, lib, &c.symbol, &c.symbol)?;
+                return Ok(v["a"].clone());
+            };
+            let mut cmd = self.cmd();
+            cmd.arg("loops")
+                .arg(lib)
+                .arg("--symbol")
+                .arg(format!("^{}$", regex::escape(&c.symbol)))
+                .arg("--json");
+            let v: Value = serde_json::from_str(&log.run(&mut cmd)?)
+                .context("raptors-asm loops printed invalid JSON")?;
+            let f = v["functions"]
+                .as_array()
+                .and_then(|fs| fs.iter().find(|f| f["address"].as_u64() == Some(addr)))
+                .with_context(|| {
+                    format!("raptors-asm loops lists no `{}` at {addr:#x}", c.symbol)
+                })?;
+            let loops = f["loops"].as_array().cloned().unwrap_or_default();
+            let hot = loops
+                .iter()
+                .find(|l| l["hottest"] == Value::Bool(true))
+                .cloned()
+                .unwrap_or(Value::Null);
+            Ok(serde_json::json!({
+                "file": v["file"], "arch": v["arch"], "function": f["name"], "address": addr,
+                "loops_found": loops.len(), "loop": hot,
+            }))
+        };
+        Ok(serde_json::json!({"a": side(a.0, a.1)?, "b": side(b.0, b.1)?}))
     }
 
     pub fn compare(&self, log: &StepLog, a: &Path, b: &Path, sa: &str, sb: &str) -> Result<Value> {
@@ -172,10 +217,10 @@ pub fn loop_pair(
     dtype: &str,
     arch: &str,
     variant: &str,
-    numpy: (&Path, &str),
-    raptors: (&Path, &str),
+    numpy: (&Path, &Chosen),
+    raptors: (&Path, &Chosen),
 ) -> (HotLoopPair, Option<Value>) {
-    match asm.compare(log, numpy.0, raptors.0, numpy.1, raptors.1) {
+    match asm.compare_chosen(log, numpy, raptors) {
         Ok(v) => (
             HotLoopPair {
                 op: op.into(),

@@ -101,6 +101,9 @@ pub fn valgrind_command(python: &Path, script: &Path, out_prefix: &Path) -> Comm
         .arg("--dump-before=getppid")
         .arg("--compress-strings=no")
         .arg("--compress-pos=no")
+        // Instruction addresses tell apart same-named local functions (NumPy has two
+        // `FLOAT_pairwise_sum`).
+        .arg("--dump-instr=yes")
         .arg(format!("--callgrind-out-file={}", out_prefix.display()))
         .arg(python)
         .arg(script)
@@ -118,6 +121,9 @@ pub struct FnCost {
     pub object: String,
     pub function: String,
     pub ir: u64,
+    /// Lowest executed instruction address (runtime), with `--dump-instr=yes`. A called
+    /// function always executes its entry, so this is the entry point.
+    pub first_addr: Option<u64>,
 }
 
 /// One callgrind dump: its part number and per-function self costs.
@@ -136,10 +142,11 @@ pub fn parse_dump(text: &str) -> Result<Dump> {
     let mut dump = Dump::default();
     let mut names: HashMap<(char, String), String> = HashMap::new();
     let mut positions = 1usize;
+    let mut instr_first = false;
     let mut object = String::new();
     let mut function = String::new();
     let mut skip_next_cost = false;
-    let mut acc: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut acc: BTreeMap<(String, String), (u64, Option<u64>)> = BTreeMap::new();
     let mut saw_events = false;
 
     for (lineno, raw) in text.lines().enumerate() {
@@ -160,9 +167,20 @@ pub fn parse_dump(text: &str) -> Result<Dump> {
                     .with_context(|| format!("line {}: bad cost {v:?}", lineno + 1))?,
                 None => 0, // missing trailing events are zero
             };
+            let addr = if instr_first {
+                fields[0]
+                    .strip_prefix("0x")
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+            } else {
+                None
+            };
             if ir > 0 {
                 let f = strip_recursion(&function).to_string();
-                *acc.entry((object.clone(), f)).or_default() += ir;
+                let e = acc.entry((object.clone(), f)).or_default();
+                e.0 += ir;
+                if let Some(a) = addr {
+                    e.1 = Some(e.1.map_or(a, |m: u64| m.min(a)));
+                }
             }
             continue;
         }
@@ -170,7 +188,10 @@ pub fn parse_dump(text: &str) -> Result<Dump> {
             continue;
         };
         match key {
-            "positions" => positions = value.split_whitespace().count().max(1),
+            "positions" => {
+                positions = value.split_whitespace().count().max(1);
+                instr_first = value.split_whitespace().next() == Some("instr");
+            }
             "events" => saw_events = true,
             "part" => dump.part = value.trim().parse().unwrap_or(0),
             "desc" if value.trim_start().starts_with("Trigger") => {
@@ -208,10 +229,11 @@ pub fn parse_dump(text: &str) -> Result<Dump> {
     }
     dump.costs = acc
         .into_iter()
-        .map(|((object, function), ir)| FnCost {
+        .map(|((object, function), (ir, first_addr))| FnCost {
             object,
             function,
             ir,
+            first_addr,
         })
         .collect();
     Ok(dump)
@@ -298,6 +320,12 @@ pub struct HotFunction {
     pub op_total_ir: u64,
     /// The next hottest functions of the library, for context.
     pub runners_up: Vec<(String, u64)>,
+    /// Runtime entry address of the hottest function (with `--dump-instr=yes`).
+    #[serde(default)]
+    pub address: Option<u64>,
+    /// Runtime entry addresses of the library's executed functions, to compute the load bias.
+    #[serde(default)]
+    pub anchors: Vec<(String, u64)>,
 }
 
 /// Whether a callgrind object path is the library at `lib` (same file, or same file name when
@@ -339,6 +367,12 @@ pub fn hottest_in(dump: &Dump, lib: &Path) -> Option<HotFunction> {
             .skip(1)
             .take(4)
             .map(|c| (c.function.clone(), c.ir))
+            .collect(),
+        address: top.first_addr,
+        anchors: in_lib
+            .iter()
+            .filter_map(|c| c.first_addr.map(|a| (c.function.clone(), a)))
+            .take(40)
             .collect(),
     })
 }
@@ -511,9 +545,16 @@ fn=(1)
             vec![FnCost {
                 object: "a.so".into(),
                 function: "p".into(),
-                ir: 12
+                ir: 12,
+                first_addr: None
             }]
         );
+        let d = parse_dump(
+            "positions: instr line\nevents: Ir\nob=a.so\nfn=p\n0x1010 3 5\n0x1000 2 7\n",
+        )
+        .unwrap();
+        assert_eq!(d.costs[0].first_addr, Some(0x1000));
+        assert_eq!(d.costs[0].ir, 12);
     }
 
     #[test]

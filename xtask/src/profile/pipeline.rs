@@ -501,23 +501,58 @@ fn pick(
     lib: &str,
 ) -> Avail<Chosen> {
     let why_not = match found {
-        Some(Ok(h)) => match symbols::find_exact(syms, &h.symbol) {
-            Some(s) => {
-                return Avail::Ok(Chosen {
-                    symbol: s.name.clone(),
-                    method: Method::Callgrind,
-                    evidence: format!(
-                        "{:.0} % of {lib}'s {} Ir during the op",
-                        h.share_of_library * 100.0,
-                        h.library_ir
-                    ),
-                })
+        Some(Ok(h)) => {
+            let copies = symbols::find_all(syms, &h.symbol);
+            let evidence = format!(
+                "{:.0} % of {lib}'s {} Ir during the op",
+                h.share_of_library * 100.0,
+                h.library_ir
+            );
+            match copies.as_slice() {
+                [] => format!(
+                    "callgrind's hottest `{}` is not in the symbol table",
+                    h.symbol
+                ),
+                [one] => {
+                    return Avail::Ok(Chosen {
+                        symbol: one.name.clone(),
+                        address: None,
+                        method: Method::Callgrind,
+                        evidence,
+                    })
+                }
+                many => {
+                    // Same-named local functions: the executed entry address says which ran.
+                    let bias = symbols::load_bias(&h.anchors, syms);
+                    match (h.address, bias) {
+                        (Some(rt), Some(b)) => match symbols::by_address(syms, &h.symbol, rt, b) {
+                            Some(s) => {
+                                return Avail::Ok(Chosen {
+                                    symbol: s.name.clone(),
+                                    address: Some(s.address),
+                                    method: Method::Callgrind,
+                                    evidence: format!(
+                                        "{evidence}; {} functions share this name, the one at {:#x} ran",
+                                        many.len(),
+                                        s.address
+                                    ),
+                                })
+                            }
+                            None => format!(
+                                "callgrind's hottest `{}` ran at {rt:#x}, which matches none of its {} copies",
+                                h.symbol,
+                                many.len()
+                            ),
+                        },
+                        _ => format!(
+                            "callgrind's hottest `{}` has {} same-named copies and no address to tell them apart",
+                            h.symbol,
+                            many.len()
+                        ),
+                    }
+                }
             }
-            None => format!(
-                "callgrind's hottest `{}` is not in the symbol table",
-                h.symbol
-            ),
-        },
+        }
         Some(Err(e)) => format!("callgrind: {e}"),
         None => "callgrind did not run for this op".to_string(),
     };
@@ -826,8 +861,8 @@ fn compare_loops(
                     &f.dtype,
                     "x86_64",
                     "real run",
-                    (np_lib, &np.symbol),
-                    (rp_lib, &r.symbol),
+                    (np_lib, np),
+                    (rp_lib, r),
                 ));
             }
             if let Some(v) = vg.filter(|v| real.is_none_or(|r| r.symbol != v.symbol)) {
@@ -838,8 +873,8 @@ fn compare_loops(
                     &f.dtype,
                     "x86_64",
                     "AVX2 (valgrind)",
-                    (np_lib, &np.symbol),
-                    (rp_lib, &v.symbol),
+                    (np_lib, np),
+                    (rp_lib, v),
                 ));
             }
         }
@@ -857,8 +892,8 @@ fn compare_loops(
                     &f.dtype,
                     "aarch64",
                     "NEON",
-                    (np_lib, &np.symbol),
-                    (rp_lib, &rp.symbol),
+                    (np_lib, np),
+                    (rp_lib, rp),
                 ));
             }
         }

@@ -39,6 +39,9 @@ impl Method {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Chosen {
     pub symbol: String,
+    /// File address of the chosen function when its name is not unique in the library.
+    #[serde(default)]
+    pub address: Option<u64>,
     pub method: Method,
     /// Why this one: e.g. "87 % of NumPy's Ir during the op", or the pattern that matched.
     pub evidence: String,
@@ -98,6 +101,35 @@ pub fn find_exact<'a>(syms: &'a [Sym], name: &str) -> Option<&'a Sym> {
     syms.iter().find(|s| normalize(&s.name) == want)
 }
 
+pub fn find_all<'a>(syms: &'a [Sym], name: &str) -> Vec<&'a Sym> {
+    let want = normalize(name);
+    syms.iter().filter(|s| normalize(&s.name) == want).collect()
+}
+
+/// The library's load address: runtime entry − file address, agreed on by the uniquely named
+/// functions callgrind saw (shared objects load at one page-aligned bias).
+pub fn load_bias(anchors: &[(String, u64)], syms: &[Sym]) -> Option<u64> {
+    let mut votes: std::collections::BTreeMap<u64, usize> = std::collections::BTreeMap::new();
+    for (name, runtime) in anchors {
+        if let [only] = find_all(syms, name).as_slice() {
+            if let Some(b) = runtime.checked_sub(only.address) {
+                if b % 0x1000 == 0 {
+                    *votes.entry(b).or_default() += 1;
+                }
+            }
+        }
+    }
+    votes.into_iter().max_by_key(|(_, n)| *n).map(|(b, _)| b)
+}
+
+/// Among same-named functions, the one whose entry is `runtime - bias`.
+pub fn by_address<'a>(syms: &'a [Sym], name: &str, runtime: u64, bias: u64) -> Option<&'a Sym> {
+    let file_addr = runtime.checked_sub(bias)?;
+    find_all(syms, name)
+        .into_iter()
+        .find(|s| s.address == file_addr)
+}
+
 /// NumPy's C type prefix for a dtype.
 pub fn numpy_type(dtype: &str) -> &'static str {
     if dtype == "f64" {
@@ -148,6 +180,7 @@ pub fn by_patterns(syms: &[Sym], patterns: &[String]) -> Option<Chosen> {
         if let Some(s) = best {
             return Some(Chosen {
                 symbol: s.name.clone(),
+                address: None,
                 method: Method::Pattern,
                 evidence: format!("matched /{p}/"),
             });
@@ -164,6 +197,7 @@ pub fn avx512_twin(syms: &[Sym], avx2_name: &str) -> Option<Chosen> {
     )?;
     find_exact(syms, &candidate).map(|s| Chosen {
         symbol: s.name.clone(),
+        address: None,
         method: Method::NameMapping,
         evidence: format!(
             "AVX2 function `{}` with avx2 → avx512",
@@ -190,6 +224,7 @@ pub fn neon_twin(syms: &[Sym], x86_name: &str) -> Option<Chosen> {
             if let Some(s) = find_exact(syms, &candidate) {
                 return Some(Chosen {
                     symbol: s.name.clone(),
+                    address: None,
                     method: Method::NameMapping,
                     evidence: format!(
                         "x86-64 function `{}` with {from} → {to}",
@@ -299,11 +334,28 @@ pub fn numpy_aarch64(syms: &[Sym], x86_name: &str) -> Option<Chosen> {
     let variants = dispatch_variants(syms, base);
     let first = variants.first()?;
     let all: Vec<&str> = variants.iter().map(|s| s.name.as_str()).collect();
+    // Same-named local copies (several translation units): analyse the largest.
+    let copies = find_all(syms, &first.name);
+    let biggest = copies
+        .iter()
+        .max_by_key(|s| s.size)
+        .copied()
+        .unwrap_or(first);
+    let note = if copies.len() > 1 {
+        format!(
+            "; {} functions share this name, the largest (at {:#x}) is analysed",
+            copies.len(),
+            biggest.address
+        )
+    } else {
+        String::new()
+    };
     Some(Chosen {
         symbol: first.name.clone(),
+        address: (copies.len() > 1).then_some(biggest.address),
         method: Method::NameMapping,
         evidence: format!(
-            "x86-64 `{x86_name}` → base `{base}`; aarch64 variants: {}",
+            "x86-64 `{x86_name}` → base `{base}`; aarch64 variants: {}{note}",
             all.join(", ")
         ),
     })
@@ -433,6 +485,33 @@ mod tests {
         );
         assert!(parse_symbols(&serde_json::json!({"x": 1})).is_err());
         assert!(parse_symbols(&serde_json::json!([])).is_err());
+    }
+
+    #[test]
+    fn same_named_functions_are_told_apart_by_address() {
+        let s = syms(&[
+            ("FLOAT_pairwise_sum", 100),
+            ("FLOAT_add", 50),
+            ("FLOAT_pairwise_sum", 100),
+            ("DOUBLE_add", 50),
+        ]);
+        // Loaded at 0x7f0000000000: FLOAT_add is at file 0x1100, DOUBLE_add at 0x1300.
+        let base = 0x7f00_0000_0000u64;
+        let anchors = vec![
+            ("FLOAT_add".to_string(), base + 0x1100),
+            ("DOUBLE_add".to_string(), base + 0x1300),
+            ("FLOAT_pairwise_sum".to_string(), base + 0x1200),
+        ];
+        let bias = load_bias(&anchors, &s).unwrap();
+        assert_eq!(bias, base);
+        assert_eq!(
+            by_address(&s, "FLOAT_pairwise_sum", base + 0x1200, bias)
+                .unwrap()
+                .address,
+            0x1200
+        );
+        assert!(by_address(&s, "FLOAT_pairwise_sum", base + 0x1250, bias).is_none());
+        assert_eq!(load_bias(&[], &s), None);
     }
 
     #[test]
