@@ -168,6 +168,8 @@ impl Kernels {
         let (oa, ob) = (broadcast_operand(&a, n), broadcast_operand(&b, n));
         let (os0, os1) = out.strides2d();
         let os1 = if n == 1 { 1 } else { os1 };
+        // Every kernel call with `nt` ends in a fence: only worth it for long rows.
+        let nt = nt && n * esz >= 4096;
         let (pa, pb, po) = (
             SendPtr(oa.ptr as *mut T),
             SendPtr(ob.ptr as *mut T),
