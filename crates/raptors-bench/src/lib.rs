@@ -11,6 +11,7 @@
 pub mod baseline;
 pub mod collect;
 pub mod counters;
+pub mod criterion_report;
 pub mod model;
 pub mod power;
 pub mod report;

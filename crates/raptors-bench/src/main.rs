@@ -36,6 +36,52 @@ enum Cmd {
     Counters(CountersArgs),
     /// Simulate power / false-positive rate of the decision rule from recorded results' noise.
     Power(PowerArgs),
+    /// Summarise the last `cargo bench -p raptors-bench` into <out-dir>/<name>.md/.json (GB/s per level).
+    CriterionReport(CriterionArgs),
+}
+
+#[derive(Args)]
+struct CriterionArgs {
+    #[arg(long, default_value = "target/criterion")]
+    dir: PathBuf,
+    #[arg(long, default_value = "benchmarks/results")]
+    out_dir: PathBuf,
+    /// File stem (default: criterion-<machine tag>).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+fn criterion_cmd(a: CriterionArgs) -> Result<ExitCode> {
+    let entries = raptors_bench::criterion_report::read_dir(&a.dir)?;
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu.lines().find_map(|l| {
+        l.strip_prefix("model name")
+            .and_then(|r| r.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    });
+    let machine = serde_json::json!({
+        "cpu_model": model,
+        "arch": std::env::consts::ARCH,
+        "logical_cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
+    });
+    let tag = runner::machine_tag(&machine);
+    let stem = a.name.unwrap_or_else(|| format!("criterion-{tag}"));
+    let header = format!(
+        "# Criterion kernel benches — {tag}\n\n{} · git {} · {} benchmarks · GB/s = ideal bytes (inputs + output) / median time; \
+         0.2 s warm-up + 0.5 s measurement, 10 samples each (`cargo bench -p raptors-bench`)",
+        runner::utc_now(),
+        runner::git_info().commit,
+        entries.len()
+    );
+    let md = raptors_bench::criterion_report::markdown(&entries, &header);
+    let (json_path, md_path, _) = output_paths(&a.out_dir, &stem);
+    write_atomic(&md_path, md.as_bytes())?;
+    let json = serde_json::json!({"schema": "raptors-bench/criterion/v1", "machine": machine, "machine_tag": tag,
+        "date": runner::utc_now(), "git": runner::git_info(), "entries": entries});
+    write_atomic(&json_path, serde_json::to_string_pretty(&json)?.as_bytes())?;
+    println!("{md}");
+    eprintln!("wrote {} and {}", md_path.display(), json_path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn default_python() -> PathBuf {
@@ -400,6 +446,7 @@ fn main() -> ExitCode {
         Cmd::Compare(a) => compare(a),
         Cmd::Counters(a) => counters(a),
         Cmd::Power(a) => power_cmd(a),
+        Cmd::CriterionReport(a) => criterion_cmd(a),
     };
     match r {
         Ok(code) => code,
