@@ -421,6 +421,25 @@ fn large_streaming_and_threaded() {
                 .all(|((o, p), q)| *o == p - q),
             "{level}"
         );
+        // Broadcast rows/columns with streaming stores per row (rows >= 4 KiB, output > 4 MiB).
+        let (rm, rn) = (1100, 1030);
+        let big = ArrayView::from_slice(&a[1..1 + rm * rn], Shape::d2(rm, rn)).unwrap();
+        let row = ArrayView::from_slice(&b[..rn], Shape::d1(rn)).unwrap();
+        let col = ArrayView::from_slice(&b[..rm], Shape::d2(rm, 1)).unwrap();
+        let r = k.binary(BinaryOp::Sub, big, row).unwrap();
+        let ok = r
+            .as_slice()
+            .iter()
+            .enumerate()
+            .all(|(i, v)| *v == a[1 + i] - b[i % rn]);
+        assert!(ok, "{level} row broadcast");
+        let r = k.binary(BinaryOp::Div, col, big).unwrap();
+        let ok = r
+            .as_slice()
+            .iter()
+            .enumerate()
+            .all(|(i, v)| *v == b[i / rn] / a[1 + i]);
+        assert!(ok, "{level} column broadcast");
         let (m, n) = (1031, 1029);
         let x2 = ArrayView::from_slice(&a[1..1 + m * n], Shape::d2(m, n)).unwrap();
         for axis in [None, Some(0), Some(1)] {
