@@ -182,11 +182,13 @@ fn text(
                 let t = pc_target(inst, addr, off);
                 match label {
                     Some((la, l)) if la == t => s.push_str(l),
-                    _ => {
+                    // llvm-mca needs an assemblable absolute target.
+                    Some(_) => {
+                        let _ = write!(s, "{t:#x}");
+                    }
+                    None => {
                         let _ = write!(s, "{t:x}");
-                        if label.is_none() {
-                            syms.append_label(t, s);
-                        }
+                        syms.append_label(t, s);
                     }
                 }
                 continue;
@@ -208,14 +210,20 @@ fn undecoded_text(word: u32, s: &mut String) {
 }
 
 /// Appends objdump-style lines (`addr:\tword \tmnemonic\toperands`) to `out`.
-pub fn format_region(code: &[u8], addr: u64, syms: &dyn Symbolizer, out: &mut Vec<u8>) {
+pub fn format_region(
+    code: &[u8],
+    addr: u64,
+    width: usize,
+    syms: &dyn Symbolizer,
+    out: &mut Vec<u8>,
+) {
     let mut s = String::with_capacity(96);
     walk(code, addr, |a, word, inst| {
         match inst {
             Some(i) => text(i, a, syms, None, &mut s),
             None => undecoded_text(word, &mut s),
         }
-        push_addr(out, a);
+        push_addr(out, a, width);
         for b in word.to_be_bytes() {
             push_hex_byte(out, b);
         }
@@ -225,7 +233,7 @@ pub fn format_region(code: &[u8], addr: u64, syms: &dyn Symbolizer, out: &mut Ve
     });
     let tail = code.len() % 4;
     if tail != 0 {
-        push_addr(out, addr + (code.len() - tail) as u64);
+        push_addr(out, addr + (code.len() - tail) as u64, width);
         for &b in &code[code.len() - tail..] {
             push_hex_byte(out, b);
         }
@@ -417,7 +425,10 @@ fn facts(addr: u64, _word: u32, inst: Option<&Instruction>) -> Insn {
     }
     insn.group = if insn.simd { group(op) } else { Group::Other };
     insn.cat = categorize(insn.group, insn.simd, r, w, insn.flow);
-    let flags_only = matches!(op, Opcode::FCMP | Opcode::FCMPE | Opcode::FCCMP | Opcode::FCCMPE);
+    let flags_only = matches!(
+        op,
+        Opcode::FCMP | Opcode::FCMPE | Opcode::FCCMP | Opcode::FCCMPE
+    );
     if !w && !flags_only {
         // Destinations: operand 0, the second register of a pair load, every register of a
         // multi-register load (`ld1 {v0.4s-v3.4s}`).

@@ -63,8 +63,18 @@ pub fn push_hex_byte(out: &mut Vec<u8>, b: u8) {
     out.push(HEX[(b & 15) as usize]);
 }
 
-/// Appends objdump's address column: `{addr:8x}:\t` (right-aligned, at least 8 wide).
-pub fn push_addr(out: &mut Vec<u8>, addr: u64) {
+/// objdump's address-column width for a section ending at `end`: leading zeros of the 16-digit
+/// end address are dropped in groups of four, keeping at least one (binutils `skip_addr_chars`).
+pub fn addr_width(end: u64) -> usize {
+    let zeros = (end.leading_zeros() / 4) as usize;
+    if zeros == 0 {
+        return 16;
+    }
+    16 - ((zeros - 1) & !3)
+}
+
+/// Appends objdump's address column: `{addr:>width$x}:\t`.
+pub fn push_addr(out: &mut Vec<u8>, addr: u64, width: usize) {
     let mut digits = [0u8; 16];
     let mut n = 0;
     let mut a = addr;
@@ -76,7 +86,7 @@ pub fn push_addr(out: &mut Vec<u8>, addr: u64) {
             break;
         }
     }
-    for _ in n..8 {
+    for _ in n..width {
         out.push(b' ');
     }
     for k in (0..n).rev() {
@@ -104,13 +114,14 @@ pub fn format_code(
     arch: Arch,
     code: &[u8],
     addr: u64,
+    width: usize,
     opts: TextOptions,
     syms: &dyn Symbolizer,
     out: &mut Vec<u8>,
 ) {
     match arch {
-        Arch::X86_64 => crate::x86::format_region(code, addr, opts.syntax, syms, out),
-        Arch::Aarch64 => crate::arm64::format_region(code, addr, syms, out),
+        Arch::X86_64 => crate::x86::format_region(code, addr, width, opts.syntax, syms, out),
+        Arch::Aarch64 => crate::arm64::format_region(code, addr, width, syms, out),
     }
 }
 
@@ -133,6 +144,7 @@ pub fn function_code<'a>(elf: &'a ElfFile, f: &Function) -> &'a [u8] {
 struct Region<'a> {
     name: &'a str,
     start: u64,
+    width: usize,
     code: &'a [u8],
 }
 
@@ -150,7 +162,7 @@ fn write_regions(
             .map(|r| {
                 let mut buf = Vec::with_capacity(r.code.len() * 16 + 64);
                 let _ = write!(buf, "\n{:016x} <{}>:\n", r.start, r.name);
-                format_code(elf.arch, r.code, r.start, opts, syms, &mut buf);
+                format_code(elf.arch, r.code, r.start, r.width, opts, syms, &mut buf);
                 buf
             })
             .collect();
@@ -192,6 +204,7 @@ pub fn disassemble_all(
             regions.push(Region {
                 name: name.as_str(),
                 start: a,
+                width: addr_width(sec.addr + sec.size),
                 code: &data[lo..hi.max(lo)],
             });
         }
@@ -233,6 +246,10 @@ pub fn disassemble_functions(
         .map(|f| Region {
             name: &f.name,
             start: f.address,
+            width: elf
+                .code_section_at(f.address)
+                .map(|s| addr_width(s.addr + s.size))
+                .unwrap_or(8),
             code: function_code(elf, f),
         })
         .collect();
@@ -255,4 +272,24 @@ pub fn section_listing(elf: &ElfFile, table: &SymbolTable, sec: &Section) -> Vec
         }
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_width_follows_binutils() {
+        // objdump: ` 304:` in a tiny .so, `   10000:` in libm, 12 columns past 8 digits.
+        assert_eq!(addr_width(0x328), 4);
+        assert_eq!(addr_width(0xfff), 4);
+        assert_eq!(addr_width(0xffff), 8);
+        assert_eq!(addr_width(0x1_0000), 8);
+        assert_eq!(addr_width(0xc_8000), 8);
+        assert_eq!(addr_width(0x1234_5678), 12);
+        assert_eq!(addr_width(u64::MAX), 16);
+        let mut v = Vec::new();
+        push_addr(&mut v, 0x10000, 8);
+        assert_eq!(v, b"   10000:\t");
+    }
 }

@@ -192,10 +192,7 @@ fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
         if i.simd && i.group == Group::Add {
             l.adds += 1;
         }
-        if matches!(
-            i.flow,
-            Flow::Call | Flow::IndirectCall
-        ) {
+        if matches!(i.flow, Flow::Call | Flow::IndirectCall) {
             l.calls += 1;
         }
         let data_op = matches!(
@@ -253,7 +250,12 @@ fn hottest(loops: &[Loop]) -> Option<usize> {
     let score = |l: &Loop| {
         let w = (l.vector_bits.max(32) / 32) as u64;
         let elems = l.elements_per_iteration.unwrap_or(0.0) as u64;
-        ((l.fma * 2 + l.arith + l.loads) * w, l.vector_bits, elems, l.instructions)
+        (
+            (l.fma * 2 + l.arith + l.loads) * w,
+            l.vector_bits,
+            elems,
+            l.instructions,
+        )
     };
     let tiers: [&dyn Fn(&Loop) -> bool; 3] = [
         &|l| l.calls == 0 && l.exits == 0 && l.latch_conditional,

@@ -278,6 +278,26 @@ impl SymbolTable {
     pub fn containing(&self, addr: u64) -> Option<&Function> {
         let i = self.functions.partition_point(|f| f.address <= addr);
         let f = self.functions.get(i.checked_sub(1)?)?;
-        (addr < f.end.max(f.address + 1)).then_some(f)
+        (addr < f.end.max(f.address.saturating_add(1))).then_some(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demangle;
+
+    #[test]
+    fn demangles_rust_and_cpp_and_keeps_c() {
+        assert_eq!(
+            demangle("_ZN7raptors4kern3sum17h0123456789abcdefE"),
+            "raptors::kern::sum"
+        );
+        assert_eq!(demangle("_RNvCs1234_7raptors3sum"), "raptors::sum");
+        assert_eq!(
+            demangle("_ZNSt6vectorIiSaIiEE9push_backERKi"),
+            "std::vector<int, std::allocator<int> >::push_back(int const&)"
+        );
+        assert_eq!(demangle("FLOAT_add_X86_V3"), "FLOAT_add_X86_V3");
+        assert_eq!(demangle("memcpy@@GLIBC_2.14"), "memcpy@@GLIBC_2.14");
     }
 }

@@ -294,6 +294,7 @@ fn fix_fused(s: &mut String) {
 pub fn format_region(
     code: &[u8],
     addr: u64,
+    width: usize,
     syntax: Syntax,
     syms: &dyn Symbolizer,
     out: &mut Vec<u8>,
@@ -302,7 +303,7 @@ pub fn format_region(
     let mut text = String::with_capacity(128);
     walk(code, addr, |u, bytes| {
         unit_text(u, bytes, &mut fmt, syms, None, &mut text);
-        push_addr(out, u.addr);
+        push_addr(out, u.addr, width);
         for k in 0..7 {
             match bytes.get(k) {
                 Some(&b) => {
@@ -317,7 +318,7 @@ pub fn format_region(
         out.push(b'\n');
         let mut k = 7;
         while k < bytes.len() {
-            push_addr(out, u.addr + k as u64);
+            push_addr(out, u.addr + k as u64, width);
             for &b in &bytes[k..(k + 7).min(bytes.len())] {
                 push_hex_byte(out, b);
                 out.push(b' ');
@@ -340,17 +341,25 @@ pub fn mca_lines(
     let mut v = Vec::new();
     let mut s = String::new();
     walk(code, addr, |u, bytes| {
-        let lab = (is_near_branch(&u.instr) && u.instr.near_branch_target() == loop_start)
-            .then_some(label);
         if u.bad {
             let hex: Vec<String> = bytes.iter().map(|b| format!("0x{b:02x}")).collect();
             v.push(format!(".byte {}", hex.join(",")));
             return;
         }
-        unit_text(u, bytes, &mut fmt, syms, lab, &mut s);
-        // Strip objdump's comment: llvm-mca reads `#` as a comment anyway, keep the text clean.
-        let t = s.split("        #").next().unwrap_or(&s).trim_end();
-        v.push(t.split_whitespace().collect::<Vec<_>>().join(" "));
+        if is_near_branch(&u.instr) {
+            // The loop's own back-edge jumps to the label; other targets stay absolute (`0x…`),
+            // which the assembler in llvm-mca accepts.
+            let t = u.instr.near_branch_target();
+            let target = if t == loop_start {
+                label.to_string()
+            } else {
+                format!("{t:#x}")
+            };
+            unit_text(u, bytes, &mut fmt, syms, Some(&target), &mut s);
+        } else {
+            unit_text(u, bytes, &mut fmt, syms, Some(""), &mut s);
+        }
+        v.push(s.split_whitespace().collect::<Vec<_>>().join(" "));
     });
     v
 }
@@ -515,10 +524,12 @@ fn facts(u: &Unit, info: &mut InstructionInfoFactory) -> Insn {
     // SIMD/FP instructions without register operands (e.g. `ldmxcsr`, `fld m64`) still count.
     simd |= ext.is_some() && (has_mem || i.op_count() == 0);
     insn.simd = simd;
-    insn.ext = if simd {
-        ext.unwrap_or("SIMD-other")
-    } else {
-        "base"
+    insn.ext = match ext {
+        // x87 control instructions (`fnstsw %ax`) have only GP operands but are still x87.
+        Some("x87") => "x87",
+        Some(e) if simd => e,
+        None if simd => "SIMD-other",
+        _ => "base",
     };
     let ms: MemorySize = i.memory_size();
     let msize = ms.size();
@@ -548,8 +559,15 @@ fn facts(u: &Unit, info: &mut InstructionInfoFactory) -> Insn {
             insn.mem_bytes = msize.min(u16::MAX as usize) as u16;
             // Stream = base register (the index is usually a counter shared by all streams).
             let base = i.memory_base();
-            let key = if base == Register::None { i.memory_index() } else { base };
-            if !matches!(key, Register::None | Register::RIP | Register::EIP | Register::RSP | Register::ESP) {
+            let key = if base == Register::None {
+                i.memory_index()
+            } else {
+                base
+            };
+            if !matches!(
+                key,
+                Register::None | Register::RIP | Register::EIP | Register::RSP | Register::ESP
+            ) {
                 insn.stream = 1 << 31 | key as u32;
             }
         }

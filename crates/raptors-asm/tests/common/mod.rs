@@ -1,0 +1,141 @@
+//! Shared test helpers: required external tools (a missing tool FAILS with an install hint —
+//! `cargo xtask test` guarantees them in CI), temp dirs, and fixtures assembled at test time
+//! from the small `.s` sources in `tests/fixtures/`.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const X86_LIBM: &str = "/lib/x86_64-linux-gnu/libm.so.6";
+pub const A64_LIBC: &str = "/usr/aarch64-linux-gnu/lib/libc.so.6";
+
+/// Panics (test failure) with what to install when `tool` cannot run.
+pub fn require_tool(tool: &str, package: &str) {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "required tool `{tool}` is missing: install it (`apt-get install {package}`); \
+         `cargo xtask test` installs/checks it in CI"
+    );
+}
+
+/// Panics with an install hint when a required input file is missing.
+pub fn require_file(path: &str, package: &str) {
+    assert!(
+        Path::new(path).is_file(),
+        "required file {path} is missing: install it (`apt-get install {package}`); \
+         `cargo xtask test` guarantees it in CI"
+    );
+}
+
+/// Runs a command and returns stdout; panics with stderr on failure.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh directory under the system temp dir (left behind for inspection on failure).
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let d = std::env::temp_dir().join(format!("raptors-asm-{tag}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create temp dir");
+    d
+}
+
+/// Which fixture architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fx {
+    X86,
+    A64,
+}
+
+impl Fx {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Fx::X86 => "",
+            Fx::A64 => "aarch64-linux-gnu-",
+        }
+    }
+    pub fn package(self) -> &'static str {
+        match self {
+            Fx::X86 => "binutils",
+            Fx::A64 => "binutils-aarch64-linux-gnu",
+        }
+    }
+    pub fn tool(self, name: &str) -> String {
+        let t = format!("{}{name}", self.prefix());
+        require_tool(&t, self.package());
+        t
+    }
+    fn source(self) -> PathBuf {
+        let name = match self {
+            Fx::X86 => "kernels_x86.s",
+            Fx::A64 => "kernels_a64.s",
+        };
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+}
+
+/// Built fixture: relocatable object (addresses from 0, used for snapshots) and shared library.
+pub struct Fixture {
+    pub dir: PathBuf,
+    pub object: PathBuf,
+    pub shared: PathBuf,
+}
+
+/// Assembles and links the fixture for `fx` into a new temp dir.
+pub fn build_fixture(fx: Fx) -> Fixture {
+    let dir = temp_dir(match fx {
+        Fx::X86 => "x86",
+        Fx::A64 => "a64",
+    });
+    let object = dir.join("kernels.o");
+    let shared = dir.join("libkernels.so");
+    run(Command::new(fx.tool("as"))
+        .arg("-o")
+        .arg(&object)
+        .arg(fx.source()));
+    let mut ld = Command::new(fx.tool("ld"));
+    // Small page size keeps the aarch64 .so a few KB (default alignment pads to 64 KiB).
+    ld.args([
+        "-shared",
+        "-z",
+        "max-page-size=4096",
+        "-z",
+        "noseparate-code",
+        "-o",
+    ])
+    .arg(&shared)
+    .arg(&object);
+    run(&mut ld);
+    Fixture {
+        dir,
+        object,
+        shared,
+    }
+}
+
+/// `objcopy --strip-all` copy of `input`.
+pub fn strip_all(fx: Fx, input: &Path, out: &Path) {
+    run(Command::new(fx.tool("objcopy"))
+        .arg("--strip-all")
+        .arg(input)
+        .arg(out));
+}
