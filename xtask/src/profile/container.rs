@@ -150,10 +150,11 @@ pub fn probe_refusal() -> String {
 }
 
 pub fn classify_refusal(stderr: &str) -> String {
+    // docker prints the daemon's error first, then a "Run 'docker run --help'" hint.
     let line = stderr
         .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
+        .find(|l| l.contains("Error") || l.contains("error"))
+        .or_else(|| stderr.lines().rev().find(|l| !l.trim().is_empty()))
         .unwrap_or("")
         .trim();
     if stderr.contains("unable to apply caps") || stderr.contains("operation not permitted") {
@@ -263,6 +264,8 @@ mod tests {
         let sandbox = "docker: Error response from daemon: failed to create shim: OCI runtime create failed: \
             runc create failed: unable to start container process: unable to apply caps: operation not permitted: unknown.";
         assert!(classify_refusal(sandbox).starts_with("container refused: privileged mode"));
+        let with_hint = format!("{sandbox}\n\nRun 'docker run --help' for more information\n");
+        assert!(classify_refusal(&with_hint).contains("unable to apply caps"));
         assert!(
             classify_refusal("Got permission denied while trying to connect")
                 .starts_with("container refused: permission denied")

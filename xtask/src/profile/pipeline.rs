@@ -1094,7 +1094,11 @@ fn git_commit() -> String {
         Some(c) => {
             let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
                 .is_some_and(|s| !s.is_empty());
-            if dirty {
+            if std::env::var_os("RAPTORS_PROFILE_CONTAINER").is_some() {
+                // .dockerignore leaves tracked files out of the image, so `git status` would
+                // always report changes there.
+                format!("{c} (container build context)")
+            } else if dirty {
                 format!("{c} (with uncommitted changes)")
             } else {
                 c

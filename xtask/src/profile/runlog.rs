@@ -158,7 +158,7 @@ impl StepLog {
             .chars()
             .take(160)
             .collect();
-        self.bar.println(format!(
+        self.say(&format!(
             "{symbol} {name} ({seconds:.1} s){}",
             if short.is_empty() {
                 String::new()
