@@ -316,6 +316,10 @@ impl Kernels {
         } else if m > 1 && s1.abs() != 1 && s0.abs() == 1 {
             (m, n, s0, s1) = (n, m, s1, s0);
         }
+        if n == 1 {
+            // A single element per line is read at index 0 only: any stride is contiguous.
+            s1 = 1;
+        }
         if s1 == 1 && (m == 1 || s0 == n as isize) {
             (m, n, s0) = (1, m * n, 0);
         }
