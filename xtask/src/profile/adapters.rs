@@ -61,6 +61,47 @@ pub fn loop_metrics(compare: &Value, side: &str) -> Result<LoopMetrics, String> 
     })
 }
 
+/// `raptors-asm simd --json` → per function: widest vector and extensions by use.
+pub fn isa_rows(simd: &Value, side: &str, arch: &str) -> Vec<super::model::IsaRow> {
+    let mut out = Vec::new();
+    for f in simd
+        .get("functions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let mut ext: Vec<(String, u64)> = f
+            .get("by_extension")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_u64().map(|n| (k.clone(), n)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ext.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.push(super::model::IsaRow {
+            side: side.to_string(),
+            arch: arch.to_string(),
+            function: f
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string(),
+            max_vector_bits: f
+                .get("max_vector_bits")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+            extensions: ext
+                .into_iter()
+                .filter(|(k, _)| k != "base")
+                .map(|(k, n)| format!("{k} ×{n}"))
+                .collect(),
+        });
+    }
+    out
+}
+
 /// raptors-bench results (`raptors-bench/compare/v1`) → the timing table and the A/A check.
 pub fn timings(results: &Value) -> Result<Timings> {
     let schema = results.get("schema").and_then(Value::as_str).unwrap_or("");

@@ -123,6 +123,18 @@ pub struct ExecutedIr {
     pub raptors_ir_per_element: Option<f64>,
 }
 
+/// ISA profile of one analysed function (from `raptors-asm simd`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct IsaRow {
+    /// "NumPy" or "Raptors".
+    pub side: String,
+    pub arch: String,
+    pub function: String,
+    pub max_vector_bits: u64,
+    /// ISA extensions present, most used first (e.g. "AVX2 ×12").
+    pub extensions: Vec<String>,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct TimingRow {
     pub op: String,
@@ -187,6 +199,9 @@ pub struct ReportInput {
     /// Executed instructions per element (callgrind), one row per op × dtype.
     #[serde(default)]
     pub executed: Vec<ExecutedIr>,
+    /// Widest vectors and ISA extensions of every analysed function.
+    #[serde(default)]
+    pub isa: Vec<IsaRow>,
     pub functions: Vec<OpFunctions>,
     pub loops: Vec<HotLoopPair>,
     pub timings: Avail<Timings>,

@@ -36,6 +36,8 @@ enum Content {
 
 #[derive(Default)]
 struct Artifacts {
+    /// ISA summary rows gathered from the simd outputs, for the report.
+    isa: Vec<super::model::IsaRow>,
     files: BTreeMap<String, Content>,
     /// Expected files that could not be produced, with the reason.
     missing: BTreeMap<String, String>,
@@ -73,7 +75,9 @@ fn need<'a, T>(v: &'a Option<T>, what: &str) -> Result<&'a T> {
 
 pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
     let partial = tmp.join(".profile.log.partial");
-    let log = StepLog::new(18, Some(&partial), &format!("# {}\n", plan.command))?;
+    // 17 steps with both architectures; the aarch64 ones are 3 of them, the x86-64 disassembly 1.
+    let planned = 17 - 3 * u64::from(!plan.aarch64) - u64::from(!plan.x86);
+    let log = StepLog::new(planned, Some(&partial), &format!("# {}\n", plan.command))?;
     let mut art = Artifacts::default();
     let python = setup::venv_python();
     let mut libs = Libs::default();
@@ -316,6 +320,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
         },
         valgrind_raptors_level: valgrind_level,
         executed: executed_ir(&hot, plan),
+        isa: std::mem::take(&mut art.isa),
         functions,
         loops,
         timings,
@@ -760,6 +765,8 @@ fn x86_artifacts(
             Content::Text(format!("{}{text}", analysis::index(targets, lib, &title))),
         );
         let (stext, sjson) = asm.simd(log, lib, &names)?;
+        art.isa
+            .extend(adapters::isa_rows(&sjson, side_label(side), "x86_64"));
         art.put(
             &format!("{side}_simd.txt"),
             Content::Text(format!("{}{stext}", analysis::index(targets, lib, &title))),
@@ -772,6 +779,14 @@ fn x86_artifacts(
         );
     }
     Ok(())
+}
+
+fn side_label(side: &str) -> &'static str {
+    if side == "numpy" {
+        "NumPy"
+    } else {
+        "Raptors"
+    }
 }
 
 fn targets_json(targets: &[Target]) -> Value {
@@ -811,6 +826,8 @@ fn aarch64_artifacts(
         let names = analysis::names(&targets);
         let title = format!("# {side}: aarch64 functions for the profiled ops (A64/NEON)");
         let (stext, sjson) = asm.simd(log, lib, &names)?;
+        art.isa
+            .extend(adapters::isa_rows(&sjson, side_label(side), "aarch64"));
         let dis = asm.disasm(log, lib, &names)?;
         art.put(
             &format!("{side}_neon.txt"),

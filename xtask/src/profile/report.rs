@@ -179,6 +179,29 @@ pub fn render_readme(input: &ReportInput) -> String {
         input.valgrind_raptors_level.as_deref().unwrap_or("unknown (driver did not report)")
     );
 
+    if !input.isa.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nInstruction sets inside the analysed functions (`raptors-asm simd`; full counts in \
+             `*_simd.*`, `*_neon.*`):\n\n| side | arch | function | widest vector | extensions (by use) |\n|---|---|---|---|---|"
+        );
+        for r in &input.isa {
+            let _ = writeln!(
+                s,
+                "| {} | {} | `{}` | {} | {} |",
+                r.side,
+                r.arch,
+                r.function,
+                if r.max_vector_bits > 0 {
+                    format!("{}-bit", r.max_vector_bits)
+                } else {
+                    "scalar".into()
+                },
+                r.extensions.join(", ")
+            );
+        }
+        s.push('\n');
+    }
     let _ = writeln!(s, "## Hardware counters\n");
     match &input.counters {
         Avail::Ok(c) => {
