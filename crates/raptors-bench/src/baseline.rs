@@ -144,13 +144,15 @@ pub fn compare(
             continue;
         };
         let mut rng = SplitMix64::from_label(cfg.seed, id);
-        let (ci_low, ci_high) =
-            bootstrap_ratio_of_medians_ci(cur_ratios, base_ratios, cfg, &mut rng);
+        let iv = bootstrap_ratio_of_medians_ci(cur_ratios, base_ratios, cfg, &mut rng);
+        let (ci_low, ci_high) = iv.reported;
+        let (dec_low, dec_high) = iv.decision;
         let (cur_speedup, base_speedup) = (median(cur_ratios), median(base_ratios));
         let ratio = cur_speedup / base_speedup;
-        let change = if ci_high < 1.0 && ratio < 1.0 - threshold {
+        // Same rule as a cell verdict: the decision interval (99 %) must exclude 1.
+        let change = if dec_high < 1.0 && ratio < 1.0 - threshold {
             Change::Regression
-        } else if ci_low > 1.0 && ratio > 1.0 + threshold {
+        } else if dec_low > 1.0 && ratio > 1.0 + threshold {
             Change::Improvement
         } else {
             Change::Unchanged

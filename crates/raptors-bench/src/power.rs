@@ -53,8 +53,8 @@ fn simulate_cell(
             (1.0 + shift, Verdict::Faster),
         ] {
             let xs: Vec<f64> = sample.iter().map(|v| v * factor).collect();
-            let (lo, hi) = bootstrap_median_ci(&xs, cfg, rng);
-            let v = decide(median(&xs), lo, hi, cfg.min_effect);
+            let iv = bootstrap_median_ci(&xs, cfg, rng);
+            let v = decide(median(&xs), iv.decision.0, iv.decision.1, cfg.min_effect);
             match expect {
                 Verdict::NoDifference => fp += usize::from(v != Verdict::NoDifference),
                 Verdict::Slower => slow += usize::from(v == Verdict::Slower),

@@ -243,9 +243,10 @@ pub fn markdown(r: &Results) -> String {
         s,
         "- method: paired rounds; per round each side timed {} × (ABBA/BAAB, random start), fastest kept; ≥ {:.1} ms per sample, ≤ {:.1} s per cell; \
          speedup = median over rounds of NumPy time / Raptors time; {:.0} % percentile-bootstrap CI ({} resamples); \
-         verdict needs the CI to exclude 1 and |change| ≥ {:.1} %; outliers (> {} MADs) kept and counted",
+         verdict needs the {:.0} % interval (same bootstrap) to exclude 1 and |change| ≥ {:.1} %; outliers (> {} MADs) kept and counted",
         r.config.subsamples, r.config.target_sample_ms, r.config.cell_budget_s, r.config.stats.confidence * 100.0,
-        r.config.stats.resamples, r.config.stats.min_effect * 100.0, r.config.stats.outlier_mads
+        r.config.stats.resamples, r.config.stats.decision_confidence * 100.0, r.config.stats.min_effect * 100.0,
+        r.config.stats.outlier_mads
     );
     let _ = writeln!(s, "- bandwidth bound: {:.0} GB/s when the working set fits the last-level cache, else {:.0} GB/s (DRAM, one core)",
         r.config.bw_cache_gbs, r.config.bw_dram_gbs);

@@ -12,6 +12,11 @@ pub struct StatsConfig {
     pub resamples: usize,
     /// Two-sided confidence level of the reported interval.
     pub confidence: f64,
+    /// Confidence level of the interval the verdict uses (same bootstrap distribution, wider
+    /// percentiles): 99 % keeps false positives near 1 % on noisy cells where the effect floor
+    /// does not bite.
+    #[serde(default = "default_decision_confidence")]
+    pub decision_confidence: f64,
     /// A difference is only called significant when the median moved at least this much (relative).
     /// Half the 3 % the issue asks to detect: keeps false positives < 1 % with a 95 % interval.
     pub min_effect: f64,
@@ -25,11 +30,16 @@ impl Default for StatsConfig {
         StatsConfig {
             resamples: 2000,
             confidence: 0.95,
+            decision_confidence: default_decision_confidence(),
             min_effect: 0.015,
             outlier_mads: 3.0,
             seed: 0x5eed,
         }
     }
+}
+
+fn default_decision_confidence() -> f64 {
+    0.99
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,6 +63,11 @@ pub struct PairedStats {
     pub speedup: f64,
     pub ci_low: f64,
     pub ci_high: f64,
+    /// The interval at `decision_confidence` that the verdict uses.
+    #[serde(default)]
+    pub decision_ci_low: f64,
+    #[serde(default)]
+    pub decision_ci_high: f64,
     pub verdict: Verdict,
     pub outliers_ref: usize,
     pub outliers_cand: usize,
@@ -118,16 +133,15 @@ fn validate(values: &[f64]) -> Result<(), StatsError> {
     }
 }
 
-/// Percentile-bootstrap interval of a statistic computed from one resample of `values`.
-fn percentile_interval(mut stats: Vec<f64>, confidence: f64) -> (f64, f64) {
-    stats.sort_by(f64::total_cmp);
+/// Sorted bootstrap distribution -> percentile interval at `confidence`.
+fn percentile_interval(sorted: &[f64], confidence: f64) -> (f64, f64) {
     let alpha = (1.0 - confidence) / 2.0;
-    let last = stats.len() - 1;
-    let lo = ((alpha * stats.len() as f64).floor() as usize).min(last);
-    let hi = (((1.0 - alpha) * stats.len() as f64).ceil() as usize)
+    let last = sorted.len() - 1;
+    let lo = ((alpha * sorted.len() as f64).floor() as usize).min(last);
+    let hi = (((1.0 - alpha) * sorted.len() as f64).ceil() as usize)
         .saturating_sub(1)
         .min(last);
-    (stats[lo], stats[hi])
+    (sorted[lo], sorted[hi])
 }
 
 fn resampled_median(values: &[f64], rng: &mut SplitMix64, buf: &mut Vec<f64>) -> f64 {
@@ -136,27 +150,42 @@ fn resampled_median(values: &[f64], rng: &mut SplitMix64, buf: &mut Vec<f64>) ->
     median_in_place(buf)
 }
 
-/// Bootstrap interval of the median of `values`.
-pub fn bootstrap_median_ci(values: &[f64], cfg: &StatsConfig, rng: &mut SplitMix64) -> (f64, f64) {
-    let mut buf = Vec::with_capacity(values.len());
-    let stats = (0..cfg.resamples.max(1))
-        .map(|_| resampled_median(values, rng, &mut buf))
-        .collect();
-    percentile_interval(stats, cfg.confidence)
+/// Reported and decision intervals of a statistic, from one sorted bootstrap distribution.
+#[derive(Clone, Copy, Debug)]
+pub struct Intervals {
+    pub reported: (f64, f64),
+    pub decision: (f64, f64),
 }
 
-/// Bootstrap interval of median(a) / median(b) for two independent samples (baseline comparison).
+fn intervals(mut dist: Vec<f64>, cfg: &StatsConfig) -> Intervals {
+    dist.sort_by(f64::total_cmp);
+    Intervals {
+        reported: percentile_interval(&dist, cfg.confidence),
+        decision: percentile_interval(&dist, cfg.decision_confidence),
+    }
+}
+
+/// Bootstrap intervals of the median of `values`.
+pub fn bootstrap_median_ci(values: &[f64], cfg: &StatsConfig, rng: &mut SplitMix64) -> Intervals {
+    let mut buf = Vec::with_capacity(values.len());
+    let dist = (0..cfg.resamples.max(1))
+        .map(|_| resampled_median(values, rng, &mut buf))
+        .collect();
+    intervals(dist, cfg)
+}
+
+/// Bootstrap intervals of median(a) / median(b) for two independent samples (baseline comparison).
 pub fn bootstrap_ratio_of_medians_ci(
     a: &[f64],
     b: &[f64],
     cfg: &StatsConfig,
     rng: &mut SplitMix64,
-) -> (f64, f64) {
+) -> Intervals {
     let (mut ba, mut bb) = (Vec::with_capacity(a.len()), Vec::with_capacity(b.len()));
-    let stats = (0..cfg.resamples.max(1))
+    let dist = (0..cfg.resamples.max(1))
         .map(|_| resampled_median(a, rng, &mut ba) / resampled_median(b, rng, &mut bb))
         .collect();
-    percentile_interval(stats, cfg.confidence)
+    intervals(dist, cfg)
 }
 
 /// The one significance rule: the interval excludes 1 and the point estimate moved ≥ `min_effect`.
@@ -190,15 +219,17 @@ pub fn paired_stats(
     let ratios = paired_ratios(ref_ns, cand_ns)?;
     let mut rng = SplitMix64::from_label(cfg.seed, label);
     let speedup = median(&ratios);
-    let (ci_low, ci_high) = bootstrap_median_ci(&ratios, cfg, &mut rng);
+    let iv = bootstrap_median_ci(&ratios, cfg, &mut rng);
     Ok(PairedStats {
         rounds: ratios.len(),
         ref_median_ns: median(ref_ns),
         cand_median_ns: median(cand_ns),
         speedup,
-        ci_low,
-        ci_high,
-        verdict: decide(speedup, ci_low, ci_high, cfg.min_effect),
+        ci_low: iv.reported.0,
+        ci_high: iv.reported.1,
+        decision_ci_low: iv.decision.0,
+        decision_ci_high: iv.decision.1,
+        verdict: decide(speedup, iv.decision.0, iv.decision.1, cfg.min_effect),
         outliers_ref: count_outliers(ref_ns, cfg.outlier_mads),
         outliers_cand: count_outliers(cand_ns, cfg.outlier_mads),
         outliers_ratio: count_outliers(&ratios, cfg.outlier_mads),
@@ -320,7 +351,7 @@ mod tests {
         let b: Vec<f64> = (0..200)
             .map(|_| 100.0 * (0.02 * rng.normal()).exp())
             .collect();
-        let (lo, hi) = bootstrap_ratio_of_medians_ci(&a, &b, &cfg, &mut rng);
+        let (lo, hi) = bootstrap_ratio_of_medians_ci(&a, &b, &cfg, &mut rng).reported;
         assert!(lo < 1.1 && hi > 1.1 && hi - lo < 0.03, "({lo}, {hi})");
     }
 
