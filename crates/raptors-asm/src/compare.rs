@@ -15,7 +15,9 @@ pub struct Side {
     pub function: String,
     pub address: u64,
     pub loops_found: usize,
-    /// The hottest innermost loop (None if the function has no loop).
+    /// `hottest` (static guess) or `address` (`--loop-a/--loop-b`).
+    pub selected_by: &'static str,
+    /// The selected loop (None if the function has no loop).
     #[serde(rename = "loop")]
     pub hot_loop: Option<Loop>,
 }
@@ -54,16 +56,42 @@ pub fn one_function<'t>(
     }
 }
 
+/// One side: the hottest innermost loop of `f`.
 pub fn side(elf: &ElfFile, table: &SymbolTable, f: &Function) -> Side {
+    side_at(elf, table, f, None).expect("no address given, cannot fail")
+}
+
+/// One side; with `at`, the innermost loop containing that address (e.g. a hot instruction
+/// address from a profile) instead of the static hottest guess.
+pub fn side_at(elf: &ElfFile, table: &SymbolTable, f: &Function, at: Option<u64>) -> Result<Side> {
     let fl = function_loops(elf, table, f);
-    Side {
+    let loops_found = fl.loops.len();
+    let hot_loop = match at {
+        None => fl.loops.into_iter().find(|l| l.hottest),
+        Some(a) => {
+            let l = fl
+                .loops
+                .into_iter()
+                .filter(|l| l.start <= a && a < l.end)
+                .min_by_key(|l| l.end - l.start);
+            if l.is_none() {
+                return Err(AsmError::Symbol {
+                    path: elf.path.clone(),
+                    reason: format!("no loop of {} contains address {a:#x}", f.name),
+                });
+            }
+            l
+        }
+    };
+    Ok(Side {
         file: elf.path.display().to_string(),
         arch: elf.arch,
         function: f.name.clone(),
         address: f.address,
-        loops_found: fl.loops.len(),
-        hot_loop: fl.loops.into_iter().find(|l| l.hottest),
-    }
+        loops_found,
+        selected_by: if at.is_some() { "address" } else { "hottest" },
+        hot_loop,
+    })
 }
 
 /// Human-readable side-by-side table.
@@ -84,6 +112,10 @@ pub fn compare_text(c: &Comparison, out: &mut String) {
         (
             "loops found",
             Box::new(|s: &Side| s.loops_found.to_string()),
+        ),
+        (
+            "selected by",
+            Box::new(|s: &Side| s.selected_by.to_string()),
         ),
         (
             "hot loop",

@@ -54,8 +54,8 @@ pub struct Loop {
     pub instructions_per_element: Option<f64>,
     /// The closing branch is conditional (a typical loop latch).
     pub latch_conditional: bool,
-    /// Unconditional jumps, returns and indirect jumps inside the body besides the latch —
-    /// signs that the "loop" is stitched-together cold code rather than a tight loop.
+    /// Branches besides the latch that leave the body (jumps to outside targets, indirect jumps,
+    /// returns) — early exits, or signs that the range is stitched-together cold code.
     pub exits: u64,
     /// Number of enclosing loops (0 = outermost).
     pub depth: u32,
@@ -176,8 +176,13 @@ fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
     for i in body {
         if i.addr == branch {
             l.latch_conditional = i.flow == Flow::CondJump;
-        } else if matches!(i.flow, Flow::Jump | Flow::IndirectJump | Flow::Return) {
-            l.exits += 1;
+        } else {
+            let leaves = match i.flow {
+                Flow::IndirectJump | Flow::Return => true,
+                Flow::Jump | Flow::CondJump => i.target < start || i.target >= end,
+                _ => false,
+            };
+            l.exits += leaves as u64;
         }
         l.loads += i.mem_read as u64;
         l.stores += i.mem_write as u64;

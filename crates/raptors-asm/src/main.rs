@@ -76,6 +76,12 @@ enum Cmd {
         symbol_a: String,
         #[arg(long)]
         symbol_b: String,
+        /// Use the innermost loop of A containing this address (hex `0x…` or decimal) instead of
+        /// the static hottest guess, e.g. a hot address from callgrind/perf.
+        #[arg(long, value_parser = parse_addr)]
+        loop_a: Option<u64>,
+        #[arg(long, value_parser = parse_addr)]
+        loop_b: Option<u64>,
         #[arg(long)]
         json: bool,
     },
@@ -254,6 +260,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             lib_b,
             symbol_a,
             symbol_b,
+            loop_a,
+            loop_b,
             json,
         } => {
             let (ea, ta) = raptors_asm::open(&lib_a)?;
@@ -261,8 +269,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let fa = compare::one_function(&ea, &ta, &symbol_a)?;
             let fb = compare::one_function(&eb, &tb, &symbol_b)?;
             let c = compare::Comparison {
-                a: compare::side(&ea, &ta, fa),
-                b: compare::side(&eb, &tb, fb),
+                a: compare::side_at(&ea, &ta, fa, loop_a)?,
+                b: compare::side_at(&eb, &tb, fb, loop_b)?,
             };
             if json {
                 emit_json(&c)?;
@@ -274,6 +282,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn parse_addr(s: &str) -> Result<u64, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.map_err(|e| format!("{s:?} is not an address: {e}"))
 }
 
 fn simd_src(s: raptors_asm::elf::SymSource) -> &'static str {
