@@ -120,6 +120,27 @@ fn json_shapes() {
         assert!(l.get(k).is_some(), "loops[]: missing {k}");
     }
 
+    // --loop-a picks the innermost loop containing an address (here: the scalar tail loop).
+    let loops = s["functions"][0]["loops"].as_array().unwrap();
+    let tail = loops.iter().find(|l| l["hottest"] == false).unwrap();
+    let at = format!("{:#x}", tail["start"].as_u64().unwrap() + 1);
+    let c = ok_json(bin().args([
+        "compare",
+        lib,
+        lib,
+        "--symbol-a",
+        "sum_f32",
+        "--symbol-b",
+        "sum_f32",
+        "--loop-a",
+        &at,
+        "--json",
+    ]));
+    assert_eq!(c["a"]["selected_by"], "address");
+    assert_eq!(c["a"]["loop"]["start"], tail["start"]);
+    assert_eq!(c["b"]["selected_by"], "hottest");
+    assert_eq!(c["b"]["loop"]["accumulators"], 2);
+
     let s = ok_json(bin().args([
         "compare",
         lib,
