@@ -76,9 +76,18 @@ pub fn environment(log: &StepLog, python: &Path) -> Result<(Value, Environment)>
             .unwrap_or_default()
     };
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    if let Some(err) = v.get("raptors_error").and_then(Value::as_str) {
-        bail!("importing raptors failed: {err}");
+    // NumPy's facts are still worth recording when Raptors does not import; the report shows
+    // the import error in place of the level.
+    let raptors_error = v
+        .get("raptors_error")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if let Some(err) = &raptors_error {
+        log.note(&format!(
+            "import raptors failed in the environment probe: {err}"
+        ));
     }
+
     let levels: Vec<String> = v
         .get("raptors_levels")
         .and_then(Value::as_object)
@@ -98,7 +107,10 @@ pub fn environment(log: &StepLog, python: &Path) -> Result<(Value, Environment)>
         numpy_baseline: strs("numpy_baseline"),
         numpy_dispatch_available: strs("numpy_dispatch_available"),
         raptors_version: s("raptors_version"),
-        raptors_simd_level: s("raptors_simd_level"),
+        raptors_simd_level: match &raptors_error {
+            Some(err) => format!("unknown (import raptors failed: {err})"),
+            None => s("raptors_simd_level"),
+        },
         raptors_levels_available: levels,
     };
     Ok((v, env))
@@ -125,9 +137,16 @@ pub fn target_dir() -> PathBuf {
 /// NumPy's `_multiarray_umath` from the aarch64 manylinux wheel of the installed NumPy version.
 /// Downloads with pip once; later runs reuse the extracted module.
 pub fn numpy_aarch64_module(log: &StepLog, python: &Path, numpy_version: &str) -> Result<PathBuf> {
-    if numpy_version.is_empty() {
-        bail!("the installed NumPy version is unknown (environment probe failed)");
-    }
+    let asked;
+    let numpy_version = if numpy_version.is_empty() {
+        // The environment probe failed (e.g. raptors would not import): ask NumPy directly.
+        asked = log
+            .run(Command::new(python).args(["-c", "import numpy; print(numpy.__version__)"]))
+            .context("the installed NumPy version is unknown")?;
+        asked.trim()
+    } else {
+        numpy_version
+    };
     let py_version = log
         .run(Command::new(python).args([
             "-c",
