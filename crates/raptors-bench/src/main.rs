@@ -121,9 +121,10 @@ struct CompareArgs {
     /// Square sizes (default 512,1024,2048; quick 512,1024).
     #[arg(long)]
     sizes: Option<String>,
-    /// RAPTORS_SIMD per runner process: auto and/or forced levels, e.g. auto,avx2,scalar.
-    #[arg(long, default_value = "auto")]
-    levels: String,
+    /// RAPTORS_SIMD per runner process (default: full auto,scalar,avx2,avx512; quick auto). A forced
+    /// level equal to auto's is measured once; one the CPU lacks is skipped with the reason.
+    #[arg(long)]
+    levels: Option<String>,
     /// Earlier results JSON: flag significant speedup regressions (exit code 3).
     #[arg(long)]
     baseline: Option<PathBuf>,
@@ -217,7 +218,14 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
         ops: split(&a.ops, "op")?,
         dtypes: split(&a.dtypes, "dtype")?,
         sizes,
-        levels: split(&a.levels, "level")?,
+        levels: split(
+            a.levels.as_deref().unwrap_or(if a.quick {
+                "auto"
+            } else {
+                "auto,scalar,avx2,avx512"
+            }),
+            "level",
+        )?,
         quick: a.quick,
         target_sample_ms: a.target_sample_ms,
         subsamples: a.subsamples,

@@ -146,7 +146,37 @@ pub fn run(opts: &RunnerOptions) -> Result<RunOutcome> {
         if outcome.interrupted || outcome.error.is_some() {
             break;
         }
+        // A forced level equal to what `auto` resolved to would measure the same code twice.
+        let auto_level = outcome
+            .machine
+            .as_ref()
+            .and_then(|m| m["raptors_simd_level"].as_str());
+        if level != "auto"
+            && opts.levels.iter().any(|l| l == "auto")
+            && auto_level == Some(level.as_str())
+        {
+            let reason = format!(
+                "forced {level} is the automatic level on this machine; measured once as `auto`"
+            );
+            say(&pb, format!("level {level}: {reason}"));
+            outcome.skipped.push(Skipped {
+                id: format!("level {level}"),
+                reason,
+            });
+            continue;
+        }
+        let cells_before = outcome.cells.len();
         run_level(opts, &script, level, &pb, &mut outcome)?;
+        // A forced level this CPU/build cannot run is reported and skipped, not a failed run.
+        if level != "auto" && outcome.cells.len() == cells_before {
+            if let Some(reason) = outcome.error.take() {
+                say(&pb, format!("level {level} not measured: {reason}"));
+                outcome.skipped.push(Skipped {
+                    id: format!("level {level}"),
+                    reason,
+                });
+            }
+        }
     }
     pb.finish_and_clear();
     Ok(outcome)
@@ -159,6 +189,8 @@ fn run_level(
     pb: &ProgressBar,
     out: &mut RunOutcome,
 ) -> Result<()> {
+    // The NumPy-only self-check cells run once, in the first level's process.
+    let first_level_done = out.machine.is_some();
     let join = |v: &[String]| v.join(",");
     let mut cmd = python_command(&opts.python, opts.pythonpath.as_deref());
     cmd.arg(script)
@@ -189,6 +221,9 @@ fn run_level(
         .stderr(Stdio::inherit());
     if opts.quick {
         cmd.arg("--quick");
+    }
+    if first_level_done {
+        cmd.arg("--no-self-check");
     }
     let mut child = cmd
         .spawn()
