@@ -376,6 +376,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
     });
     fs::write(tmp.join("README.md"), report::render_readme(&input))?;
     if let Some(a) = input.artifacts.iter_mut().find(|a| a.name == "README.md") {
+        // For callers (docs/findings.md); the README itself says "this file".
         a.bytes = fs::metadata(tmp.join("README.md"))?.len();
     }
     let failed = input
