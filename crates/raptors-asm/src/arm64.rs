@@ -147,10 +147,30 @@ fn text(
         }
         _ => {}
     }
-    let raw = inst.to_string();
+    thread_local! {
+        // yaxpeax only offers `Display`; reuse one buffer instead of a String per instruction.
+        static RAW: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    RAW.with(|raw| {
+        let mut raw = raw.borrow_mut();
+        raw.clear();
+        let _ = write!(raw, "{inst}");
+        normalise(inst, addr, syms, label, &raw, s);
+    });
+}
+
+/// Splits yaxpeax's text into mnemonic and operands and applies the string-level rules.
+fn normalise(
+    inst: &Instruction,
+    addr: u64,
+    syms: &dyn Symbolizer,
+    label: Option<(u64, &str)>,
+    raw: &str,
+    s: &mut String,
+) {
     let (mn, ops) = match raw.find(' ') {
         Some(p) => (&raw[..p], raw[p + 1..].trim_start()),
-        None => (raw.as_str(), ""),
+        None => (raw, ""),
     };
     let mn = match mn {
         "b.hs" => "b.cs",
@@ -172,6 +192,10 @@ fn text(
         .operands
         .iter()
         .any(|o| matches!(o, Operand::ConditionCode(_)));
+    if pcrel.is_none() && !has_cond {
+        s.push_str(ops);
+        return;
+    }
     let parts: Vec<&str> = ops.split(", ").collect();
     for (k, part) in parts.iter().enumerate() {
         if k > 0 {

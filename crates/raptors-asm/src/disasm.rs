@@ -37,7 +37,22 @@ impl<'a> FuncSymbols<'a> {
 
 impl Symbolizer for FuncSymbols<'_> {
     fn append_label(&self, addr: u64, s: &mut String) {
-        let i = self.funcs.partition_point(|f| f.address <= addr);
+        thread_local! {
+            // Most targets fall in the function of the previous lookup (branches within a loop).
+            static LAST: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+        }
+        let n = self.funcs.len();
+        let cached = LAST.with(|c| c.get());
+        let hit = cached < n
+            && self.funcs[cached].address <= addr
+            && (cached + 1 == n || addr < self.funcs[cached + 1].address);
+        let i = if hit {
+            cached + 1
+        } else {
+            let i = self.funcs.partition_point(|f| f.address <= addr);
+            LAST.with(|c| c.set(i.wrapping_sub(1)));
+            i
+        };
         if i == 0 {
             return;
         }
@@ -155,19 +170,22 @@ fn write_regions(
     syms: &dyn Symbolizer,
     w: &mut dyn Write,
 ) -> std::io::Result<()> {
-    // Batches keep memory bounded while both cores format.
-    for batch in regions.chunks(512) {
-        let parts: Vec<Vec<u8>> = batch
+    // Batches keep memory bounded while both cores format; each region's buffer is reused from
+    // batch to batch (fresh allocations cost page faults on every batch).
+    const BATCH: usize = 512;
+    let mut bufs: Vec<Vec<u8>> = (0..BATCH.min(regions.len())).map(|_| Vec::new()).collect();
+    for batch in regions.chunks(BATCH) {
+        batch
             .par_iter()
-            .map(|r| {
-                let mut buf = Vec::with_capacity(r.code.len() * 16 + 64);
+            .zip(bufs.par_iter_mut())
+            .for_each(|(r, buf)| {
+                buf.clear();
+                buf.reserve(r.code.len() * 16 + 64);
                 let _ = write!(buf, "\n{:016x} <{}>:\n", r.start, r.name);
-                format_code(elf.arch, r.code, r.start, r.width, opts, syms, &mut buf);
-                buf
-            })
-            .collect();
-        for p in parts {
-            w.write_all(&p)?;
+                format_code(elf.arch, r.code, r.start, r.width, opts, syms, buf);
+            });
+        for b in &bufs[..batch.len()] {
+            w.write_all(b)?;
         }
     }
     Ok(())

@@ -90,7 +90,8 @@ enum Cmd {
 fn emit_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     let out = std::io::stdout();
     let mut w = BufWriter::new(out.lock());
-    serde_json::to_writer_pretty(&mut w, v)?;
+    // Compact: `simd --json` over a whole library is megabytes; pipe to `jq` to read it.
+    serde_json::to_writer(&mut w, v)?;
     writeln!(w)?;
     w.flush()?;
     Ok(())

@@ -197,7 +197,22 @@ fn unit_text(
     }
     objdump_prefixes(i, bytes, s);
     // iced's always-show-scale leaves `(%rsp,)` when there is no index register.
-    if i.memory_index() == Register::None {
+    let any_mem = (0..i.op_count()).any(|k| {
+        !matches!(
+            i.op_kind(k),
+            OpKind::Register
+                | OpKind::Immediate8
+                | OpKind::Immediate16
+                | OpKind::Immediate32
+                | OpKind::Immediate64
+                | OpKind::Immediate8to16
+                | OpKind::Immediate8to32
+                | OpKind::Immediate8to64
+                | OpKind::Immediate32to64
+                | OpKind::NearBranch64
+        )
+    });
+    if any_mem && i.memory_index() == Register::None {
         while let Some(p) = s.as_bytes().windows(2).position(|w| w == b",)") {
             s.remove(p);
         }
