@@ -227,7 +227,15 @@ impl SymbolTable {
     /// Functions whose name (demangled, raw, or an alias) matches `pattern`, a regex. If some
     /// function is named exactly `pattern`, only exact matches are returned, so
     /// `--symbol FLOAT_add` means that function and not every `FLOAT_add_*` variant.
+    ///
+    /// A pattern `0x<hex>` selects the function starting at that address (for names shared by
+    /// several local functions).
     pub fn select(&self, pattern: &str) -> Result<Vec<&Function>> {
+        if let Some(hex) = pattern.strip_prefix("0x") {
+            if let Ok(a) = u64::from_str_radix(hex, 16) {
+                return Ok(self.functions.iter().filter(|f| f.address == a).collect());
+            }
+        }
         let names = |f: &'_ Function| -> Vec<String> {
             let mut v = vec![f.name.clone(), f.raw_name.clone()];
             v.extend(f.aliases.iter().cloned());

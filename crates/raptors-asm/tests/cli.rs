@@ -137,6 +137,10 @@ fn json_shapes() {
         "--json",
     ]));
     assert_eq!(c["a"]["selected_by"], "address");
+    // `0x<addr>` selects a function by its start address.
+    let sum_addr = format!("{:#x}", s["functions"][0]["address"].as_u64().unwrap());
+    let by_addr = ok_json(bin().args(["loops", lib, "--json", "--symbol", &sum_addr]));
+    assert_eq!(by_addr["functions"][0]["name"], "sum_f32");
     assert_eq!(c["a"]["loop"]["start"], tail["start"]);
     assert_eq!(c["b"]["selected_by"], "hottest");
     assert_eq!(c["b"]["loop"]["accumulators"], 2);
