@@ -96,7 +96,11 @@ impl Kernels {
             a: a.shape,
             b: b.shape,
         })?;
-        with_result(shape, |out| self.binary_into(op, a, b, out))
+        // The shape is known: skip `binary_into`'s second broadcast and out-shape check.
+        with_result(shape, |out| {
+            self.run_binary(op, a, b, out, shape);
+            Ok(())
+        })
     }
 
     /// `a op b` written into `out`, which must have exactly the broadcast shape.
@@ -119,14 +123,27 @@ impl Kernels {
                 got: out.shape,
             });
         }
+        self.run_binary(op, a, b, out, shape);
+        Ok(())
+    }
+
+    /// The element-wise work once `shape` is known to be the broadcast shape and `out`'s shape.
+    fn run_binary<T: Element>(
+        &self,
+        op: BinaryOp,
+        a: ArrayView<T>,
+        b: ArrayView<T>,
+        out: ArrayViewMut<T>,
+        shape: Shape,
+    ) {
         if shape.size() == 0 {
-            return Ok(());
+            return;
         }
         let t = T::table(self);
         let size = shape.size();
         let esz = std::mem::size_of::<T>();
-        let nt = size * esz > par::NT_MIN_BYTES;
-        let bytes = 3 * size * esz;
+        let bytes = (a.shape.size() + b.shape.size() + size) * esz;
+        let nt = bytes > par::NT_MIN_BYTES;
         let full = |v: &ArrayView<T>| v.shape == shape && v.is_c_contiguous();
         let single = |v: &ArrayView<T>| v.shape.size() == 1;
         if out.is_c_contiguous() {
@@ -146,7 +163,7 @@ impl Kernels {
                     SendPtr(b.ptr as *mut T),
                     SendPtr(out.ptr),
                 );
-                par::for_ranges(size, bytes, 64, |s, e| {
+                par::for_ranges(size, bytes, 64, par::CHUNKS_PER_THREAD, |s, e| {
                     let pa = if mode == 2 {
                         pa.get()
                     } else {
@@ -161,7 +178,7 @@ impl Kernels {
                     // and a single-element operand is read at its one element.
                     unsafe { f(pa, pb, po.get().add(s), e - s, nt) };
                 });
-                return Ok(());
+                return;
             }
         }
         let (m, n) = shape.as_2d();
@@ -175,7 +192,7 @@ impl Kernels {
             SendPtr(ob.ptr as *mut T),
             SendPtr(out.ptr),
         );
-        par::for_ranges(m, bytes, 1, |r0, r1| {
+        par::for_ranges(m, bytes, 1, par::CHUNKS_PER_THREAD, |r0, r1| {
             for i in r0..r1 {
                 let i = i as isize;
                 // SAFETY: row i of each operand/out is reachable (validated views, broadcast
@@ -188,7 +205,6 @@ impl Kernels {
                 }
             }
         });
-        Ok(())
     }
 
     /// `a op s` (`ScalarSide::Right`) or `s op a` (`Left`), into a new array.
@@ -211,18 +227,21 @@ impl Kernels {
         side: ScalarSide,
         out: ArrayViewMut<T>,
     ) -> Result<(), KernelError> {
-        let cell = [s];
-        let sv = ArrayView::from_slice(&cell, Shape::scalar())?;
         if out.shape != a.shape {
             return Err(KernelError::OutShapeMismatch {
                 expected: a.shape,
                 got: out.shape,
             });
         }
+        let cell = [s];
+        // SAFETY: a 0-d view of the one element of `cell`, which outlives the call.
+        let sv = unsafe { ArrayView::from_raw_parts(cell.as_ptr(), Shape::scalar(), [0, 0]) };
+        // A 0-d operand broadcasts to `a.shape`, which is also `out`'s shape.
         match side {
-            ScalarSide::Right => self.binary_into(op, a, sv, out),
-            ScalarSide::Left => self.binary_into(op, sv, a, out),
+            ScalarSide::Right => self.run_binary(op, a, sv, out, a.shape),
+            ScalarSide::Left => self.run_binary(op, sv, a, out, a.shape),
         }
+        Ok(())
     }
 
     /// Reduction over all elements (`axis: None`) or one axis (negative allowed).
@@ -497,7 +516,8 @@ unsafe fn reduce_cols<T: Element>(
             tmp.as_mut_ptr()
         };
         let pa = SendPtr(acc);
-        par::for_ranges(cols, bytes, 64, |c0, c1| {
+        // One wide column band per thread keeps each row segment long for the prefetchers.
+        par::for_ranges(cols, bytes, 64, 1, |c0, c1| {
             // SAFETY: columns c0..c1 of every row are readable; acc has `cols` elements.
             unsafe { (t.axis0[k])(pp.get().add(c0), rows, c1 - c0, s0, pa.get().add(c0)) };
         });
@@ -512,7 +532,7 @@ unsafe fn reduce_cols<T: Element>(
         // Each output reduces one contiguous line: the per-row kernel on the transposed picture.
         let div = if mean { rows as f64 } else { 1.0 };
         let po = SendPtr(out);
-        par::for_ranges(cols, bytes, 1, |c0, c1| {
+        par::for_ranges(cols, bytes, 1, par::CHUNKS_PER_THREAD, |c0, c1| {
             let c0i = c0 as isize;
             // SAFETY: lines c0..c1 start at p + j*s1 and hold `rows` contiguous elements.
             unsafe {

@@ -1,19 +1,40 @@
-//! Size thresholds and the small amount of rayon glue the drivers need.
+//! Size thresholds and the work-claiming executor the drivers use for large calls.
+//!
+//! On this kind of machine (2 cores shared with other work) a blocking fork-join costs the whole
+//! call whenever the second core is busy: the calling thread would sleep until a rayon worker is
+//! scheduled. Instead the calling thread always works itself: a call is cut into chunks, helpers
+//! are *offered* the job (`rayon::spawn`), and every participant claims the next chunk with an
+//! atomic counter. A helper that starts late finds nothing left and leaves without touching the
+//! caller's data; the caller only waits for chunks a helper has actually claimed.
 
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
-/// Below this many bytes touched (inputs + output) a call stays on the calling thread: waking a
-/// rayon worker costs a few microseconds, which only pays for work of roughly this size.
+/// Below this many bytes touched (inputs + output) a call stays on the calling thread: offering
+/// work to a helper costs a futex wake-up (a few microseconds), which only pays for work of
+/// roughly this size.
 pub(crate) const PAR_MIN_BYTES: usize = 2 << 20;
 
-/// Outputs larger than this use non-temporal stores (they would evict the inputs from L2/L3 and
-/// pay a read-for-ownership per line otherwise).
-pub(crate) const NT_MIN_BYTES: usize = 4 << 20;
+/// Element-wise calls touching more than this many bytes (inputs + output) use non-temporal
+/// stores: the working set no longer fits the 32 MiB L3 next to the other array(s) in use, so a
+/// normal store would pay a read-for-ownership and evict the inputs. Below it the output stays
+/// in L3 (and is reused by the next allocation), which a streaming store would throw away.
+pub(crate) const NT_MIN_BYTES: usize = 24 << 20;
 
-/// A raw pointer that may cross to rayon workers; each worker touches a disjoint range.
-#[derive(Copy, Clone)]
+/// Chunks per participating thread for contiguous (cheaply divisible) work: a helper that is
+/// preempted mid-chunk then delays the call by at most a small fraction of it.
+pub(crate) const CHUNKS_PER_THREAD: usize = 4;
+
+/// A raw pointer that may cross to helper threads; each chunk touches a disjoint range.
 pub(crate) struct SendPtr<T>(pub(crate) *mut T);
-// SAFETY: used only to hand disjoint output ranges (or shared read-only inputs) to workers that
+// Manual impls: a derive would require `T: Copy`.
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
+// SAFETY: used only to hand disjoint output ranges (or shared read-only inputs) to chunks that
 // finish before the owning call returns.
 unsafe impl<T> Send for SendPtr<T> {}
 // SAFETY: as above.
@@ -26,15 +47,108 @@ impl<T> SendPtr<T> {
     }
 }
 
-/// Number of chunks to split `total` items (`bytes` of traffic) into, each a multiple of `align`.
-pub(crate) fn plan(total: usize, bytes: usize, align: usize) -> (usize, usize) {
+/// Number of chunks to split `total` items (`bytes` of traffic) into, each a multiple of `align`,
+/// with up to `per_thread` chunks per thread; returns (chunks, items per chunk).
+pub(crate) fn plan(total: usize, bytes: usize, align: usize, per_thread: usize) -> (usize, usize) {
     let t = crate::dispatch::threads();
     if t <= 1 || bytes < PAR_MIN_BYTES || total < 2 * align {
         return (1, total);
     }
-    let chunks = t.min(total / align).max(1);
+    let chunks = (t * per_thread).min(total / align).max(1);
     let per = total.div_ceil(chunks).div_ceil(align) * align;
     (total.div_ceil(per), per)
+}
+
+/// One call's chunks, shared between the caller and the helpers it offered them to.
+struct Job {
+    /// Next unclaimed chunk (may run past `chunks`).
+    next: AtomicUsize,
+    /// Chunks finished (or unwound).
+    done: AtomicUsize,
+    chunks: usize,
+    /// The caller's closure, type-erased; only called for a successfully claimed chunk, and the
+    /// caller does not return before every claimed chunk is done.
+    data: *const (),
+    call: unsafe fn(*const (), usize),
+}
+// SAFETY: `data` points at a `Sync` closure that outlives every use (see `run_chunks`).
+unsafe impl Send for Job {}
+// SAFETY: as above; the counters are atomics.
+unsafe impl Sync for Job {}
+
+/// Calls the erased closure.
+///
+/// # Safety
+/// `data` points at a live `F`.
+unsafe fn trampoline<F: Fn(usize) + Sync>(data: *const (), c: usize) {
+    (*(data as *const F))(c)
+}
+
+/// Counts a chunk as done even if it unwinds, so the caller never waits forever.
+struct DoneGuard<'a>(&'a AtomicUsize);
+impl Drop for DoneGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Release);
+    }
+}
+
+impl Job {
+    fn work(&self) {
+        loop {
+            let c = self.next.fetch_add(1, Ordering::Relaxed);
+            if c >= self.chunks {
+                return;
+            }
+            let _g = DoneGuard(&self.done);
+            // SAFETY: chunk `c` was claimed before the caller closed the job, so the caller is
+            // still waiting in `CloseGuard::drop` and the closure is alive.
+            unsafe { (self.call)(self.data, c) };
+        }
+    }
+}
+
+/// On the caller's way out (normal or unwinding): stop further claims, wait for claimed chunks.
+struct CloseGuard<'a>(&'a Job);
+impl Drop for CloseGuard<'_> {
+    fn drop(&mut self) {
+        let job = self.0;
+        let claimed = job.next.swap(job.chunks, Ordering::AcqRel).min(job.chunks);
+        let mut spins = 0u32;
+        while job.done.load(Ordering::Acquire) < claimed {
+            if spins < 2000 {
+                std::hint::spin_loop();
+                spins += 1;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
+/// Runs `f(c)` for every `c < chunks`: the calling thread claims chunks itself and up to
+/// `threads() - 1` helpers are offered the rest.
+fn run_chunks<F: Fn(usize) + Sync>(chunks: usize, f: &F) {
+    if chunks <= 1 {
+        if chunks == 1 {
+            f(0);
+        }
+        return;
+    }
+    let helpers = (crate::dispatch::threads() - 1).min(chunks - 1);
+    let job = Arc::new(Job {
+        next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        chunks,
+        data: f as *const F as *const (),
+        call: trampoline::<F>,
+    });
+    let close = CloseGuard(&job);
+    for _ in 0..helpers {
+        let j = Arc::clone(&job);
+        rayon::spawn(move || j.work());
+    }
+    job.work();
+    drop(close);
 }
 
 /// Runs `f(start, end)` over `0..total` split per [`plan`].
@@ -42,34 +156,42 @@ pub(crate) fn for_ranges(
     total: usize,
     bytes: usize,
     align: usize,
-    f: impl Fn(usize, usize) + Sync + Send,
+    per_thread: usize,
+    f: impl Fn(usize, usize) + Sync,
 ) {
-    let (chunks, per) = plan(total, bytes, align);
+    let (chunks, per) = plan(total, bytes, align, per_thread);
     if chunks <= 1 {
         f(0, total);
         return;
     }
-    (0..chunks)
-        .into_par_iter()
-        .for_each(|c| f(c * per, ((c + 1) * per).min(total)));
+    run_chunks(chunks, &|c: usize| f(c * per, ((c + 1) * per).min(total)));
 }
 
-/// Maps `f(start, end)` over the ranges of [`plan`] and folds the results with `combine`.
+/// Maps `f(start, end)` over the ranges of [`plan`] and folds the results with `combine` in
+/// chunk order (deterministic: independent of which thread ran which chunk).
 pub(crate) fn map_reduce<R: Send>(
     total: usize,
     bytes: usize,
     align: usize,
-    f: impl Fn(usize, usize) -> R + Sync + Send,
-    combine: impl Fn(R, R) -> R + Sync + Send,
+    f: impl Fn(usize, usize) -> R + Sync,
+    combine: impl Fn(R, R) -> R,
 ) -> R {
-    let (chunks, per) = plan(total, bytes, align);
+    let (chunks, per) = plan(total, bytes, align, CHUNKS_PER_THREAD);
     if chunks <= 1 {
         return f(0, total);
     }
-    (0..chunks)
-        .into_par_iter()
-        .map(|c| f(c * per, ((c + 1) * per).min(total)))
-        .reduce_with(combine)
+    let mut slots: Vec<Option<R>> = (0..chunks).map(|_| None).collect();
+    let base = SendPtr(slots.as_mut_ptr());
+    run_chunks(chunks, &|c: usize| {
+        let r = f(c * per, ((c + 1) * per).min(total));
+        // SAFETY: chunk `c` runs exactly once and is the only writer of slot `c`; `slots` outlives
+        // `run_chunks`, which returns only after every chunk is done.
+        unsafe { *base.get().add(c) = Some(r) };
+    });
+    slots
+        .into_iter()
+        .map(|r| r.expect("every chunk ran"))
+        .reduce(combine)
         .expect("at least two chunks")
 }
 
@@ -83,27 +205,71 @@ mod tests {
         crate::dispatch::set_threads(3);
         for total in [0, 1, 63, 64, 127, 128, 1000, 4096, 100_003] {
             for align in [1, 64] {
-                let (chunks, per) = plan(total, PAR_MIN_BYTES, align);
-                assert!((1..=3).contains(&chunks));
-                if chunks > 1 {
-                    assert_eq!(per % align, 0);
-                }
-                let seen = std::sync::Mutex::new(vec![0u8; total]);
-                for_ranges(total, PAR_MIN_BYTES, align, |s, e| {
-                    let mut v = seen.lock().unwrap();
-                    for x in &mut v[s..e] {
-                        *x += 1;
+                for per_thread in [1, CHUNKS_PER_THREAD] {
+                    let (chunks, per) = plan(total, PAR_MIN_BYTES, align, per_thread);
+                    assert!((1..=3 * per_thread).contains(&chunks));
+                    if chunks > 1 {
+                        assert_eq!(per % align, 0);
                     }
-                });
-                assert!(
-                    seen.into_inner().unwrap().iter().all(|&c| c == 1),
-                    "{total} {align}"
-                );
+                    let seen = std::sync::Mutex::new(vec![0u8; total]);
+                    for_ranges(total, PAR_MIN_BYTES, align, per_thread, |s, e| {
+                        let mut v = seen.lock().unwrap();
+                        for x in &mut v[s..e] {
+                            *x += 1;
+                        }
+                    });
+                    assert!(
+                        seen.into_inner().unwrap().iter().all(|&c| c == 1),
+                        "{total} {align}"
+                    );
+                }
                 let sum = map_reduce(total, PAR_MIN_BYTES, align, |s, e| e - s, |a, b| a + b);
                 assert_eq!(sum, total);
+                // Chunk order is kept: concatenating the ranges gives them in ascending order.
+                let order = map_reduce(
+                    total,
+                    PAR_MIN_BYTES,
+                    align,
+                    |s, e| vec![(s, e)],
+                    |mut a, b| {
+                        a.extend(b);
+                        a
+                    },
+                );
+                assert!(order.windows(2).all(|w| w[0].1 == w[1].0), "{order:?}");
             }
         }
         // Below the size threshold everything stays on one chunk.
-        assert_eq!(plan(100_000, PAR_MIN_BYTES - 1, 1).0, 1);
+        assert_eq!(plan(100_000, PAR_MIN_BYTES - 1, 1, CHUNKS_PER_THREAD).0, 1);
+    }
+
+    /// A chunk that panics on the calling thread does not leave helpers running on freed data:
+    /// the panic reaches the caller only after every claimed chunk finished.
+    #[test]
+    fn panicking_chunk_is_reported_after_the_others() {
+        crate::dispatch::set_threads(2);
+        let active = AtomicUsize::new(0);
+        let caller_ran = AtomicUsize::new(0);
+        let caller = std::thread::current().id();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            for_ranges(64, PAR_MIN_BYTES, 1, 8, |_, _| {
+                active.fetch_add(1, Ordering::SeqCst);
+                // Only on the calling thread: a panic on a rayon helper aborts the process.
+                if std::thread::current().id() == caller {
+                    caller_ran.store(1, Ordering::SeqCst);
+                    active.fetch_sub(1, Ordering::SeqCst);
+                    panic!("caller's chunk");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                active.fetch_sub(1, Ordering::SeqCst);
+            });
+        }));
+        // (A fast helper may have claimed every chunk before the caller started.)
+        assert_eq!(r.is_err(), caller_ran.load(Ordering::SeqCst) == 1);
+        assert_eq!(
+            active.load(Ordering::SeqCst),
+            0,
+            "a chunk outlived the call"
+        );
     }
 }

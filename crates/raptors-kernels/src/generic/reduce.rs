@@ -238,6 +238,38 @@ pub(crate) unsafe fn axis0<V: Lanes, const K: u8>(
     rs: isize,
     out: *mut V::E,
 ) {
+    // Peel columns until the first row is vector-aligned (malloc'd arrays sit 16 bytes past a
+    // 64-byte line; rows whose stride is a multiple of the vector size then all load aligned
+    // instead of splitting cache lines on every AVX-512 load).
+    let align = V::W * std::mem::size_of::<V::E>();
+    let h = if V::W > 1 && n >= 4 * V::W {
+        let mis = (p as usize) % align;
+        if mis % std::mem::size_of::<V::E>() == 0 && mis != 0 {
+            (align - mis) / std::mem::size_of::<V::E>()
+        } else {
+            0
+        }
+    } else {
+        0
+    };
+    if h > 0 {
+        axis0_cols::<V, K>(p, m, h, rs, out);
+    }
+    axis0_cols::<V, K>(p.add(h), m, n - h, rs, out.add(h));
+}
+
+/// [`axis0`] without the alignment peel.
+///
+/// # Safety
+/// As [`axis0`].
+#[inline(always)]
+unsafe fn axis0_cols<V: Lanes, const K: u8>(
+    p: *const V::E,
+    m: usize,
+    n: usize,
+    rs: isize,
+    out: *mut V::E,
+) {
     let w = V::W;
     let mut r0 = 0;
     while r0 < m {
