@@ -244,7 +244,7 @@ pub(crate) unsafe fn axis0<V: Lanes, const K: u8>(
     let align = V::W * std::mem::size_of::<V::E>();
     let h = if V::W > 1 && n >= 4 * V::W {
         let mis = (p as usize) % align;
-        if mis % std::mem::size_of::<V::E>() == 0 && mis != 0 {
+        if mis.is_multiple_of(std::mem::size_of::<V::E>()) && mis != 0 {
             (align - mis) / std::mem::size_of::<V::E>()
         } else {
             0
