@@ -277,6 +277,16 @@ pub fn disassemble_functions(
 /// (address, printed text) for every instruction of a section, decoding restarting at symbols
 /// exactly like [`disassemble_all`]; the objdump cross-check uses it.
 pub fn section_listing(elf: &ElfFile, table: &SymbolTable, sec: &Section) -> Vec<(u64, String)> {
+    section_listing_with(elf, table, sec, TextOptions::default())
+}
+
+/// [`section_listing`] with explicit options (x86 syntax).
+pub fn section_listing_with(
+    elf: &ElfFile,
+    table: &SymbolTable,
+    sec: &Section,
+    opts: TextOptions,
+) -> Vec<(u64, String)> {
     let syms = FuncSymbols::new(table);
     let names = boundaries(elf, table, sec);
     let starts: Vec<u64> = names.keys().copied().collect();
@@ -285,7 +295,7 @@ pub fn section_listing(elf: &ElfFile, table: &SymbolTable, sec: &Section) -> Vec
         let end = starts.get(k + 1).copied().unwrap_or(sec.addr + sec.size);
         let code = slice_in(elf, sec, a, end);
         match elf.arch {
-            Arch::X86_64 => v.extend(crate::x86::mnemonics(code, a, &syms)),
+            Arch::X86_64 => v.extend(crate::x86::mnemonics(code, a, opts.syntax, &syms)),
             Arch::Aarch64 => v.extend(crate::arm64::mnemonics(code, a, &syms)),
         }
     }

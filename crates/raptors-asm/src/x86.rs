@@ -11,7 +11,7 @@
 use std::fmt::Write as _;
 
 use iced_x86::{
-    CpuidFeature, Decoder, DecoderOptions, FlowControl, Formatter, GasFormatter, Instruction,
+    Code, CpuidFeature, Decoder, DecoderOptions, FlowControl, Formatter, GasFormatter, Instruction,
     InstructionInfoFactory, IntelFormatter, MemorySize, Mnemonic, OpAccess, OpKind, Register,
 };
 
@@ -124,6 +124,11 @@ impl Fmt {
         o.set_memory_size_options(iced_x86::MemorySizeOptions::Always);
         if syntax == Syntax::Att {
             o.set_memory_size_options(iced_x86::MemorySizeOptions::Default);
+        } else {
+            // objdump -M intel: `0x10`, `ZMMWORD PTR`.
+            o.set_hex_prefix("0x");
+            o.set_hex_suffix("");
+            o.set_uppercase_keywords(true);
         }
         f
     }
@@ -138,6 +143,9 @@ impl Fmt {
             Fmt::Gas(g) => g.format(i, out),
             Fmt::Intel(x) => x.format(i, out),
         }
+    }
+    fn is_intel(&self) -> bool {
+        matches!(self, Fmt::Intel(_))
     }
     fn mnemonic(&mut self, i: &Instruction, out: &mut String) {
         match self {
@@ -196,6 +204,25 @@ fn unit_text(
         fix_fused(s);
     }
     objdump_prefixes(i, bytes, s);
+    // objdump -M intel calls a move with a 64-bit immediate or absolute address `movabs`.
+    if fmt.is_intel()
+        && i.mnemonic() == Mnemonic::Mov
+        && (i.op1_kind() == OpKind::Immediate64
+            || matches!(
+                i.code(),
+                Code::Mov_AL_moffs8
+                    | Code::Mov_AX_moffs16
+                    | Code::Mov_EAX_moffs32
+                    | Code::Mov_RAX_moffs64
+                    | Code::Mov_moffs8_AL
+                    | Code::Mov_moffs16_AX
+                    | Code::Mov_moffs32_EAX
+                    | Code::Mov_moffs64_RAX
+            ))
+        && s.starts_with("mov    ")
+    {
+        s.replace_range(0..7, "movabs ");
+    }
     // iced's always-show-scale leaves `(%rsp,)` when there is no index register.
     let any_mem = (0..i.op_count()).any(|k| {
         !matches!(
@@ -256,7 +283,13 @@ fn objdump_prefixes(i: &Instruction, bytes: &[u8], s: &mut String) {
             _ => None,
         };
         if let Some(seg) = seg {
-            let pat = format!("%{seg}:");
+            // AT&T `%cs:(…)`, Intel `cs:[…]`.
+            let att = format!("%{seg}:");
+            let pat = if s.contains(&att) {
+                att
+            } else {
+                format!("{seg}:")
+            };
             if let Some(p) = s.find(&pat) {
                 s.replace_range(p..p + pat.len(), "");
                 // Re-pad: `cs nopw 0x0(...)` — the prefix word shifts the mnemonic, one space after.
@@ -380,8 +413,13 @@ pub fn mca_lines(
 }
 
 /// Mnemonic of every instruction (as printed) with its address; used by the objdump cross-check.
-pub fn mnemonics(code: &[u8], addr: u64, syms: &dyn Symbolizer) -> Vec<(u64, String)> {
-    let mut fmt = Fmt::new(Syntax::Att);
+pub fn mnemonics(
+    code: &[u8],
+    addr: u64,
+    syntax: Syntax,
+    syms: &dyn Symbolizer,
+) -> Vec<(u64, String)> {
+    let mut fmt = Fmt::new(syntax);
     let mut v = Vec::new();
     let mut s = String::new();
     walk(code, addr, |u, bytes| {

@@ -12,8 +12,11 @@ use common::{require_file, require_tool, run, A64_LIBC, X86_LIBM};
 use raptors_asm::{arm64, disasm, loops, simd, Arch};
 
 /// `addr -> text` of objdump's `.text` listing (`--no-show-raw-insn`, `-z`: no `...` elision).
-fn objdump_text(tool: &str, file: &str) -> BTreeMap<u64, String> {
-    let out = run(Command::new(tool).args(["-d", "-z", "--no-show-raw-insn", "-j", ".text", file]));
+fn objdump_text(tool: &str, file: &str, extra: &[&str]) -> BTreeMap<u64, String> {
+    let out = run(Command::new(tool)
+        .args(["-d", "-z", "--no-show-raw-insn", "-j", ".text"])
+        .args(extra)
+        .arg(file));
     let mut m = BTreeMap::new();
     for line in out.lines() {
         let Some((addr, text)) = line.split_once(":\t") else {
@@ -75,19 +78,27 @@ struct Listing {
     theirs: BTreeMap<u64, String>,
 }
 
-fn listing(
+type Listed = (raptors_asm::ElfFile, raptors_asm::SymbolTable, Listing);
+
+fn listing(tool: &str, package: &str, file: &str) -> Listed {
+    listing_with(tool, package, file, Default::default(), &[])
+}
+
+fn listing_with(
     tool: &str,
     package: &str,
     file: &str,
-) -> (raptors_asm::ElfFile, raptors_asm::SymbolTable, Listing) {
+    opts: disasm::TextOptions,
+    extra: &[&str],
+) -> Listed {
     require_tool(tool, package);
     require_file(file, package);
     let (elf, table) = raptors_asm::open(file).expect("open system library");
     let text = elf.section_by_name(".text").expect(".text").clone();
-    let ours: BTreeMap<u64, String> = disasm::section_listing(&elf, &table, &text)
+    let ours: BTreeMap<u64, String> = disasm::section_listing_with(&elf, &table, &text, opts)
         .into_iter()
         .collect();
-    let theirs = objdump_text(tool, file);
+    let theirs = objdump_text(tool, file, extra);
     (elf, table, Listing { ours, theirs })
 }
 
@@ -210,6 +221,16 @@ fn x86_libm_matches_objdump() {
         funcs > 300 && total > 500,
         "too few functions/backward branches checked: {funcs}/{total}"
     );
+}
+
+#[test]
+fn x86_libm_intel_syntax_matches_objdump() {
+    let opts = disasm::TextOptions {
+        syntax: raptors_asm::x86::Syntax::Intel,
+    };
+    let (_, _, l) = listing_with("objdump", "binutils", X86_LIBM, opts, &["-M", "intel"]);
+    assert!(l.ours.len() > 50_000);
+    assert_eq!(compare(&l, Arch::X86_64), 0);
 }
 
 #[test]
