@@ -52,6 +52,13 @@ pub struct Loop {
     pub elements_per_iteration: Option<f64>,
     /// `instructions / elements_per_iteration`.
     pub instructions_per_element: Option<f64>,
+    /// Distinct address streams read / written per iteration (a blocked reduction over 8 rows
+    /// reads 8 row streams + the output).
+    pub read_streams: u64,
+    pub write_streams: u64,
+    /// Bytes read / written per iteration through all streams (stack and PC-relative excluded).
+    pub bytes_read: u64,
+    pub bytes_written: u64,
     /// The closing branch is conditional (a typical loop latch).
     pub latch_conditional: bool,
     /// Branches besides the latch that leave the body (jumps to outside targets, indirect jumps,
@@ -160,6 +167,10 @@ fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
         accumulators: 0,
         elements_per_iteration: None,
         instructions_per_element: None,
+        read_streams: 0,
+        write_streams: 0,
+        bytes_read: 0,
+        bytes_written: 0,
         latch_conditional: false,
         exits: 0,
         depth: 0,
@@ -235,6 +246,10 @@ fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
     } else {
         (l.element_bits as u64 / 8).max(1)
     };
+    l.read_streams = streams.values().filter(|s| s.0 > 0).count() as u64;
+    l.write_streams = streams.values().filter(|s| s.1 > 0).count() as u64;
+    l.bytes_read = streams.values().map(|s| s.0).sum();
+    l.bytes_written = streams.values().map(|s| s.1).sum();
     let busiest_read = streams.values().map(|s| s.0).max().unwrap_or(0);
     let busiest_any = streams.values().map(|s| s.0.max(s.1)).max().unwrap_or(0);
     if busiest_any > 0 {

@@ -52,6 +52,15 @@ fn x86_loop_facts_are_exact() {
     );
     assert_eq!(h.elements_per_iteration, Some(8.0));
     assert_eq!(h.instructions_per_element, Some(6.0 / 8.0));
+    assert_eq!(
+        (
+            h.read_streams,
+            h.write_streams,
+            h.bytes_read,
+            h.bytes_written
+        ),
+        (2, 1, 64, 32)
+    );
 
     let dot = func_loops(&elf, &t, "dot_f32");
     let h = hot(&dot);
@@ -110,6 +119,15 @@ fn aarch64_loop_facts_are_exact() {
     let h = hot(&add);
     assert_eq!((h.loads, h.stores, h.arith, h.accumulators), (2, 1, 1, 0));
     assert_eq!(h.elements_per_iteration, Some(4.0));
+    assert_eq!(
+        (
+            h.read_streams,
+            h.write_streams,
+            h.bytes_read,
+            h.bytes_written
+        ),
+        (2, 1, 32, 16)
+    );
 
     let dot = func_loops(&elf, &t, "dot_f32");
     let h = hot(&dot);
