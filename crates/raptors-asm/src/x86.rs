@@ -562,9 +562,11 @@ fn facts(u: &Unit, info: &mut InstructionInfoFactory) -> Insn {
     let mut simd = false;
     let mut vbits = 0u16;
     let mut has_mem = false;
+    let mut has_reg = false;
     for k in 0..i.op_count() {
         match i.op_kind(k) {
             OpKind::Register => {
+                has_reg = true;
                 let (v, b) = reg_bits(i.op_register(k));
                 simd |= v;
                 vbits = vbits.max(b);
@@ -574,8 +576,9 @@ fn facts(u: &Unit, info: &mut InstructionInfoFactory) -> Insn {
         }
     }
     let ext = extension(i);
-    // SIMD/FP instructions without register operands (e.g. `ldmxcsr`, `fld m64`) still count.
-    simd |= ext.is_some() && (has_mem || i.op_count() == 0);
+    // SIMD/FP instructions without register operands (e.g. `ldmxcsr`, `fld m64`) still count;
+    // ones with only general-purpose registers (`crc32`, `movnti`) do not.
+    simd |= ext.is_some() && !has_reg;
     insn.simd = simd;
     insn.ext = match ext {
         // x87 control instructions (`fnstsw %ax`) have only GP operands but are still x87.
