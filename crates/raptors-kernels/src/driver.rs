@@ -43,7 +43,7 @@ fn with_result<T: Element>(
     fill: impl FnOnce(ArrayViewMut<'_, T>) -> Result<(), KernelError>,
 ) -> Result<Array<T>, KernelError> {
     let len = shape.size();
-    let mut v: Vec<T> = Vec::with_capacity(len);
+    let mut v: Vec<T> = crate::pool::take(len);
     advise_huge_pages(v.as_mut_ptr() as *mut u8, len * std::mem::size_of::<T>());
     // SAFETY: the capacity covers `len` elements in C order; `fill` only writes them.
     let out = unsafe { ArrayViewMut::from_raw_parts(v.as_mut_ptr(), shape, c_strides(shape)) };

@@ -17,6 +17,7 @@ mod generic;
 mod lanes;
 mod ops;
 mod par;
+mod pool;
 mod shape;
 mod view;
 
@@ -26,6 +27,7 @@ pub use dispatch::{
 };
 pub use error::KernelError;
 pub use ops::{BinaryOp, ReduceOp, Reduced, ScalarSide};
+pub use pool::recycle;
 pub use shape::{broadcast_shapes, DType, Element, Shape};
 pub use view::{Array, ArrayView, ArrayViewMut};
 

@@ -40,6 +40,7 @@ pub(crate) mod sealed {
         fn from_f64(v: f64) -> Self;
         fn is_nan(self) -> bool;
         fn table(k: &Kernels) -> &Table<Self>;
+        fn pool() -> &'static crate::pool::Pool<Self>;
     }
 }
 
@@ -70,6 +71,10 @@ macro_rules! element {
             #[inline(always)]
             fn table(k: &crate::dispatch::Kernels) -> &crate::dispatch::Table<Self> {
                 &k.$field
+            }
+            fn pool() -> &'static crate::pool::Pool<Self> {
+                static POOL: crate::pool::Pool<$t> = crate::pool::Pool::new();
+                &POOL
             }
         }
         impl Element for $t {

@@ -169,7 +169,8 @@ pub(crate) fn ndarray_operand(
     // SAFETY: `arr` is a live ndarray; reading its field struct is valid while we hold it.
     let data = unsafe { (*npyffi::_PyArray_GET_ITEM_DATA(arr.as_array_ptr())).data };
     let strides = arr.strides();
-    let aligned = (data as usize) % (item as usize) == 0 && strides.iter().all(|s| s % item == 0);
+    let aligned =
+        (data as usize).is_multiple_of(item as usize) && strides.iter().all(|s| s % item == 0);
     if !aligned {
         // `copy()` always allocates fresh (aligned, C-contiguous) memory; `ascontiguousarray` would
         // hand back the same unaligned array when it is already contiguous.

@@ -169,7 +169,9 @@ impl OutArg {
         }
         let item = descr.itemsize() as isize;
         let ptr = fields.data.cast::<u8>();
-        if (ptr as usize) % (item as usize) != 0 || arr.strides().iter().any(|s| s % item != 0) {
+        if !(ptr as usize).is_multiple_of(item as usize)
+            || arr.strides().iter().any(|s| s % item != 0)
+        {
             return Err(PyTypeError::new_err("out= must be an aligned array"));
         }
         let mut strides = [0isize; 2];

@@ -19,7 +19,7 @@ enum Owner {
 /// Access goes through the raw pointer only (never a long-lived `&[T]`), because in-place operators
 /// and the buffer protocol write through it while other references to the `Array` exist, exactly like
 /// NumPy's memory model.
-pub(crate) struct Buffer<T> {
+pub(crate) struct Buffer<T: Element> {
     ptr: NonNull<T>,
     len: usize,
     owner: Owner,
@@ -29,15 +29,17 @@ pub(crate) struct Buffer<T> {
 // reference (`Py<PyAny>` is Send + Sync). Concurrent writes from several threads (in-place operators
 // on the same array with the GIL released) are a data race the user must avoid, with the same contract
 // as NumPy arrays; the binding itself never mutates a buffer except through an explicit `out=`/in-place.
-unsafe impl<T: Send> Send for Buffer<T> {}
+unsafe impl<T: Element> Send for Buffer<T> {}
 // SAFETY: see `Send` above; shared access only reads through the pointer.
-unsafe impl<T: Sync> Sync for Buffer<T> {}
+unsafe impl<T: Element> Sync for Buffer<T> {}
 
-impl<T> Drop for Buffer<T> {
+impl<T: Element> Drop for Buffer<T> {
     fn drop(&mut self) {
         if let Owner::Vec { cap } = self.owner {
             // SAFETY: ptr/len/cap came from a `Vec<T>` we took apart in `from_vec` and never freed.
-            drop(unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len, cap) });
+            let v = unsafe { Vec::from_raw_parts(self.ptr.as_ptr(), self.len, cap) };
+            // Large buffers go back to the kernels' result cache (no mmap + page faults next time).
+            raptors_kernels::recycle(v);
         }
     }
 }
