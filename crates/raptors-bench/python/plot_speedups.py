@@ -22,10 +22,13 @@ def main():
     cells = [c for c in res["cells"] if c["kind"] == "compare"]
     if not cells:
         sys.exit("no compare cells in " + sys.argv[1])
-    groups = sorted({(c["dtype"], c["level"]) for c in cells})
-    height = max(3.0, 0.28 * max(sum(1 for c in cells if (c["dtype"], c["level"]) == g) for g in groups) + 1.5)
-    fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), height), squeeze=False)
-    for ax, (dtype, level) in zip(axes[0], groups):
+    dtypes = sorted({c["dtype"] for c in cells})
+    levels = sorted({c["level"] for c in cells}, key=lambda lv: (lv != "auto", lv))
+    groups = [(d, lv) for lv in levels for d in dtypes]
+    rows = max(sum(1 for c in cells if (c["dtype"], c["level"]) == g) for g in groups)
+    height = max(3.0, 0.22 * rows + 1.2)
+    fig, axes = plt.subplots(len(levels), len(dtypes), figsize=(7.0 * len(dtypes), height * len(levels)), squeeze=False)
+    for ax, (dtype, level) in zip(axes.flat, groups):
         sub = [c for c in cells if c["dtype"] == dtype and c["level"] == level]
         labels = [f'{c["op"]} {"×".join(map(str, c["shape"]))}' for c in sub]
         ys = range(len(sub))
@@ -45,7 +48,7 @@ def main():
     m = res["machine"]
     fig.suptitle(f'Raptors {m.get("raptors_version")} ({m.get("raptors_simd_level")}) vs NumPy {m.get("numpy_version")} '
                  f'— {res["machine_tag"]} — {res["date"][:10]} @ {res["git"]["commit"][:9]}', fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.985))
     fig.savefig(sys.argv[2], dpi=110)
 
 

@@ -173,7 +173,8 @@ struct CountersArgs {
     dtype: String,
     #[arg(long, default_value_t = 512)]
     size: usize,
-    #[arg(long, default_value_t = 200)]
+    /// Calls per perf run: enough that the op, not interpreter start-up jitter, dominates task-clock.
+    #[arg(long, default_value_t = 2000)]
     perf_iters: u64,
     #[arg(long, default_value_t = 10)]
     valgrind_iters: u64,
@@ -456,6 +457,7 @@ fn main() -> ExitCode {
         Cmd::Power(a) => power_cmd(a),
         Cmd::CriterionReport(a) => criterion_cmd(a),
     };
+    runner::cleanup_scratch();
     match r {
         Ok(code) => code,
         Err(e) => {

@@ -95,7 +95,8 @@ pub fn output_paths(dir: &Path, stem: &str) -> (PathBuf, PathBuf, PathBuf) {
 }
 
 pub fn write_json(path: &Path, results: &Results) -> Result<()> {
-    let text = serde_json::to_string_pretty(results)?;
+    // Compact: the raw per-round samples make a pretty-printed file ~2.5x larger.
+    let text = serde_json::to_string(results)?;
     write_atomic(path, text.as_bytes())
 }
 

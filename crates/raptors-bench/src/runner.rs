@@ -64,9 +64,18 @@ pub struct RunOutcome {
     pub error: Option<String>,
 }
 
+fn scratch_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("raptors-bench-{}", std::process::id()))
+}
+
+/// Remove the scripts written by [`materialize`] (and the counters' output files).
+pub fn cleanup_scratch() {
+    let _ = std::fs::remove_dir_all(scratch_dir());
+}
+
 /// Write an embedded script into a private temp directory and return its path.
 pub fn materialize(name: &str, text: &str) -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("raptors-bench-{}", std::process::id()));
+    let dir = scratch_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join(name);
     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
