@@ -77,15 +77,24 @@ pub fn build_image(base: &str) -> Result<()> {
     eprintln!(
         "building {IMAGE} from base {base} (first build: apt + pip + cargo, several minutes)"
     );
-    run_inherit(
-        Command::new("docker")
-            .current_dir(project_root())
-            .args(["build", "-t", IMAGE, "--build-arg"])
-            .arg(format!("BASE={base}"))
-            .arg("--build-arg")
-            .arg(format!("EXTRA_CA_CERTS={}", extra_ca_certs())),
-    )
-    .context("docker build of the profile image failed")
+    let certs = extra_ca_certs();
+    let count = certs.matches("BEGIN CERTIFICATE").count();
+    // `--build-arg NAME` without a value takes it from the environment: keeps the PEM text out
+    // of the printed command line.
+    let mut cmd = Command::new("docker");
+    cmd.current_dir(project_root())
+        .env("EXTRA_CA_CERTS", &certs)
+        .args(["build", "-t", IMAGE, "--build-arg"])
+        .arg(format!("BASE={base}"))
+        .args(["--build-arg", "EXTRA_CA_CERTS", "."]);
+    eprintln!(
+        "$ docker build -t {IMAGE} --build-arg BASE={base} --build-arg EXTRA_CA_CERTS ({count} host CA certificate(s)) ."
+    );
+    let status = cmd.status().context("could not start docker build")?;
+    if !status.success() {
+        bail!("docker build of the profile image failed with {status} (its output is above)");
+    }
+    Ok(())
 }
 
 /// Runs the image with the compose file's settings, mounting `out_parent` at /out (the profile
