@@ -107,16 +107,16 @@ pub fn ensure_system_packages(needs: SystemNeeds) -> Result<()> {
     if needs.cross {
         wanted.extend(CROSS_TOOLS);
     }
-    let missing: Vec<&SystemTool> = wanted.into_iter().filter(|t| !tool_present(t.probe)).collect();
+    let missing: Vec<&SystemTool> = wanted
+        .into_iter()
+        .filter(|t| !tool_present(t.probe))
+        .collect();
     if missing.is_empty() {
         eprintln!("system packages: all present");
         return Ok(());
     }
     for t in &missing {
-        eprintln!(
-            "missing: {} (package {}) — {}",
-            t.probe, t.package, t.why
-        );
+        eprintln!("missing: {} (package {}) — {}", t.probe, t.package, t.why);
     }
     let mut packages: Vec<&str> = missing.iter().map(|t| t.package).collect();
     packages.sort();
@@ -209,7 +209,14 @@ pub fn ensure_venv() -> Result<()> {
     }
     run_inherit(
         Command::new(venv_python())
-            .args(["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "-q",
+                "-r",
+            ])
             .arg(&requirements),
     )?;
     fs::write(&stamp, wanted)?;

@@ -84,11 +84,7 @@ impl Steps {
         let result = f();
         let duration = start.elapsed();
         let (ok, counts, detail) = match result {
-            Ok(counts) => (
-                counts.is_none_or(|c| c.failed == 0),
-                counts,
-                String::new(),
-            ),
+            Ok(counts) => (counts.is_none_or(|c| c.failed == 0), counts, String::new()),
             Err(err) => (false, None, format!("{err:#}")),
         };
         if !detail.is_empty() {
@@ -125,7 +121,11 @@ impl Steps {
         eprintln!("{}", "─".repeat(87));
         for r in &self.reports {
             let (p, f, i) = match r.counts {
-                Some(c) => (c.passed.to_string(), c.failed.to_string(), c.ignored.to_string()),
+                Some(c) => (
+                    c.passed.to_string(),
+                    c.failed.to_string(),
+                    c.ignored.to_string(),
+                ),
                 None => ("-".into(), "-".into(), "-".into()),
             };
             eprintln!(
@@ -138,7 +138,11 @@ impl Steps {
                 i
             );
         }
-        for r in self.reports.iter().filter(|r| !r.ok && !r.detail.is_empty()) {
+        for r in self
+            .reports
+            .iter()
+            .filter(|r| !r.ok && !r.detail.is_empty())
+        {
             eprintln!("  {}: {}", r.name, r.detail);
         }
     }
@@ -156,8 +160,14 @@ pub fn run_streaming(cmd: &mut Command) -> Result<TestCounts> {
         .with_context(|| format!("could not start `{display}`"))?;
     let (tx, rx) = mpsc::channel::<String>();
     let pumps: Vec<_> = [
-        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
     ]
     .into_iter()
     .flatten()
