@@ -420,6 +420,10 @@ fn add2(x: f64, y: f64) -> f64 {
     a.result()
 }
 
+/// Minimum rows per band when an axis-0 reduction is split over threads (keeps the per-band error
+/// `ceil(256/8) + 3` plus the tree of band partials well inside the documented bound).
+const BAND_ROWS: usize = 256;
+
 /// Elements gathered per chunk on the general (strided) paths; lives on the stack.
 const GATHER: usize = 256;
 
@@ -515,12 +519,50 @@ unsafe fn reduce_cols<T: Element>(
             tmp.resize(cols, T::ZERO);
             tmp.as_mut_ptr()
         };
-        let pa = SendPtr(acc);
-        // One wide column band per thread keeps each row segment long for the prefetchers.
-        par::for_ranges(cols, bytes, 64, 1, |c0, c1| {
-            // SAFETY: columns c0..c1 of every row are readable; acc has `cols` elements.
-            unsafe { (t.axis0[k])(pp.get().add(c0), rows, c1 - c0, s0, pa.get().add(c0)) };
-        });
+        let (chunks, per) = par::plan(rows, bytes, BAND_ROWS, par::CHUNKS_PER_THREAD);
+        let mut part: Vec<T> = Vec::new();
+        let acc = if chunks > 1 {
+            // Bands of whole rows (long sequential row segments, small claimable chunks), each
+            // reduced into its own accumulator row, then combined as a tree in chunk order
+            // (deterministic; adds at most ceil(log2(chunks)) roundings per column).
+            part.resize(chunks * cols, T::ZERO);
+            let pb = SendPtr(part.as_mut_ptr());
+            par::for_chunks(chunks, per, rows, |c, r0, r1| {
+                // SAFETY: rows r0..r1 (non-empty: chunks cover `rows` exactly) are readable, and
+                // accumulator row c (cols elements) belongs to this chunk alone.
+                unsafe {
+                    (t.axis0[k])(
+                        pp.get().offset(r0 as isize * s0),
+                        r1 - r0,
+                        cols,
+                        s0,
+                        pb.get().add(c * cols),
+                    )
+                };
+            });
+            let mut step = 1;
+            while step < chunks {
+                let mut c = 0;
+                while c + step < chunks {
+                    let (lo, hi) = part.split_at_mut((c + step) * cols);
+                    let dst = &mut lo[c * cols..(c + 1) * cols];
+                    for (d, x) in dst.iter_mut().zip(&hi[..cols]) {
+                        *d = match k {
+                            0 => *d + *x,
+                            1 => min_nan(*d, *x),
+                            _ => max_nan(*d, *x),
+                        };
+                    }
+                    c += 2 * step;
+                }
+                step *= 2;
+            }
+            part.as_mut_ptr()
+        } else {
+            // SAFETY: every row is readable over `cols` columns; acc has `cols` elements.
+            unsafe { (t.axis0[k])(p, rows, cols, s0, acc) };
+            acc
+        };
         for j in 0..cols {
             let mut v = *acc.add(j);
             if mean {

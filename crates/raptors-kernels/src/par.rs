@@ -165,7 +165,20 @@ pub(crate) fn for_ranges(
         f(0, total);
         return;
     }
-    run_chunks(chunks, &|c: usize| f(c * per, ((c + 1) * per).min(total)));
+    for_chunks(chunks, per, total, |_, s, e| f(s, e));
+}
+
+/// Runs `f(c, start, end)` for the `chunks` ranges of `per` items covering `0..total` (a plan
+/// computed once by the caller, who may size per-chunk buffers with it).
+pub(crate) fn for_chunks(
+    chunks: usize,
+    per: usize,
+    total: usize,
+    f: impl Fn(usize, usize, usize) + Sync,
+) {
+    run_chunks(chunks, &|c: usize| {
+        f(c, (c * per).min(total), ((c + 1) * per).min(total))
+    });
 }
 
 /// Maps `f(start, end)` over the ranges of [`plan`] and folds the results with `combine` in

@@ -462,6 +462,16 @@ fn large_streaming_and_threaded() {
                 check_group(ReduceOp::Mean, grp, *v, &|| format!("{level} {axis:?} {g}"));
             }
         }
+        // Axis-0 min/max/sum split into row bands (> 2 MiB, > 2 x 256 rows), combined per column.
+        for op in [ReduceOp::Min, ReduceOp::Max, ReduceOp::Sum] {
+            let Reduced::Array(r) = k.reduce(op, x2, Some(0)).unwrap() else {
+                panic!("axis 0 of a matrix gives an array");
+            };
+            for (j, v) in r.as_slice().iter().enumerate() {
+                let col: Vec<f32> = (0..m).map(|i| a[1 + i * n + j]).collect();
+                check_group(op, &col, *v, &|| format!("{level} {op} axis 0 col {j}"));
+            }
+        }
     }
 }
 
