@@ -6,6 +6,7 @@
 
 mod adapters;
 mod analysis;
+mod artifacts;
 mod callgrind;
 pub mod container;
 mod findings;
@@ -16,6 +17,7 @@ mod provenance;
 mod publish;
 mod report;
 mod runlog;
+mod select;
 mod symbols;
 
 use std::path::PathBuf;

@@ -10,14 +10,16 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-use super::analysis::{self, add_target, Asm, Target};
-use super::callgrind::{self, OpHot};
+use super::analysis::{self, Asm};
+use super::artifacts::{self, Artifacts, Content};
+use super::callgrind::OpHot;
 use super::model::{Artifact, Avail, Environment, HotLoopPair, OpFunctions, ReportInput, Timings};
 use super::probes;
 use super::provenance::{self, library_info, Provenance};
 use super::report;
 use super::runlog::{Outcome, StepLog};
-use super::symbols::{self, Chosen, Method, Sym};
+use super::select;
+use super::symbols::Sym;
 use super::{adapters, Plan};
 use crate::setup::{self, SystemNeeds};
 
@@ -26,49 +28,16 @@ pub struct RunOutcome {
     pub failed: Vec<String>,
 }
 
-/// Artifact contents, written at the end with provenance in the right form.
-enum Content {
-    Text(String),
-    Markdown(String),
-    Json(Value),
-    Png(Vec<u8>),
-}
-
-#[derive(Default)]
-struct Artifacts {
-    /// ISA summary rows gathered from the simd outputs, for the report.
-    isa: Vec<super::model::IsaRow>,
-    files: BTreeMap<String, Content>,
-    /// Expected files that could not be produced, with the reason.
-    missing: BTreeMap<String, String>,
-}
-
-impl Artifacts {
-    fn put(&mut self, name: &str, c: Content) {
-        self.missing.remove(name);
-        self.files.insert(name.to_string(), c);
-    }
-    fn expect(&mut self, names: &[&str], reason: &str) {
-        for n in names {
-            if !self.files.contains_key(*n) {
-                self.missing
-                    .entry(n.to_string())
-                    .or_insert_with(|| reason.to_string());
-            }
-        }
-    }
-}
-
 /// Libraries analysed, per side.
 #[derive(Default)]
-struct Libs {
-    numpy_x86: Option<PathBuf>,
-    raptors_x86: Option<PathBuf>,
-    numpy_arm: Option<PathBuf>,
-    raptors_arm: Option<PathBuf>,
+pub struct Libs {
+    pub numpy_x86: Option<PathBuf>,
+    pub raptors_x86: Option<PathBuf>,
+    pub numpy_arm: Option<PathBuf>,
+    pub raptors_arm: Option<PathBuf>,
 }
 
-fn need<'a, T>(v: &'a Option<T>, what: &str) -> Result<&'a T> {
+pub fn need<'a, T>(v: &'a Option<T>, what: &str) -> Result<&'a T> {
     v.as_ref()
         .with_context(|| format!("skipped: {what} is not available (an earlier step failed)"))
 }
@@ -151,7 +120,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
                 need(&libs.numpy_x86, "NumPy's module")?,
                 need(&libs.raptors_x86, "Raptors's module")?,
             );
-            let (found, level, errors) = run_callgrind(&log, &python, plan, np, rp)?;
+            let (found, level, errors) = select::run_callgrind(&log, &python, plan, np, rp)?;
             hot = found;
             valgrind_level = level;
             if !errors.is_empty() {
@@ -180,7 +149,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
                 .as_ref()
                 .map(|e| e.raptors_simd_level.as_str())
                 .unwrap_or("");
-            functions = choose_x86(plan, &hot, np, rp, level);
+            functions = select::choose_x86(plan, &hot, np, rp, level);
             Ok(())
         },
     );
@@ -197,7 +166,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
             "x86-64 disassembly and SIMD counts of those functions",
             || {
                 let asm = need(&asm, "raptors-asm")?;
-                x86_artifacts(&log, asm, &libs, &functions, &mut art)
+                artifacts::x86_artifacts(&log, asm, &libs, &functions, &mut art)
             },
         );
         if r.is_none() {
@@ -230,8 +199,8 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
             if let Some(lib) = &libs.raptors_arm {
                 arm_syms.1 = Some(asm.symbols(&log, lib)?);
             }
-            choose_aarch64(&mut functions, &arm_syms.0, &arm_syms.1, &libs);
-            aarch64_artifacts(&log, asm, &libs, &functions, &mut art)
+            select::choose_aarch64(&mut functions, &arm_syms.0, &arm_syms.1, &libs);
+            artifacts::aarch64_artifacts(&log, asm, &libs, &functions, &mut art)
         });
         art.expect(
             &[
@@ -315,7 +284,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
             None => Avail::missing("the environment probe failed (see Status)"),
         },
         valgrind_raptors_level: valgrind_level,
-        executed: executed_ir(&hot, plan),
+        executed: select::executed_ir(&hot, plan),
         isa: std::mem::take(&mut art.isa),
         functions,
         loops,
@@ -359,7 +328,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
     );
     log.finish_bar();
 
-    write_artifacts(tmp, &prov, &art)?;
+    artifacts::write_artifacts(tmp, &prov, &art)?;
     // profile.log: provenance header, then every step as it happened.
     let body = fs::read_to_string(&partial).unwrap_or_default();
     fs::write(
@@ -369,7 +338,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
     fs::remove_file(&partial).ok();
 
     input.steps = log.records();
-    input.artifacts = list_artifacts(tmp)?;
+    input.artifacts = artifacts::list_artifacts(tmp)?;
     input.artifacts.push(Artifact {
         name: "README.md".into(),
         bytes: 0,
@@ -422,428 +391,6 @@ fn build_tools(log: &StepLog) -> Result<(PathBuf, PathBuf)> {
         }
     }
     Ok((a, b))
-}
-
-/// One valgrind process per dtype, both at once (2 cores); returns the per-op attribution, the
-/// Raptors level the driver reported, and per-dtype failures.
-fn run_callgrind(
-    log: &StepLog,
-    python: &Path,
-    plan: &Plan,
-    numpy: &Path,
-    raptors: &Path,
-) -> Result<(Vec<OpHot>, Option<String>, Vec<String>)> {
-    let work = probes::cache_dir().join(format!("callgrind-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&work);
-    let reps = if plan.quick {
-        5
-    } else {
-        callgrind::CALLGRIND_REPS
-    };
-    type PerDtype = (String, Result<(Vec<OpHot>, Option<String>)>);
-    let results: Vec<PerDtype> = std::thread::scope(|s| {
-        let handles: Vec<_> = plan
-            .dtypes
-            .iter()
-            .map(|dtype| {
-                let work = work.join(dtype);
-                s.spawn(move || {
-                    let r = (|| {
-                        fs::create_dir_all(&work)?;
-                        let script = work.join("driver.py");
-                        fs::write(
-                            &script,
-                            callgrind::driver_script(
-                                dtype,
-                                &plan.ops,
-                                callgrind::CALLGRIND_N,
-                                reps,
-                            )?,
-                        )?;
-                        let prefix = work.join("callgrind.out");
-                        let out =
-                            log.run(&mut callgrind::valgrind_command(python, &script, &prefix))?;
-                        let (errors, level) = callgrind::parse_driver_output(&out);
-                        let dumps = callgrind::read_dumps(&prefix)?;
-                        let hot = callgrind::attribute(
-                            &dumps, &plan.ops, dtype, numpy, raptors, &errors,
-                        )?;
-                        Ok((hot, level))
-                    })();
-                    (dtype.clone(), r)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("callgrind thread panicked"))
-            .collect()
-    });
-    let _ = fs::remove_dir_all(&work);
-    let mut hot = Vec::new();
-    let mut level = None;
-    let mut errors = Vec::new();
-    for (dtype, r) in results {
-        match r {
-            Ok((h, l)) => {
-                hot.extend(h);
-                level = level.or(l);
-            }
-            Err(e) => errors.push(format!("{dtype}: {e:#}")),
-        }
-    }
-    Ok((hot, level, errors))
-}
-
-/// Picks one side's function: callgrind's if the symbol table has it, else the fallback pattern.
-fn pick(
-    found: Option<&Result<callgrind::HotFunction, String>>,
-    syms: &[Sym],
-    patterns: &[String],
-    lib: &str,
-) -> Avail<Chosen> {
-    let why_not = match found {
-        Some(Ok(h)) => {
-            let copies = symbols::find_all(syms, &h.symbol);
-            let evidence = format!(
-                "{:.0} % of {lib}'s {} Ir during the op",
-                h.share_of_library * 100.0,
-                h.library_ir
-            );
-            match copies.as_slice() {
-                [] => format!(
-                    "callgrind's hottest `{}` is not in the symbol table",
-                    h.symbol
-                ),
-                [one] => {
-                    return Avail::Ok(Chosen {
-                        symbol: one.name.clone(),
-                        address: None,
-                        method: Method::Callgrind,
-                        evidence,
-                    })
-                }
-                many => {
-                    // Same-named local functions: the executed entry address says which ran.
-                    let bias = symbols::load_bias(&h.anchors, syms);
-                    match (h.address, bias) {
-                        (Some(rt), Some(b)) => match symbols::by_address(syms, &h.symbol, rt, b) {
-                            Some(s) => {
-                                return Avail::Ok(Chosen {
-                                    symbol: s.name.clone(),
-                                    address: Some(s.address),
-                                    method: Method::Callgrind,
-                                    evidence: format!(
-                                        "{evidence}; {} functions share this name, the one at {:#x} ran",
-                                        many.len(),
-                                        s.address
-                                    ),
-                                })
-                            }
-                            None => format!(
-                                "callgrind's hottest `{}` ran at {rt:#x}, which matches none of its {} copies",
-                                h.symbol,
-                                many.len()
-                            ),
-                        },
-                        _ => format!(
-                            "callgrind's hottest `{}` has {} same-named copies and no address to tell them apart",
-                            h.symbol,
-                            many.len()
-                        ),
-                    }
-                }
-            }
-        }
-        Some(Err(e)) => format!("callgrind: {e}"),
-        None => "callgrind did not run for this op".to_string(),
-    };
-    match symbols::by_patterns(syms, patterns) {
-        Some(mut c) => {
-            c.evidence = format!("{}; {why_not}", c.evidence);
-            Avail::Ok(c)
-        }
-        None => Avail::missing(format!(
-            "{why_not}; no fallback pattern matched ({})",
-            patterns.join(" | ")
-        )),
-    }
-}
-
-fn choose_x86(
-    plan: &Plan,
-    hot: &[OpHot],
-    np: &[Sym],
-    rp: &[Sym],
-    real_level: &str,
-) -> Vec<OpFunctions> {
-    let mut out = Vec::new();
-    for dtype in &plan.dtypes {
-        for op in &plan.ops {
-            let h = hot.iter().find(|h| &h.op == op && &h.dtype == dtype);
-            let numpy = pick(
-                h.map(|h| &h.numpy),
-                np,
-                &symbols::fallback_patterns(op, dtype, true),
-                "NumPy",
-            );
-            let raptors = pick(
-                h.map(|h| &h.raptors),
-                rp,
-                &symbols::fallback_patterns(op, dtype, false),
-                "Raptors",
-            );
-            let variants = numpy
-                .ok()
-                .map(|c| symbols::numpy_x86_variants(np, &c.symbol))
-                .unwrap_or_default();
-            let real = match (&raptors, real_level) {
-                (Avail::Ok(c), "avx512") => symbols::avx512_twin(rp, &c.symbol)
-                    .map(Avail::Ok)
-                    .unwrap_or_else(|| {
-                        Avail::missing(format!(
-                            "no AVX-512 function named like `{}` in the module",
-                            symbols::normalize(&c.symbol)
-                        ))
-                    }),
-                (Avail::Ok(c), _) => Avail::Ok(c.clone()),
-                (Avail::Missing(why), _) => {
-                    Avail::missing(format!("no AVX2 function to map from ({why})"))
-                }
-            };
-            out.push(OpFunctions {
-                op: op.clone(),
-                dtype: dtype.clone(),
-                numpy_x86: numpy,
-                numpy_x86_variants: variants,
-                raptors_x86_valgrind: raptors,
-                raptors_x86_real: real,
-                numpy_aarch64: Avail::missing("aarch64 analysis not run"),
-                raptors_aarch64: Avail::missing("aarch64 analysis not run"),
-            });
-        }
-    }
-    out
-}
-
-/// Ir per element inside each module, from the callgrind attribution.
-fn executed_ir(hot: &[OpHot], plan: &Plan) -> Vec<super::model::ExecutedIr> {
-    let elements = (callgrind_reps(plan) * callgrind::CALLGRIND_N * callgrind::CALLGRIND_N) as u64;
-    hot.iter()
-        .map(|h| super::model::ExecutedIr {
-            op: h.op.clone(),
-            dtype: h.dtype.clone(),
-            elements,
-            numpy_ir_per_element: h
-                .numpy
-                .as_ref()
-                .ok()
-                .map(|f| f.library_ir as f64 / elements as f64),
-            raptors_ir_per_element: h
-                .raptors
-                .as_ref()
-                .ok()
-                .map(|f| f.library_ir as f64 / elements as f64),
-        })
-        .collect()
-}
-
-fn callgrind_reps(plan: &Plan) -> usize {
-    if plan.quick {
-        5
-    } else {
-        callgrind::CALLGRIND_REPS
-    }
-}
-
-fn choose_aarch64(
-    functions: &mut [OpFunctions],
-    np: &Option<Vec<Sym>>,
-    rp: &Option<Vec<Sym>>,
-    libs: &Libs,
-) {
-    for f in functions.iter_mut() {
-        f.numpy_aarch64 = match (np, f.numpy_x86.ok()) {
-            (None, _) => Avail::missing(if libs.numpy_arm.is_none() {
-                "NumPy's aarch64 module is not available"
-            } else {
-                "its symbols could not be read"
-            }),
-            (_, None) => Avail::missing("no x86-64 NumPy function to map from"),
-            (Some(s), Some(c)) => symbols::numpy_aarch64(s, &c.symbol)
-                .map(Avail::Ok)
-                .unwrap_or_else(|| {
-                    Avail::missing(format!(
-                        "no `{}` variant in the aarch64 module",
-                        symbols::strip_isa_suffix(&c.symbol)
-                    ))
-                }),
-        };
-        f.raptors_aarch64 = match (rp, f.raptors_x86_valgrind.ok()) {
-            (None, _) => Avail::missing(if libs.raptors_arm.is_none() {
-                "the aarch64 Raptors library was not built"
-            } else {
-                "its symbols could not be read"
-            }),
-            (_, None) => Avail::missing("no x86-64 Raptors function to map from"),
-            (Some(s), Some(c)) => symbols::neon_twin(s, &c.symbol)
-                .map(Avail::Ok)
-                .unwrap_or_else(|| {
-                    Avail::missing(format!(
-                        "no NEON function named like `{}`",
-                        symbols::normalize(&c.symbol)
-                    ))
-                }),
-        };
-    }
-}
-
-fn why(f: &OpFunctions, c: &Chosen) -> String {
-    format!(
-        "{} {}: {} — {}",
-        f.op,
-        f.dtype,
-        c.method.label(),
-        c.evidence
-    )
-}
-
-fn x86_artifacts(
-    log: &StepLog,
-    asm: &Asm,
-    libs: &Libs,
-    functions: &[OpFunctions],
-    art: &mut Artifacts,
-) -> Result<()> {
-    let (np_lib, rp_lib) = (
-        need(&libs.numpy_x86, "NumPy's module")?,
-        need(&libs.raptors_x86, "Raptors's module")?,
-    );
-    let (mut np, mut rp): (Vec<Target>, Vec<Target>) = (Vec::new(), Vec::new());
-    for f in functions {
-        if let Avail::Ok(c) = &f.numpy_x86 {
-            add_target(&mut np, &c.symbol, why(f, c));
-            // Higher dispatch variants the real (non-valgrind) run may pick on an AVX-512 CPU.
-            for v in f
-                .numpy_x86_variants
-                .iter()
-                .filter(|v| v.contains("AVX512") || v.contains("X86_V4"))
-            {
-                add_target(
-                    &mut np,
-                    v,
-                    format!(
-                        "{} {}: AVX-512 dispatch variant of `{}`",
-                        f.op, f.dtype, c.symbol
-                    ),
-                );
-            }
-        }
-        if let Avail::Ok(c) = &f.raptors_x86_valgrind {
-            add_target(&mut rp, &c.symbol, why(f, c));
-        }
-        if let Avail::Ok(c) = &f.raptors_x86_real {
-            add_target(
-                &mut rp,
-                &c.symbol,
-                format!("{} (real run on this CPU)", why(f, c)),
-            );
-        }
-    }
-    for (side, lib, targets) in [("numpy", np_lib, &np), ("raptors", rp_lib, &rp)] {
-        if targets.is_empty() {
-            bail!("no {side} function was chosen for any op");
-        }
-        let names = analysis::names(targets);
-        let title = format!("# {side}: functions that run the profiled ops (x86-64)");
-        let text = asm.disasm(log, lib, &names)?;
-        art.put(
-            &format!("{side}_asm.txt"),
-            Content::Text(format!("{}{text}", analysis::index(targets, lib, &title))),
-        );
-        let (stext, sjson) = asm.simd(log, lib, &names)?;
-        art.isa
-            .extend(adapters::isa_rows(&sjson, side_label(side), "x86_64"));
-        art.put(
-            &format!("{side}_simd.txt"),
-            Content::Text(format!("{}{stext}", analysis::index(targets, lib, &title))),
-        );
-        art.put(
-            &format!("{side}_simd.json"),
-            Content::Json(
-                json!({"library": lib, "functions_by_op": targets_json(targets), "simd": sjson}),
-            ),
-        );
-    }
-    Ok(())
-}
-
-fn side_label(side: &str) -> &'static str {
-    if side == "numpy" {
-        "NumPy"
-    } else {
-        "Raptors"
-    }
-}
-
-fn targets_json(targets: &[Target]) -> Value {
-    Value::Array(
-        targets
-            .iter()
-            .map(|t| json!({"symbol": t.symbol, "ops": t.why}))
-            .collect(),
-    )
-}
-
-fn aarch64_artifacts(
-    log: &StepLog,
-    asm: &Asm,
-    libs: &Libs,
-    functions: &[OpFunctions],
-    art: &mut Artifacts,
-) -> Result<()> {
-    let mut errors = Vec::new();
-    for (side, lib) in [("numpy", &libs.numpy_arm), ("raptors", &libs.raptors_arm)] {
-        let Some(lib) = lib else { continue };
-        let mut targets = Vec::new();
-        for f in functions {
-            let c = if side == "numpy" {
-                &f.numpy_aarch64
-            } else {
-                &f.raptors_aarch64
-            };
-            if let Avail::Ok(c) = c {
-                add_target(&mut targets, &c.symbol, why(f, c));
-            }
-        }
-        if targets.is_empty() {
-            errors.push(format!("no {side} aarch64 function could be mapped"));
-            continue;
-        }
-        let names = analysis::names(&targets);
-        let title = format!("# {side}: aarch64 functions for the profiled ops (A64/NEON)");
-        let (stext, sjson) = asm.simd(log, lib, &names)?;
-        art.isa
-            .extend(adapters::isa_rows(&sjson, side_label(side), "aarch64"));
-        let dis = asm.disasm(log, lib, &names)?;
-        art.put(
-            &format!("{side}_neon.txt"),
-            Content::Text(format!(
-                "{}{stext}\n# disassembly\n\n{dis}",
-                analysis::index(&targets, lib, &title)
-            )),
-        );
-        art.put(
-            &format!("{side}_neon.json"),
-            Content::Json(
-                json!({"library": lib, "functions_by_op": targets_json(&targets), "simd": sjson}),
-            ),
-        );
-    }
-    if !errors.is_empty() {
-        bail!("{}", errors.join("; "));
-    }
-    Ok(())
 }
 
 fn compare_loops(
@@ -1120,51 +667,4 @@ fn git_commit() -> String {
         }
         None => "unknown (not a git checkout)".into(),
     }
-}
-
-fn write_artifacts(dir: &Path, prov: &Provenance, art: &Artifacts) -> Result<()> {
-    for (name, content) in &art.files {
-        let path = dir.join(name);
-        match content {
-            Content::Text(t) => fs::write(&path, format!("{}{t}", prov.text_header()))?,
-            Content::Markdown(t) => fs::write(&path, format!("{}{t}", prov.markdown_header()))?,
-            Content::Json(v) => fs::write(&path, prov.render_json(v.clone()))?,
-            Content::Png(bytes) => {
-                let text = prov.text_header();
-                fs::write(
-                    &path,
-                    provenance::png_with_text(bytes, "provenance", &text)?,
-                )?
-            }
-        }
-    }
-    for (name, reason) in &art.missing {
-        let path = dir.join(name);
-        let note = format!("NOT AVAILABLE in this run: {reason}\n");
-        if name.ends_with(".json") {
-            fs::write(&path, prov.render_json(json!({"error": note.trim_end()})))?;
-        } else if name.ends_with(".md") {
-            fs::write(&path, format!("{}{note}", prov.markdown_header()))?;
-        } else {
-            fs::write(&path, format!("{}{note}", prov.text_header()))?;
-        }
-    }
-    Ok(())
-}
-
-fn list_artifacts(dir: &Path) -> Result<Vec<Artifact>> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir)? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !e.file_type()?.is_file() {
-            continue;
-        }
-        out.push(Artifact {
-            name,
-            bytes: e.metadata()?.len(),
-        });
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
 }
