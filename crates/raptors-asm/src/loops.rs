@@ -133,7 +133,25 @@ pub fn function_loops(elf: &ElfFile, table: &SymbolTable, f: &Function) -> Funct
             l
         })
         .collect();
-    if let Some(h) = hottest(&loops) {
+    // Each loop's *own* body: its instructions outside any loop nested in it. A compiler often
+    // nests a short remainder loop inside the unrolled main loop; scoring whole ranges (or only
+    // innermost loops) would then pick the remainder.
+    let own: Vec<Loop> = ranges
+        .iter()
+        .map(|&(s, e, b)| {
+            let nested = |a: u64| {
+                ranges.iter().any(|&(s2, e2, _)| {
+                    (s2, e2) != (s, e) && s <= s2 && e2 <= e && a >= s2 && a < e2
+                })
+            };
+            let body: Vec<&Insn> = insns
+                .iter()
+                .filter(|i| i.addr >= s && i.addr < e && !nested(i.addr))
+                .collect();
+            measure(&body, s, e, b)
+        })
+        .collect();
+    if let Some(h) = hottest(&loops, &own) {
         loops[h].hottest = true;
     }
     FunctionLoops {
@@ -263,10 +281,13 @@ fn measure(body: &[&Insn], start: u64, end: u64, branch: u64) -> Loop {
     l
 }
 
-/// Innermost loop with the most vector work per iteration (FMA+arith+loads weighted by width),
-/// ties broken by vector width, elements per iteration, then size. Tight loops (conditional latch, no other
-/// exits, no calls) are preferred; the filters are relaxed only if nothing passes them.
-fn hottest(loops: &[Loop]) -> Option<usize> {
+/// The loop whose own body (instructions outside nested loops, `own[i]`) does the most vector
+/// work per iteration (FMA+arith+loads weighted by width), ties broken by vector width, elements
+/// per iteration, then size. Main loops are written to move the most data per iteration; tails
+/// and prologues move less. Tight loops (no calls, at most one early exit — unrolled main loops
+/// commonly break out to their tail, and rotated loops close with an unconditional branch) are
+/// preferred; the filters are relaxed only if nothing passes them.
+fn hottest(loops: &[Loop], own: &[Loop]) -> Option<usize> {
     let score = |l: &Loop| {
         let w = (l.vector_bits.max(32) / 32) as u64;
         let elems = l.elements_per_iteration.unwrap_or(0.0) as u64;
@@ -278,16 +299,17 @@ fn hottest(loops: &[Loop]) -> Option<usize> {
         )
     };
     let tiers: [&dyn Fn(&Loop) -> bool; 3] = [
-        &|l| l.calls == 0 && l.exits == 0 && l.latch_conditional,
+        &|l| l.calls == 0 && l.exits <= 1,
         &|l| l.calls == 0,
         &|_| true,
     ];
     tiers.iter().find_map(|keep| {
         loops
             .iter()
+            .zip(own)
             .enumerate()
-            .filter(|(_, l)| l.innermost && keep(l))
-            .max_by_key(|(i, l)| (score(l), std::cmp::Reverse(*i)))
+            .filter(|(_, (l, _))| keep(l))
+            .max_by_key(|(i, (_, o))| (score(o), std::cmp::Reverse(*i)))
             .map(|(i, _)| i)
     })
 }
@@ -357,7 +379,8 @@ pub fn loops_text(r: &LoopsReport, out: &mut String) {
             let tag = match (l.innermost, l.hottest) {
                 (true, true) => " innermost HOTTEST",
                 (true, false) => " innermost",
-                _ => "",
+                (false, true) => " HOTTEST",
+                (false, false) => "",
             };
             let _ = writeln!(
                 out,

@@ -225,7 +225,7 @@ fn errors_name_the_file_and_exit_non_zero() {
             ])
             .output()
             .unwrap(),
-        &["matches 3 functions"],
+        &["matches 4 functions"],
     );
     assert_clean_failure(
         &bin()

@@ -43,6 +43,14 @@ fn x86_loop_facts_are_exact() {
         (0, 1, 4)
     );
 
+    // A main loop with a nested remainder loop: the main loop is hottest, not the innermost one.
+    let nested = func_loops(&elf, &t, "sum_nested_f32");
+    assert_eq!((nested.backward_branches, nested.loops.len()), (2, 2));
+    let h = hot(&nested);
+    assert_eq!((h.depth, h.innermost, h.loads), (0, false, 5));
+    let inner = nested.loops.iter().find(|l| !l.hottest).unwrap();
+    assert_eq!((inner.depth, inner.innermost, inner.loads), (1, true, 1));
+
     let add = func_loops(&elf, &t, "add_f32");
     assert_eq!((add.backward_branches, add.loops.len()), (1, 1));
     let h = hot(&add);
