@@ -348,13 +348,14 @@ pub fn loops_table(loops: &[HotLoopPair]) -> String {
 }
 
 /// `hot_loops.md`: the table, then per pair the side-by-side text from raptors-asm.
+/// `hot_loops.md` without its provenance header (added when the artifact is written).
 pub fn render_hot_loops_md(input: &ReportInput) -> String {
-    let mut s = input.provenance.markdown_header();
-    let _ = writeln!(s, "# Innermost hot loops: NumPy vs Raptors\n");
+    let mut s = String::new();
+    let _ = writeln!(s, "# Hot loops: NumPy vs Raptors\n");
     let _ = writeln!(
         s,
-        "Per op, the innermost loop of the function that runs it (see README.md for how each was \
-         found), from `raptors-asm compare`. Numbers per iteration and per element; x86-64 and aarch64.\n"
+        "Per op, the hot loop of the function that runs it (see README.md for how each function was \
+         found; the loop is `raptors-asm`'s hottest-loop choice), from `raptors-asm compare`. Numbers per iteration and per element; x86-64 and aarch64.\n"
     );
     let _ = writeln!(s, "{}", loops_table(&input.loops));
     for p in &input.loops {
