@@ -31,6 +31,14 @@ fn is_c_contig(shape: Shape, strides: [isize; 2]) -> bool {
     }
 }
 
+/// `strides` with the axes beyond `shape.ndim()` set to 0, so layout logic never sees garbage.
+fn used_strides(shape: Shape, mut strides: [isize; 2]) -> [isize; 2] {
+    for s in strides.iter_mut().skip(shape.ndim()) {
+        *s = 0;
+    }
+    strides
+}
+
 /// Checks that every element reachable from `offset` through `shape`/`strides` lies in `0..len`.
 fn check_bounds(
     len: usize,
@@ -131,15 +139,10 @@ impl<'a, T: Element> ArrayView<'a, T> {
     /// Every element reachable through `shape`/`strides` from `ptr` must be readable (and not
     /// mutated by others) for `'a`.
     pub unsafe fn from_raw_parts(ptr: *const T, shape: Shape, strides: [isize; 2]) -> Self {
-        let mut strides = strides;
-        // Unused axes get stride 0 so layout logic never sees garbage.
-        for s in strides.iter_mut().skip(shape.ndim()) {
-            *s = 0;
-        }
         ArrayView {
             ptr,
             shape,
-            strides,
+            strides: used_strides(shape, strides),
             _life: PhantomData,
         }
     }
@@ -265,14 +268,10 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
     /// accessed by anyone else for `'a` (except an input view of the same kernel call that is
     /// exactly the same memory, see the crate docs).
     pub unsafe fn from_raw_parts(ptr: *mut T, shape: Shape, strides: [isize; 2]) -> Self {
-        let mut strides = strides;
-        for s in strides.iter_mut().skip(shape.ndim()) {
-            *s = 0;
-        }
         ArrayViewMut {
             ptr,
             shape,
-            strides,
+            strides: used_strides(shape, strides),
             _life: PhantomData,
         }
     }
