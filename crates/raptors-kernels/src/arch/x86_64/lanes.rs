@@ -7,12 +7,12 @@ use core::arch::x86_64::*;
 
 use crate::lanes::Lanes;
 
-macro_rules! lanes_sse_avx {
+macro_rules! lanes_x86 {
     (
         $V:ty, $E:ty, $W:expr,
         $load:ident, $store:ident, $stream:ident, $set1:ident, $zero:ident,
         $add:ident, $sub:ident, $mul:ident, $div:ident, $min:ident, $max:ident,
-        $and:ident, $or:ident, unord: |$ua:ident| $unord:expr
+        nan_first: |$r:ident, $a:ident| $keep_nan:expr
     ) => {
         // SAFETY: intrinsics of the level's feature; callers uphold the `Lanes` contract (only run
         // inside this level's `#[target_feature]` entry points, pointers valid for W elements).
@@ -61,137 +61,51 @@ macro_rules! lanes_sse_avx {
             }
             #[inline(always)]
             unsafe fn min(a: Self, b: Self) -> Self {
-                let $ua = a;
-                $or($min(a, b), $and($unord, a))
+                let ($r, $a) = ($min(a, b), a);
+                $keep_nan
             }
             #[inline(always)]
             unsafe fn max(a: Self, b: Self) -> Self {
-                let $ua = a;
-                $or($max(a, b), $and($unord, a))
+                let ($r, $a) = ($max(a, b), a);
+                $keep_nan
             }
         }
     };
 }
 
-lanes_sse_avx!(
+// `nan_first`: the result `r` of min/max with the lanes where `a` is NaN replaced by `a`.
+lanes_x86!(
     __m128, f32, 4, _mm_loadu_ps, _mm_storeu_ps, _mm_stream_ps, _mm_set1_ps, _mm_setzero_ps,
-    _mm_add_ps, _mm_sub_ps, _mm_mul_ps, _mm_div_ps, _mm_min_ps, _mm_max_ps, _mm_and_ps, _mm_or_ps,
-    unord: |a| _mm_cmpunord_ps(a, a)
+    _mm_add_ps, _mm_sub_ps, _mm_mul_ps, _mm_div_ps, _mm_min_ps, _mm_max_ps,
+    nan_first: |r, a| _mm_or_ps(r, _mm_and_ps(_mm_cmpunord_ps(a, a), a))
 );
-lanes_sse_avx!(
+lanes_x86!(
     __m128d, f64, 2, _mm_loadu_pd, _mm_storeu_pd, _mm_stream_pd, _mm_set1_pd, _mm_setzero_pd,
-    _mm_add_pd, _mm_sub_pd, _mm_mul_pd, _mm_div_pd, _mm_min_pd, _mm_max_pd, _mm_and_pd, _mm_or_pd,
-    unord: |a| _mm_cmpunord_pd(a, a)
+    _mm_add_pd, _mm_sub_pd, _mm_mul_pd, _mm_div_pd, _mm_min_pd, _mm_max_pd,
+    nan_first: |r, a| _mm_or_pd(r, _mm_and_pd(_mm_cmpunord_pd(a, a), a))
 );
-lanes_sse_avx!(
+lanes_x86!(
     __m256, f32, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_stream_ps, _mm256_set1_ps,
     _mm256_setzero_ps, _mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps, _mm256_min_ps,
-    _mm256_max_ps, _mm256_and_ps, _mm256_or_ps,
-    unord: |a| _mm256_cmp_ps::<_CMP_UNORD_Q>(a, a)
+    _mm256_max_ps,
+    nan_first: |r, a| _mm256_or_ps(r, _mm256_and_ps(_mm256_cmp_ps::<_CMP_UNORD_Q>(a, a), a))
 );
-lanes_sse_avx!(
+lanes_x86!(
     __m256d, f64, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_stream_pd, _mm256_set1_pd,
     _mm256_setzero_pd, _mm256_add_pd, _mm256_sub_pd, _mm256_mul_pd, _mm256_div_pd, _mm256_min_pd,
-    _mm256_max_pd, _mm256_and_pd, _mm256_or_pd,
-    unord: |a| _mm256_cmp_pd::<_CMP_UNORD_Q>(a, a)
+    _mm256_max_pd,
+    nan_first: |r, a| _mm256_or_pd(r, _mm256_and_pd(_mm256_cmp_pd::<_CMP_UNORD_Q>(a, a), a))
 );
-
-macro_rules! lanes_avx512 {
-    (
-        $V:ty, $E:ty, $W:expr, $load:ident, $store:ident, $stream:ident, $set1:ident, $zero:ident,
-        $add:ident, $sub:ident, $mul:ident, $div:ident, $min:ident, $max:ident,
-        $cmp:ident, $mov:ident
-    ) => {
-        // SAFETY: AVX-512F intrinsics; callers uphold the `Lanes` contract (only run inside the
-        // avx512 `#[target_feature]` entry points, pointers valid for W elements).
-        unsafe impl Lanes for $V {
-            type E = $E;
-            const W: usize = $W;
-            #[inline(always)]
-            unsafe fn splat(x: $E) -> Self {
-                $set1(x)
-            }
-            #[inline(always)]
-            unsafe fn zero() -> Self {
-                $zero()
-            }
-            #[inline(always)]
-            unsafe fn load(p: *const $E) -> Self {
-                $load(p)
-            }
-            #[inline(always)]
-            unsafe fn store(p: *mut $E, v: Self) {
-                $store(p, v)
-            }
-            #[inline(always)]
-            unsafe fn stream(p: *mut $E, v: Self) {
-                $stream(p, v)
-            }
-            #[inline(always)]
-            unsafe fn fence() {
-                _mm_sfence()
-            }
-            #[inline(always)]
-            unsafe fn add(a: Self, b: Self) -> Self {
-                $add(a, b)
-            }
-            #[inline(always)]
-            unsafe fn sub(a: Self, b: Self) -> Self {
-                $sub(a, b)
-            }
-            #[inline(always)]
-            unsafe fn mul(a: Self, b: Self) -> Self {
-                $mul(a, b)
-            }
-            #[inline(always)]
-            unsafe fn div(a: Self, b: Self) -> Self {
-                $div(a, b)
-            }
-            #[inline(always)]
-            unsafe fn min(a: Self, b: Self) -> Self {
-                $mov($min(a, b), $cmp::<_CMP_UNORD_Q>(a, a), a)
-            }
-            #[inline(always)]
-            unsafe fn max(a: Self, b: Self) -> Self {
-                $mov($max(a, b), $cmp::<_CMP_UNORD_Q>(a, a), a)
-            }
-        }
-    };
-}
-
-lanes_avx512!(
-    __m512,
-    f32,
-    16,
-    _mm512_loadu_ps,
-    _mm512_storeu_ps,
-    _mm512_stream_ps,
-    _mm512_set1_ps,
-    _mm512_setzero_ps,
-    _mm512_add_ps,
-    _mm512_sub_ps,
-    _mm512_mul_ps,
-    _mm512_div_ps,
-    _mm512_min_ps,
+// AVX-512 compares into a mask register and patches with a masked move.
+lanes_x86!(
+    __m512, f32, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_stream_ps, _mm512_set1_ps,
+    _mm512_setzero_ps, _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps, _mm512_min_ps,
     _mm512_max_ps,
-    _mm512_cmp_ps_mask,
-    _mm512_mask_mov_ps
+    nan_first: |r, a| _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a), a)
 );
-lanes_avx512!(
-    __m512d,
-    f64,
-    8,
-    _mm512_loadu_pd,
-    _mm512_storeu_pd,
-    _mm512_stream_pd,
-    _mm512_set1_pd,
-    _mm512_setzero_pd,
-    _mm512_add_pd,
-    _mm512_sub_pd,
-    _mm512_mul_pd,
-    _mm512_div_pd,
-    _mm512_min_pd,
+lanes_x86!(
+    __m512d, f64, 8, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_stream_pd, _mm512_set1_pd,
+    _mm512_setzero_pd, _mm512_add_pd, _mm512_sub_pd, _mm512_mul_pd, _mm512_div_pd, _mm512_min_pd,
     _mm512_max_pd,
-    _mm512_cmp_pd_mask,
-    _mm512_mask_mov_pd
+    nan_first: |r, a| _mm512_mask_mov_pd(r, _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(a, a), a)
 );
