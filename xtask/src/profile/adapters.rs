@@ -58,6 +58,9 @@ pub fn loop_metrics(compare: &Value, side: &str) -> Result<LoopMetrics, String> 
         calls: f64_of(l, "calls").unwrap_or(0.0),
         unroll: f64_of(l, "unroll"),
         accumulators: f64_of(l, "accumulators"),
+        bytes_read: f64_of(l, "bytes_read"),
+        bytes_written: f64_of(l, "bytes_written"),
+        read_streams: f64_of(l, "read_streams"),
     })
 }
 

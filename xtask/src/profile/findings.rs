@@ -364,7 +364,40 @@ pub fn mean_axis0_explanation(input: &ReportInput) -> String {
                 s.push_str(&row("instructions / element", opt(np.instructions_per_element), opt(rp.instructions_per_element)));
                 s.push_str(&row("unroll", opt(np.unroll), opt(rp.unroll)));
                 s.push_str(&row("calls in the loop", fmt_num(np.calls), fmt_num(rp.calls)));
+                s.push_str(&row("read streams", opt(np.read_streams), opt(rp.read_streams)));
+                s.push_str(&row(
+                    "bytes read + written / iteration",
+                    format!("{} + {}", opt(np.bytes_read), opt(np.bytes_written)),
+                    format!("{} + {}", opt(rp.bytes_read), opt(rp.bytes_written)),
+                ));
+                // Both loops add input rows into the output row: per input element, the
+                // traffic through L1 is what really differs (the accumulator row's re-reads
+                // and re-writes are amortised over the rows one pass consumes).
+                let traffic = |m: &super::model::LoopMetrics| {
+                    m.accumulate_bytes_per_input_element(4.0)
+                };
+                s.push_str(&row(
+                    "bytes moved / input element (accumulating into the output row)",
+                    opt(traffic(np)),
+                    opt(traffic(rp)),
+                ));
                 s.push('\n');
+                if let (Some(a), Some(b)) = (traffic(np), traffic(rp)) {
+                    // Read streams beyond the output row are input rows consumed per pass.
+                    let rows = |m: &super::model::LoopMetrics| {
+                        opt(m.read_streams.map(|r| (r - 1.0).max(1.0)))
+                    };
+                    s.push_str(&format!(
+                        "Per input element NumPy's loop moves {} bytes through L1 and Raptors's {} \
+                         (NumPy/Raptors {}x): per pass over the output row NumPy's loop reads {} input \
+                         row(s), Raptors's {}.\n\n",
+                        fmt_num(a),
+                        fmt_num(b),
+                        fmt_num(a / b),
+                        rows(np),
+                        rows(rp),
+                    ));
+                }
                 let diffs = differences(np, rp);
                 if diffs.is_empty() {
                     s.push_str(

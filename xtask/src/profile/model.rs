@@ -86,9 +86,25 @@ pub struct LoopMetrics {
     pub calls: f64,
     pub unroll: Option<f64>,
     pub accumulators: Option<f64>,
+    /// Bytes read / written per iteration through the loop's address streams.
+    #[serde(default)]
+    pub bytes_read: Option<f64>,
+    #[serde(default)]
+    pub bytes_written: Option<f64>,
+    #[serde(default)]
+    pub read_streams: Option<f64>,
 }
 
 impl LoopMetrics {
+    /// Bytes moved (read + written) per *input* element of a loop that accumulates into its
+    /// output (the output stream is read and written back, as in an axis-0 reduction): the input
+    /// elements are what is read beyond the output.
+    pub fn accumulate_bytes_per_input_element(&self, element_bytes: f64) -> Option<f64> {
+        let (r, w) = (self.bytes_read?, self.bytes_written?);
+        let input_elements = (r - w) / element_bytes;
+        (input_elements > 0.0).then(|| (r + w) / input_elements)
+    }
+
     pub fn per_element(&self, per_iter: f64) -> Option<f64> {
         self.elements_per_iteration
             .filter(|e| *e > 0.0)
