@@ -14,7 +14,7 @@ use yaxpeax_arm::armv8::a64::{InstDecoder, Instruction, Opcode, Operand, SIMDSiz
 
 use crate::arm64_tables::{flow, group, is_crypto, mem_access};
 use crate::disasm::{push_addr, push_hex_byte, Symbolizer};
-use crate::insn::{categorize, Category, Flow, Group, Insn};
+use crate::insn::{categorize, Flow, Group, Insn};
 
 /// Label for words the decoder rejects.
 pub const UNDECODED: &str = "undecoded (likely SVE)";
@@ -328,24 +328,7 @@ pub fn decode_facts(code: &[u8], addr: u64, out: &mut Vec<Insn>) {
 }
 
 fn facts(addr: u64, _word: u32, inst: Option<&Instruction>) -> Insn {
-    let mut insn = Insn {
-        addr,
-        len: 4,
-        ext: UNDECODED,
-        cat: Category::Undecoded,
-        group: Group::Other,
-        flow: Flow::Next,
-        target: 0,
-        simd: false,
-        vector_bits: 0,
-        elem_bits: 0,
-        mem_read: false,
-        mem_write: false,
-        mem_bytes: 0,
-        stream: 0,
-        acc_reg: u16::MAX,
-        dst_mask: 0,
-    };
+    let mut insn = Insn::undecoded(addr, 4, UNDECODED);
     let Some(inst) = inst else {
         return insn;
     };

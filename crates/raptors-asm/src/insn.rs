@@ -135,6 +135,28 @@ pub struct Insn {
 }
 
 impl Insn {
+    /// An instruction the decoder could not decode (`ext` says how to label it); the decoders
+    /// start from this and fill in what they learn.
+    pub fn undecoded(addr: u64, len: u8, ext: &'static str) -> Insn {
+        Insn {
+            addr,
+            len,
+            ext,
+            cat: Category::Undecoded,
+            group: Group::Other,
+            flow: Flow::Next,
+            target: 0,
+            simd: false,
+            vector_bits: 0,
+            elem_bits: 0,
+            mem_read: false,
+            mem_write: false,
+            mem_bytes: 0,
+            stream: 0,
+            acc_reg: u16::MAX,
+            dst_mask: 0,
+        }
+    }
     pub fn end(&self) -> u64 {
         self.addr + self.len as u64
     }

@@ -16,7 +16,7 @@ use iced_x86::{
 };
 
 use crate::disasm::{push_addr, push_hex_byte, Symbolizer};
-use crate::insn::{categorize, Category, Flow, Group, Insn};
+use crate::insn::{categorize, Flow, Group, Insn};
 use crate::x86_tables::group;
 
 /// One decoded unit: an iced instruction, or a fused `fwait`+`fnXXX` pair, or a bad byte.
@@ -524,24 +524,7 @@ pub fn decode_facts(code: &[u8], addr: u64, out: &mut Vec<Insn>) {
 }
 
 fn facts(u: &Unit, info: &mut InstructionInfoFactory) -> Insn {
-    let mut insn = Insn {
-        addr: u.addr,
-        len: u.len as u8,
-        ext: "undecoded",
-        cat: Category::Undecoded,
-        group: Group::Other,
-        flow: Flow::Next,
-        target: 0,
-        simd: false,
-        vector_bits: 0,
-        elem_bits: 0,
-        mem_read: false,
-        mem_write: false,
-        mem_bytes: 0,
-        stream: 0,
-        acc_reg: u16::MAX,
-        dst_mask: 0,
-    };
+    let mut insn = Insn::undecoded(u.addr, u.len as u8, "undecoded");
     if u.bad {
         return insn;
     }
