@@ -527,7 +527,7 @@ unsafe fn reduce_cols<T: Element>(
             // (deterministic; adds at most ceil(log2(chunks)) roundings per column).
             part.resize(chunks * cols, T::ZERO);
             let pb = SendPtr(part.as_mut_ptr());
-            par::for_chunks(chunks, per, rows, |c, r0, r1| {
+            par::for_chunks(chunks, per, rows, bytes, |c, r0, r1| {
                 // SAFETY: rows r0..r1 (non-empty: chunks cover `rows` exactly) are readable, and
                 // accumulator row c (cols elements) belongs to this chunk alone.
                 unsafe {

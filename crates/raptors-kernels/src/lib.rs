@@ -14,6 +14,7 @@ mod dispatch;
 mod driver;
 mod error;
 mod generic;
+mod helpers;
 mod lanes;
 mod ops;
 mod par;
