@@ -29,6 +29,10 @@ pub struct BenchArgs {
     /// Where results go (default benchmarks/results).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
+    /// Threads Raptors may use (RAPTORS_THREADS); `--threads 1` compares kernels without the noise
+    /// of a shared second core. Results go to <machine-tag>-threads<N>.*.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 impl BenchArgs {
@@ -58,6 +62,10 @@ impl BenchArgs {
         if let Some(b) = &self.baseline {
             args.push("--baseline".into());
             args.push(b.display().to_string());
+        }
+        if let Some(t) = self.threads {
+            args.push("--threads".into());
+            args.push(t.to_string());
         }
         args
     }

@@ -7,7 +7,8 @@ Driven by `raptors-bench compare` (which computes the statistics); usable alone 
 Method per cell: build the arrays, check both sides give the same answer, warm up and calibrate a
 batch size so one timed sample lasts >= --target-sample-ms, then run rounds; in each round each
 side is timed --subsamples times in a mirrored random order (ABBA / BAAB, paired, interleaved)
-and the round keeps each side's fastest sub-sample (how many slower ones were >20 % off is counted). GC is disabled while timing. Each
+and the round keeps each side's fastest sub-sample (how many slower ones were >20 % off is counted).
+Rounds stop on precision (see the stopping rule below), never on the verdict. GC is disabled while timing. Each
 finished cell is printed and flushed immediately, so Ctrl-C loses at most the cell in progress.
 
 Lines: {"type": "machine", ...}, {"type": "plan", "cells": [...]}, {"type": "cell_start", "id"},
@@ -55,11 +56,27 @@ OPS = {
     "add_tiny": ("x + x", lambda m, n, e: 3 * m * n * e),
 }
 DTYPES = {"f32": np.float32, "f64": np.float64}
-# Rounds stop at the budget once --min-rounds are done, and unconditionally at this many budgets
-# once HARD_MIN_ROUNDS are done.
+# Stopping rule (sequential on precision, never on the verdict): once --min-rounds are done and
+# MIN_TIME_FRACTION of the budget is spent, a cell stops as soon as the estimated standard error of
+# its median speedup is <= --target-se; otherwise it keeps sampling up to HARD_CAP_FACTOR budgets.
+# Quiet cells thus finish early and pay for the noisy ones. --target-se 0 restores the fixed budget.
+# HARD_MIN_ROUNDS: a very slow side still stops at the hard cap after this many rounds.
 HARD_CAP_FACTOR = 3.0
 HARD_MIN_ROUNDS = 8
+MIN_TIME_FRACTION = 0.25
+SE_CHECK_EVERY = 5
 AA_MIN_BUDGET_S = 0.8
+
+
+def median_ratio_se(ref_ns, cand_ns):
+    """Relative standard error of the median of per-round speedups, from their robust spread
+    (1.2533 * 1.4826 * MAD / sqrt(n) on log ratios): what the bootstrap interval will be built on."""
+    logs = sorted(math.log(r / c) for r, c in zip(ref_ns, cand_ns))
+    n = len(logs)
+    med = logs[n // 2] if n % 2 else 0.5 * (logs[n // 2 - 1] + logs[n // 2])
+    dev = sorted(abs(v - med) for v in logs)
+    mad = dev[n // 2] if n % 2 else 0.5 * (dev[n // 2 - 1] + dev[n // 2])
+    return 1.2533 * 1.4826 * mad / math.sqrt(n)
 
 
 def make_batch(expr):
@@ -304,10 +321,16 @@ def run_cell(spec, args, raptors, seed):
         t_start = time.perf_counter()
         while len(ref_ns) < args.max_rounds:
             spent = time.perf_counter() - t_start
-            if len(ref_ns) >= args.min_rounds and spent >= budget:
-                break
-            if len(ref_ns) >= HARD_MIN_ROUNDS and spent >= HARD_CAP_FACTOR * budget:
+            done = len(ref_ns)
+            if done >= HARD_MIN_ROUNDS and spent >= HARD_CAP_FACTOR * budget:
                 break  # a very slow side must not stall the matrix; fewer rounds show as a wider CI
+            if done >= args.min_rounds:
+                if args.target_se <= 0:
+                    if spent >= budget:
+                        break
+                elif spent >= MIN_TIME_FRACTION * budget and done % SE_CHECK_EVERY == 0:
+                    if median_ratio_se(ref_ns, cand_ns) <= args.target_se:
+                        break
             # k sub-samples per side in a mirrored order (ABBA or BAAB for k=2, first side random):
             # a preemption that hits one sub-sample does not decide the round.
             cand_starts = order_rng.random() < 0.5
@@ -336,6 +359,8 @@ def run_cell(spec, args, raptors, seed):
         "ref_ns": ref_ns, "cand_ns": cand_ns, "cand_first_rounds": cand_first,
         "check": status, "warmup_calls": warm, "elapsed_s": time.perf_counter() - started,
         "subsamples": k, "slow_subsamples_ref": slow_ref, "slow_subsamples_cand": slow_cand,
+        "rounds_s": time.perf_counter() - t_start,
+        "stop_se": median_ratio_se(ref_ns, cand_ns) if len(ref_ns) >= 2 else None,
     }
     if factor is not None:
         cell["injected_factor"] = factor
@@ -369,7 +394,11 @@ def main():
     p.add_argument("--target-sample-ms", type=float, default=1.0)
     p.add_argument("--subsamples", type=int, default=2, help="sub-samples per side per round (min is kept)")
     p.add_argument("--warmup-ms", type=float, default=30.0)
-    p.add_argument("--cell-budget-s", type=float, default=0.8)
+    p.add_argument("--cell-budget-s", type=float, default=0.8,
+                   help="soft time budget of a cell's rounds; see --target-se")
+    p.add_argument("--target-se", type=float, default=0.007,
+                   help="stop a cell once the median speedup's relative standard error is this small "
+                        "(after 1/4 of the budget); noisy cells run up to 3 budgets; 0 = fixed budget")
     p.add_argument("--min-rounds", type=int, default=30)
     p.add_argument("--max-rounds", type=int, default=400)
     p.add_argument("--inject-factor", type=float, default=1.03)

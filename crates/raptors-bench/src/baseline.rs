@@ -222,6 +222,8 @@ pub(crate) mod tests {
                     subsamples: 2,
                     slow_subsamples_ref: 0,
                     slow_subsamples_cand: 0,
+                    rounds_s: None,
+                    stop_se: None,
                 };
                 analyze(raw, &cfg, &bounds).unwrap()
             })
@@ -252,6 +254,8 @@ pub(crate) mod tests {
                 bw_dram_gbs: 30.0,
                 env_removed: vec![],
                 env_set: vec![],
+                threads: None,
+                target_se: 0.007,
             },
             interrupted: false,
             runner_error: None,

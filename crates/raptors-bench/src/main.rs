@@ -133,15 +133,24 @@ struct CompareArgs {
     threshold: f64,
     #[arg(long, default_value = "benchmarks/results")]
     out_dir: PathBuf,
-    /// File stem (default: machine tag, plus "-quick" with --quick).
+    /// File stem (default: machine tag, plus "-threads<N>" with --threads, "-quick" with --quick).
     #[arg(long)]
     name: Option<String>,
     /// Also write a PNG of the speedups with CIs (matplotlib in the same interpreter).
     #[arg(long)]
     plot: bool,
-    /// Time budget per cell in seconds (default 0.8; quick 0.25).
+    /// Soft time budget per cell in seconds (default 0.8; quick 0.25): a cell stops once its
+    /// speedup is precise enough (--target-se, after a quarter of the budget), else it samples on up
+    /// to 3 budgets.
     #[arg(long)]
     cell_budget: Option<f64>,
+    /// Relative standard error of the median speedup at which a cell stops (0: fixed budget).
+    #[arg(long, default_value_t = 0.007)]
+    target_se: f64,
+    /// RAPTORS_THREADS for the runner (default: Raptors's own, all cores). `--threads 1` compares
+    /// the kernels without the noise of a shared second core (see docs/performance.md).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Minimum duration of one timed sub-sample (a batch of calls), ms.
     #[arg(long, default_value_t = 1.0)]
     target_sample_ms: f64,
@@ -234,12 +243,18 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
         cell_budget_s: a.cell_budget.unwrap_or(if a.quick { 0.25 } else { 0.8 }),
         min_rounds: if a.quick { 20 } else { 30 },
         max_rounds: 400,
+        target_se: a.target_se,
+        threads: a.threads,
         seed: a.seed,
         pythonpath: a.pythonpath.clone(),
     };
     anyhow::ensure!(
         opts.cell_budget_s > 0.0 && opts.target_sample_ms > 0.0 && opts.subsamples > 0,
         "budget, sample time and sub-samples must be positive"
+    );
+    anyhow::ensure!(
+        opts.target_se >= 0.0 && opts.threads != Some(0),
+        "--target-se must be >= 0 and --threads >= 1"
     );
     let outcome = runner::run(&opts)?;
     let Some(mut machine) = outcome.machine else {
@@ -300,6 +315,8 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            threads: opts.threads,
+            target_se: opts.target_se,
         },
         interrupted: outcome.interrupted,
         runner_error: outcome.error.clone(),
@@ -309,11 +326,12 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
         cells,
     };
     let stem = a.name.clone().unwrap_or_else(|| {
-        if a.quick {
-            format!("{tag}-quick")
-        } else {
-            tag.clone()
-        }
+        let threads = a
+            .threads
+            .map(|t| format!("-threads{t}"))
+            .unwrap_or_default();
+        let quick = if a.quick { "-quick" } else { "" };
+        format!("{tag}{threads}{quick}")
     });
     let (json_path, md_path, png_path) = output_paths(&a.out_dir, &stem);
     let mut md = markdown(&results);

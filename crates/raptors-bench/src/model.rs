@@ -56,6 +56,12 @@ pub struct RawCell {
     pub slow_subsamples_ref: usize,
     #[serde(default)]
     pub slow_subsamples_cand: usize,
+    /// Seconds spent in the timed rounds (after warm-up and calibration).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds_s: Option<f64>,
+    /// The runner's standard-error estimate of the median speedup when it stopped (relative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_se: Option<f64>,
 }
 
 fn one() -> usize {
@@ -126,6 +132,12 @@ pub struct RunConfig {
     /// Environment variables removed from / set for the runner process.
     pub env_removed: Vec<String>,
     pub env_set: Vec<(String, String)>,
+    /// RAPTORS_THREADS given to the runner (None: Raptors's default, all cores).
+    #[serde(default)]
+    pub threads: Option<usize>,
+    /// Stopping rule: relative standard error at which a cell stops (0: fixed budget).
+    #[serde(default)]
+    pub target_se: f64,
 }
 
 /// `benchmarks/results/<machine-tag>.json`.

@@ -49,6 +49,10 @@ pub struct RunnerOptions {
     pub cell_budget_s: f64,
     pub min_rounds: usize,
     pub max_rounds: usize,
+    /// Stop a cell once its median speedup's relative standard error is this small (0: fixed budget).
+    pub target_se: f64,
+    /// RAPTORS_THREADS for the runner (None: Raptors's default).
+    pub threads: Option<usize>,
     pub seed: u64,
     /// Prepended to PYTHONPATH (tests use a stand-in `raptors` module).
     pub pythonpath: Option<PathBuf>,
@@ -224,10 +228,14 @@ fn run_level(
             "--max-rounds",
             &opts.max_rounds.to_string(),
         ])
+        .args(["--target-se", &opts.target_se.to_string()])
         .env("RAPTORS_SIMD", level)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    if let Some(t) = opts.threads {
+        cmd.env("RAPTORS_THREADS", t.to_string());
+    }
     if opts.quick {
         cmd.arg("--quick");
     }

@@ -71,7 +71,11 @@ fn compare_writes_results_and_baseline_flags_a_slowed_kernel() {
             c["cand_ns"].as_array().unwrap().len()
         );
         assert!(c["stats"]["ci_low"].as_f64().unwrap() <= c["stats"]["speedup"].as_f64().unwrap());
+        // The stopping rule's inputs are recorded: the standard error it stopped at, the time spent.
+        assert!(c["stop_se"].as_f64().unwrap() >= 0.0, "{c}");
+        assert!(c["rounds_s"].as_f64().unwrap() > 0.0, "{c}");
     }
+    assert_eq!(json["config"]["target_se"], 0.007);
     assert!(std::fs::read_to_string(out.join("base.md"))
         .unwrap()
         .contains("| cell | level | NumPy |"));
@@ -103,5 +107,18 @@ fn compare_writes_results_and_baseline_flags_a_slowed_kernel() {
         .find(|l| l.starts_with("| sum/f32/512/auto"))
         .expect("sum row");
     assert!(!sum_line.contains("REGRESSION"), "{sum_line}");
+
+    // `--target-se 0` is the fixed budget: no cell stops before it (0.15 s here).
+    let fixed = compare(&python, &out, "fixed", &["--target-se", "0"], false);
+    assert!(
+        fixed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fixed.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("fixed.json")).unwrap()).unwrap();
+    for c in json["cells"].as_array().unwrap() {
+        assert!(c["rounds_s"].as_f64().unwrap() >= 0.15, "{c}");
+    }
     std::fs::remove_dir_all(&out).ok();
 }
