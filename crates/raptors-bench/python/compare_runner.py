@@ -391,12 +391,12 @@ def main():
     p.add_argument("--dtypes", default="f32,f64")
     p.add_argument("--sizes", default="512,1024,2048")
     p.add_argument("--level", default=os.environ.get("RAPTORS_SIMD", "auto"), help="label only; RAPTORS_SIMD selects")
-    p.add_argument("--target-sample-ms", type=float, default=1.0)
+    p.add_argument("--target-sample-ms", type=float, default=0.5)
     p.add_argument("--subsamples", type=int, default=2, help="sub-samples per side per round (min is kept)")
     p.add_argument("--warmup-ms", type=float, default=30.0)
     p.add_argument("--cell-budget-s", type=float, default=0.8,
                    help="soft time budget of a cell's rounds; see --target-se")
-    p.add_argument("--target-se", type=float, default=0.007,
+    p.add_argument("--target-se", type=float, default=0.005,
                    help="stop a cell once the median speedup's relative standard error is this small "
                         "(after 1/4 of the budget); noisy cells run up to 3 budgets; 0 = fixed budget")
     p.add_argument("--min-rounds", type=int, default=30)

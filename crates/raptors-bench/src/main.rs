@@ -145,14 +145,15 @@ struct CompareArgs {
     #[arg(long)]
     cell_budget: Option<f64>,
     /// Relative standard error of the median speedup at which a cell stops (0: fixed budget).
-    #[arg(long, default_value_t = 0.007)]
+    #[arg(long, default_value_t = 0.005)]
     target_se: f64,
     /// RAPTORS_THREADS for the runner (default: Raptors's own, all cores). `--threads 1` compares
     /// the kernels without the noise of a shared second core (see docs/performance.md).
     #[arg(long)]
     threads: Option<usize>,
-    /// Minimum duration of one timed sub-sample (a batch of calls), ms.
-    #[arg(long, default_value_t = 1.0)]
+    /// Minimum duration of one timed sub-sample (a batch of calls), ms. Short samples give more
+    /// rounds per second; the round-to-round noise here is machine state, not timer resolution.
+    #[arg(long, default_value_t = 0.5)]
     target_sample_ms: f64,
     /// Sub-samples per side per round (ABBA order); each side's fastest is the round's value.
     #[arg(long, default_value_t = 2)]
@@ -439,28 +440,47 @@ fn power_cmd(a: PowerArgs) -> Result<ExitCode> {
         .collect::<Result<Vec<_>>>()?;
     let rep = power::simulate(&results, a.shift, a.experiments, &StatsConfig::default())
         .context("power simulation")?;
-    println!("| cell | rounds | ratio spread | false-positive rate | power (slower) | power (faster) |\n|---|---:|---:|---:|---:|---:|");
+    println!("| cell | rounds | ratio spread | drift | false-positive rate | power (slower) | power (faster) |\n|---|---:|---:|---:|---:|---:|---:|");
     for c in &rep.cells {
         println!(
-            "| {} | {} | {:.2} % | {:.1} % | {:.1} % | {:.1} % |",
+            "| {} | {} | {:.2} % | {:.0} %{} | {:.1} % | {:.1} % | {:.1} % |",
             c.id,
             c.rounds,
             c.rel_spread * 100.0,
+            c.drift * 100.0,
+            if c.unstable() { " (unstable)" } else { "" },
             c.false_positive_rate * 100.0,
             c.power_slower * 100.0,
             c.power_faster * 100.0
         );
     }
-    println!(
-        "\n{} cells × {} experiments, shift {:.1} %: false positives {:.2} % (worst cell {:.1} %), power {:.1} % (worst cell {:.1} %)",
-        rep.cells.len(),
-        rep.experiments_per_cell,
-        rep.shift * 100.0,
-        rep.false_positive_rate * 100.0,
-        rep.worst_false_positive_rate * 100.0,
-        rep.power * 100.0,
-        rep.worst_power * 100.0
+    let line = |what: &str, s: &power::PowerSummary| {
+        println!(
+            "{what}: {} cells × {} experiments, shift {:.1} %: false positives {:.2} % (worst cell {:.1} %), power {:.1} % \
+             (worst cell {:.1} %), {} cells with >= 95 % power both ways",
+            s.cells,
+            rep.experiments_per_cell,
+            rep.shift * 100.0,
+            s.false_positive_rate * 100.0,
+            s.worst_false_positive_rate * 100.0,
+            s.power * 100.0,
+            s.worst_power * 100.0,
+            s.cells_at_95_power
+        );
+    };
+    println!();
+    line(
+        "all cells",
+        &power::PowerSummary {
+            cells: rep.cells.len(),
+            false_positive_rate: rep.false_positive_rate,
+            worst_false_positive_rate: rep.worst_false_positive_rate,
+            power: rep.power,
+            worst_power: rep.worst_power,
+            cells_at_95_power: rep.cells_at_95_power,
+        },
     );
+    line("stable cells (drift <= 10 %)", &rep.stable);
     if let Some(out) = a.out {
         write_atomic(&out, serde_json::to_string_pretty(&rep)?.as_bytes())?;
     }

@@ -8,7 +8,10 @@
 
 use crate::model::Results;
 use crate::rng::SplitMix64;
-use crate::stats::{bootstrap_median_ci, decide, median, paired_ratios, StatsConfig, Verdict};
+use crate::stats::{
+    bootstrap_median_ci, decide, half_drift, median, paired_ratios, StatsConfig, Verdict,
+    DRIFT_LIMIT,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -19,6 +22,55 @@ pub struct CellPower {
     pub false_positive_rate: f64,
     pub power_slower: f64,
     pub power_faster: f64,
+    /// The cell's `drift` (machine state change between the halves of its rounds); above
+    /// `DRIFT_LIMIT` the cell is "unstable" and resampling its rounds as independent overstates
+    /// what a rerun would see.
+    #[serde(default)]
+    pub drift: f64,
+}
+
+impl CellPower {
+    pub fn min_power(&self) -> f64 {
+        self.power_slower.min(self.power_faster)
+    }
+    pub fn unstable(&self) -> bool {
+        self.drift > DRIFT_LIMIT
+    }
+}
+
+/// Averages over a set of cells.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct PowerSummary {
+    pub cells: usize,
+    pub false_positive_rate: f64,
+    pub worst_false_positive_rate: f64,
+    /// Mean over cells of the mean of the two directions' power.
+    pub power: f64,
+    pub worst_power: f64,
+    /// Cells whose power is >= 95 % in both directions.
+    pub cells_at_95_power: usize,
+}
+
+impl PowerSummary {
+    fn of<'a>(cells: impl Iterator<Item = &'a CellPower>) -> PowerSummary {
+        let cells: Vec<&CellPower> = cells.collect();
+        let k = cells.len().max(1) as f64;
+        PowerSummary {
+            cells: cells.len(),
+            false_positive_rate: cells.iter().map(|c| c.false_positive_rate).sum::<f64>() / k,
+            worst_false_positive_rate: cells
+                .iter()
+                .map(|c| c.false_positive_rate)
+                .fold(0.0, f64::max),
+            power: cells
+                .iter()
+                .map(|c| (c.power_slower + c.power_faster) / 2.0)
+                .sum::<f64>()
+                / k,
+            worst_power: cells.iter().map(|c| c.min_power()).fold(1.0, f64::min),
+            cells_at_95_power: cells.iter().filter(|c| c.min_power() >= 0.95).count(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -31,6 +83,11 @@ pub struct PowerReport {
     pub power: f64,
     pub worst_power: f64,
     pub worst_false_positive_rate: f64,
+    #[serde(default)]
+    pub cells_at_95_power: usize,
+    /// The same over the cells without a machine state change (`drift` <= `DRIFT_LIMIT`).
+    #[serde(default)]
+    pub stable: PowerSummary,
 }
 
 fn simulate_cell(
@@ -97,6 +154,8 @@ pub fn simulate(
                 false_positive_rate: fp,
                 power_slower: ps,
                 power_faster: pf,
+                // From the raw rounds (files written before `drift` existed have 0 there).
+                drift: half_drift(&c.raw.ref_ns).max(half_drift(&c.raw.cand_ns)),
             });
         }
     }
@@ -104,25 +163,18 @@ pub fn simulate(
         !cells.is_empty(),
         "no cells with at least 5 rounds in the given results"
     );
-    let k = cells.len() as f64;
+    let all = PowerSummary::of(cells.iter());
+    let stable = PowerSummary::of(cells.iter().filter(|c| !c.unstable()));
     Ok(PowerReport {
         shift,
         experiments_per_cell: experiments,
         stats: cfg.clone(),
-        false_positive_rate: cells.iter().map(|c| c.false_positive_rate).sum::<f64>() / k,
-        power: cells
-            .iter()
-            .map(|c| (c.power_slower + c.power_faster) / 2.0)
-            .sum::<f64>()
-            / k,
-        worst_power: cells
-            .iter()
-            .map(|c| c.power_slower.min(c.power_faster))
-            .fold(1.0, f64::min),
-        worst_false_positive_rate: cells
-            .iter()
-            .map(|c| c.false_positive_rate)
-            .fold(0.0, f64::max),
+        false_positive_rate: all.false_positive_rate,
+        power: all.power,
+        worst_power: all.worst_power,
+        worst_false_positive_rate: all.worst_false_positive_rate,
+        cells_at_95_power: all.cells_at_95_power,
+        stable,
         cells,
     })
 }

@@ -150,6 +150,44 @@ fn fmt_time(ns: f64) -> String {
     }
 }
 
+fn stop_rule(r: &Results) -> String {
+    let b = r.config.cell_budget_s;
+    if r.config.target_se > 0.0 {
+        format!(
+            "a cell stops once the median speedup's standard error is ≤ {:.1} % (after {:.2} s), else at {:.1} s",
+            r.config.target_se * 100.0,
+            b / 4.0,
+            3.0 * b
+        )
+    } else {
+        format!("{b:.1} s per cell")
+    }
+}
+
+/// Cells during which the machine changed state: their intervals treat rounds as independent and
+/// are too narrow. Empty string when there are none.
+pub fn unstable_cells(cells: &[Cell]) -> String {
+    let bad: Vec<&Cell> = cells
+        .iter()
+        .filter(|c| c.stats.drift > crate::stats::DRIFT_LIMIT)
+        .collect();
+    if bad.is_empty() {
+        return String::new();
+    }
+    let mut s = format!(
+        "\n**Unstable cells** ({} of {}): a side's median time moved by more than {:.0} % between the first and the second half of the \
+         rounds, i.e. the machine changed state during the cell (another tenant's memory traffic, the second core taken). Their \
+         intervals assume a stable machine and are too narrow; rerun them (e.g. `--ops`/`--sizes`) before drawing conclusions.\n\n",
+        bad.len(),
+        cells.len(),
+        crate::stats::DRIFT_LIMIT * 100.0
+    );
+    for c in bad {
+        let _ = writeln!(s, "- {} — moved {:.0} %", c.raw.id, c.stats.drift * 100.0);
+    }
+    s
+}
+
 /// The speedup table (markdown; also printed to the terminal).
 pub fn table(cells: &[Cell]) -> String {
     let mut s = String::new();
@@ -242,10 +280,12 @@ pub fn markdown(r: &Results) -> String {
     );
     let _ = writeln!(
         s,
-        "- method: paired rounds; per round each side timed {} × (ABBA/BAAB, random start), fastest kept; ≥ {:.1} ms per sample, ≤ {:.1} s per cell; \
+        "- method: paired rounds; per round each side timed {} × (ABBA/BAAB, random start), fastest kept; ≥ {:.1} ms per sample; {}; Raptors threads: {}; \
          speedup = median over rounds of NumPy time / Raptors time; {:.0} % percentile-bootstrap CI ({} resamples); \
          verdict needs the {:.0} % interval (same bootstrap) to exclude 1 and |change| ≥ {:.1} %; outliers (> {} MADs) kept and counted",
-        r.config.subsamples, r.config.target_sample_ms, r.config.cell_budget_s, r.config.stats.confidence * 100.0,
+        r.config.subsamples, r.config.target_sample_ms, stop_rule(r),
+        r.config.threads.map_or("all cores (RAPTORS_THREADS unset)".to_string(), |t| format!("RAPTORS_THREADS={t}")),
+        r.config.stats.confidence * 100.0,
         r.config.stats.resamples, r.config.stats.decision_confidence * 100.0, r.config.stats.min_effect * 100.0,
         r.config.stats.outlier_mads
     );
@@ -268,6 +308,7 @@ pub fn markdown(r: &Results) -> String {
     s.push_str(&aa_table(&r.aa_check));
     s.push_str("\n## Speedups\n\n");
     s.push_str(&table(&r.cells));
+    s.push_str(&unstable_cells(&r.cells));
     if !r.skipped.is_empty() {
         s.push_str("\n## Not measured\n\n");
         for sk in &r.skipped {

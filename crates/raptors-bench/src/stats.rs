@@ -74,6 +74,23 @@ pub struct PairedStats {
     pub outliers_ratio: usize,
     /// Robust relative spread of the per-round ratios (1.4826·MAD / median).
     pub ratio_rel_spread: f64,
+    /// Largest relative move of either side's median between the first and the second half of the
+    /// rounds: the machine changed state during the cell (another tenant's memory traffic, the
+    /// second core taken), which rounds-as-independent statistics cannot see.
+    #[serde(default)]
+    pub drift: f64,
+}
+
+/// A cell whose `drift` exceeds this is reported as unstable.
+pub const DRIFT_LIMIT: f64 = 0.10;
+
+/// |median(second half) / median(first half) - 1| (0 for fewer than 4 values).
+pub fn half_drift(values: &[f64]) -> f64 {
+    if values.len() < 4 {
+        return 0.0;
+    }
+    let (a, b) = values.split_at(values.len() / 2);
+    (median(b) / median(a) - 1.0).abs()
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -234,6 +251,7 @@ pub fn paired_stats(
         outliers_cand: count_outliers(cand_ns, cfg.outlier_mads),
         outliers_ratio: count_outliers(&ratios, cfg.outlier_mads),
         ratio_rel_spread: 1.4826 * mad(&ratios) / speedup,
+        drift: half_drift(ref_ns).max(half_drift(cand_ns)),
     })
 }
 
@@ -257,6 +275,21 @@ mod tests {
             c.push(1000.0 * shift * drift * (noise * rng.normal()).exp() * spike(rng));
         }
         (r, c)
+    }
+
+    #[test]
+    fn drift_sees_a_state_change_that_the_ratio_spread_does_not() {
+        assert_eq!(half_drift(&[1.0, 2.0, 3.0]), 0.0);
+        let steady = [100.0, 101.0, 99.0, 100.0, 100.5, 99.5];
+        assert!(half_drift(&steady) < 0.01);
+        // Both sides twice as slow in the second half: ratios constant, the cell is still unstable.
+        let r: Vec<f64> = (0..40)
+            .map(|i| if i < 20 { 100.0 } else { 200.0 })
+            .collect();
+        let c: Vec<f64> = r.iter().map(|v| v / 2.0).collect();
+        let st = paired_stats(&r, &c, &StatsConfig::default(), "drift").unwrap();
+        assert!(st.ratio_rel_spread < 1e-12);
+        assert!((st.drift - 1.0).abs() < 1e-12, "{st:?}");
     }
 
     #[test]

@@ -75,7 +75,7 @@ fn compare_writes_results_and_baseline_flags_a_slowed_kernel() {
         assert!(c["stop_se"].as_f64().unwrap() >= 0.0, "{c}");
         assert!(c["rounds_s"].as_f64().unwrap() > 0.0, "{c}");
     }
-    assert_eq!(json["config"]["target_se"], 0.007);
+    assert_eq!(json["config"]["target_se"], 0.005);
     assert!(std::fs::read_to_string(out.join("base.md"))
         .unwrap()
         .contains("| cell | level | NumPy |"));
