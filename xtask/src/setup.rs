@@ -118,7 +118,23 @@ pub fn ensure_system_packages(needs: SystemNeeds) -> Result<()> {
     for t in &missing {
         eprintln!("missing: {} (package {}) — {}", t.probe, t.package, t.why);
     }
-    let mut packages: Vec<&str> = missing.iter().map(|t| t.package).collect();
+    let packages: Vec<&str> = missing.iter().map(|t| t.package).collect();
+    apt_install(&packages)?;
+    let still: Vec<&str> = missing
+        .iter()
+        .filter(|t| !tool_present(t.probe))
+        .map(|t| t.probe)
+        .collect();
+    if !still.is_empty() {
+        bail!("after installing, still missing: {}", still.join(", "));
+    }
+    Ok(())
+}
+
+/// `apt-get install` of `packages` when root on a Debian-like system; otherwise an error with the
+/// exact command to run.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let mut packages = packages.to_vec();
     packages.sort();
     packages.dedup();
     let needs_arm64 = packages.iter().any(|p| p.ends_with(":arm64"));
@@ -148,14 +164,82 @@ pub fn ensure_system_packages(needs: SystemNeeds) -> Result<()> {
             .args(["install", "-y", "-q"])
             .args(&packages),
     )
-    .with_context(|| format!("apt-get failed; the command was: {command}"))?;
-    let still: Vec<&str> = missing
-        .iter()
-        .filter(|t| !tool_present(t.probe))
-        .map(|t| t.probe)
+    .with_context(|| format!("apt-get failed; the command was: {command}"))
+}
+
+/// The cargo that runs xtask (the one the test steps use).
+fn cargo_bin() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn cargo_subcommand_works(sub: &str) -> bool {
+    Command::new(cargo_bin())
+        .args([sub, "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// The Debian package providing `component` (rustfmt or clippy) for the installed Debian rustc
+/// flavour (`rustc-web` in bookworm-updates, else `rustc`).
+fn debian_lint_package(component: &str, rustc_web: bool) -> &'static str {
+    match (component, rustc_web) {
+        ("rustfmt", true) => "rustfmt-web",
+        ("rustfmt", false) => "rustfmt",
+        (_, true) => "rust-web-clippy",
+        (_, false) => "rust-clippy",
+    }
+}
+
+/// `cargo fmt` and `cargo clippy` for the cargo running xtask (the test command's lint steps).
+/// A rustup toolchain gets the missing components with `rustup component add`; a Debian toolchain
+/// (no rustup, e.g. `rustc-web` in a bare image) gets the matching packages with apt-get.
+pub fn ensure_rust_lint_tools() -> Result<()> {
+    let missing: Vec<&str> = [("fmt", "rustfmt"), ("clippy", "clippy")]
+        .into_iter()
+        .filter(|(sub, _)| !cargo_subcommand_works(sub))
+        .map(|(_, component)| component)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let cargo = cargo_bin();
+    eprintln!(
+        "missing for {cargo}: {} (needed by the fmt and clippy steps)",
+        missing.join(", ")
+    );
+    let debian_cargo = Path::new(&cargo)
+        .canonicalize()
+        .map(|p| p.starts_with("/usr/"))
+        .unwrap_or(false);
+    if tool_present("rustup") && !debian_cargo {
+        run_inherit(
+            Command::new("rustup")
+                .args(["component", "add"])
+                .args(&missing),
+        )
+        .context("rustup component add")?;
+    } else {
+        let rustc_web = Command::new("dpkg")
+            .args(["-s", "rustc-web"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        let packages: Vec<&str> = missing
+            .iter()
+            .map(|c| debian_lint_package(c, rustc_web))
+            .collect();
+        apt_install(&packages)?;
+    }
+    let still: Vec<&str> = ["fmt", "clippy"]
+        .into_iter()
+        .filter(|sub| !cargo_subcommand_works(sub))
         .collect();
     if !still.is_empty() {
-        bail!("after installing, still missing: {}", still.join(", "));
+        bail!(
+            "after installing, `{cargo} {}` still does not run",
+            still.join("` / `cargo ")
+        );
     }
     Ok(())
 }

@@ -46,6 +46,7 @@ pub fn run(args: TestArgs) -> Result<()> {
             host_tools: true,
             cross: !args.no_cross,
         })?;
+        setup::ensure_rust_lint_tools()?;
         setup::ensure_venv()?;
         Ok(None)
     });
