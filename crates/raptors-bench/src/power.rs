@@ -54,7 +54,10 @@ pub struct PowerSummary {
 impl PowerSummary {
     fn of<'a>(cells: impl Iterator<Item = &'a CellPower>) -> PowerSummary {
         let cells: Vec<&CellPower> = cells.collect();
-        let k = cells.len().max(1) as f64;
+        if cells.is_empty() {
+            return PowerSummary::default();
+        }
+        let k = cells.len() as f64;
         PowerSummary {
             cells: cells.len(),
             false_positive_rate: cells.iter().map(|c| c.false_positive_rate).sum::<f64>() / k,
