@@ -15,10 +15,9 @@ use crate::helpers;
 /// Below this many bytes touched (inputs + output) a call stays on one chunk. From here up it is
 /// split and offered to helper threads that are still spinning from a previous call (no wake-up
 /// cost); parked helpers are only woken from `helpers::WAKE_MIN_BYTES` (8 MiB) or in a loop of
-/// calls. Measured on the
-/// 2-core Zen 4 VM with back-to-back calls (paired runner, f32): at 256 KiB splitting gained
-/// nothing (sum 256²: 2.3 µs either way), at 512 KiB 20-35 % (sum 362²: 4.7 -> 3.8 µs, add 362²:
-/// 16.6 -> 11 µs), at 1 MiB ~40 % (mean axis 0 512²: 13.6 -> 8.2 µs).
+/// calls. Measured on the 2-core Zen 4 VM with back-to-back calls (paired runner, f32): at 256 KiB
+/// splitting gained nothing (sum 256²: 2.3 µs either way), at 512 KiB 20-35 % (sum 362²: 4.7 ->
+/// 3.8 µs, add 362²: 16.6 -> 11 µs), at 1 MiB ~40 % (mean axis 0 512²: 13.6 -> 8.2 µs).
 pub(crate) const PAR_MIN_BYTES: usize = 512 << 10;
 
 /// Element-wise calls touching more than this many bytes (inputs + output) use non-temporal
