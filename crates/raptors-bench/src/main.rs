@@ -469,17 +469,7 @@ fn power_cmd(a: PowerArgs) -> Result<ExitCode> {
         );
     };
     println!();
-    line(
-        "all cells",
-        &power::PowerSummary {
-            cells: rep.cells.len(),
-            false_positive_rate: rep.false_positive_rate,
-            worst_false_positive_rate: rep.worst_false_positive_rate,
-            power: rep.power,
-            worst_power: rep.worst_power,
-            cells_at_95_power: rep.cells_at_95_power,
-        },
-    );
+    line("all cells", &rep.all);
     line("stable cells (drift <= 10 %)", &rep.stable);
     if let Some(out) = a.out {
         write_atomic(&out, serde_json::to_string_pretty(&rep)?.as_bytes())?;

@@ -82,14 +82,9 @@ pub struct PowerReport {
     pub experiments_per_cell: usize,
     pub stats: StatsConfig,
     pub cells: Vec<CellPower>,
-    pub false_positive_rate: f64,
-    pub power: f64,
-    pub worst_power: f64,
-    pub worst_false_positive_rate: f64,
-    #[serde(default)]
-    pub cells_at_95_power: usize,
+    /// Averages over every cell.
+    pub all: PowerSummary,
     /// The same over the cells without a machine state change (`drift` <= `DRIFT_LIMIT`).
-    #[serde(default)]
     pub stable: PowerSummary,
 }
 
@@ -166,18 +161,12 @@ pub fn simulate(
         !cells.is_empty(),
         "no cells with at least 5 rounds in the given results"
     );
-    let all = PowerSummary::of(cells.iter());
-    let stable = PowerSummary::of(cells.iter().filter(|c| !c.unstable()));
     Ok(PowerReport {
         shift,
         experiments_per_cell: experiments,
         stats: cfg.clone(),
-        false_positive_rate: all.false_positive_rate,
-        power: all.power,
-        worst_power: all.worst_power,
-        worst_false_positive_rate: all.worst_false_positive_rate,
-        cells_at_95_power: all.cells_at_95_power,
-        stable,
+        all: PowerSummary::of(cells.iter()),
+        stable: PowerSummary::of(cells.iter().filter(|c| !c.unstable())),
         cells,
     })
 }
@@ -196,8 +185,8 @@ mod tests {
         };
         let rep = simulate(&[r], 0.03, 100, &cfg).unwrap();
         assert_eq!(rep.cells.len(), 2);
-        assert!(rep.power > 0.95, "{rep:#?}");
-        assert!(rep.false_positive_rate <= 0.02, "{rep:#?}");
+        assert!(rep.all.power > 0.95, "{rep:#?}");
+        assert!(rep.all.false_positive_rate <= 0.02, "{rep:#?}");
     }
 
     #[test]
@@ -212,6 +201,6 @@ mod tests {
             ..StatsConfig::default()
         };
         let rep = simulate(&[r], 0.03, 100, &cfg).unwrap();
-        assert!(rep.power < 0.5, "{rep:#?}");
+        assert!(rep.all.power < 0.5, "{rep:#?}");
     }
 }

@@ -156,8 +156,8 @@ fn stop_rule(r: &Results) -> String {
         format!(
             "a cell stops once the median speedup's standard error is ≤ {:.1} % (after {:.2} s), else at {:.1} s",
             r.config.target_se * 100.0,
-            b / 4.0,
-            3.0 * b
+            crate::runner::STOP_MIN_TIME_FRACTION * b,
+            crate::runner::STOP_HARD_CAP_FACTOR * b
         )
     } else {
         format!("{b:.1} s per cell")

@@ -16,6 +16,12 @@ use std::time::{Duration, Instant};
 pub const RUNNER_PY: &str = include_str!("../python/compare_runner.py");
 pub const PLOT_PY: &str = include_str!("../python/plot_speedups.py");
 
+/// The runner's stopping rule (constants of `compare_runner.py`, repeated here for the report):
+/// the precision check starts after this fraction of the cell budget, and a cell stops at this
+/// many budgets. A test keeps the two files in step.
+pub const STOP_MIN_TIME_FRACTION: f64 = 0.25;
+pub const STOP_HARD_CAP_FACTOR: f64 = 3.0;
+
 /// Environment variables that must not leak into the benchmark child (see machine-facts.md).
 pub const ENV_REMOVED: [&str; 2] = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
 pub const ENV_SET: [(&str, &str); 1] = [("OPENBLAS_NUM_THREADS", "1")];
@@ -400,6 +406,19 @@ pub fn machine_tag(machine: &serde_json::Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stopping_rule_constants_match_the_runner_script() {
+        for line in [
+            format!("MIN_TIME_FRACTION = {:?}", super::STOP_MIN_TIME_FRACTION),
+            format!("HARD_CAP_FACTOR = {:?}", super::STOP_HARD_CAP_FACTOR),
+        ] {
+            assert!(
+                super::RUNNER_PY.lines().any(|l| l == line),
+                "compare_runner.py lacks `{line}`"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
