@@ -195,11 +195,15 @@ fn debian_lint_package(component: &str, rustc_web: bool) -> &'static str {
 /// A rustup toolchain gets the missing components with `rustup component add`; a Debian toolchain
 /// (no rustup, e.g. `rustc-web` in a bare image) gets the matching packages with apt-get.
 pub fn ensure_rust_lint_tools() -> Result<()> {
-    let missing: Vec<&str> = [("fmt", "rustfmt"), ("clippy", "clippy")]
-        .into_iter()
-        .filter(|(sub, _)| !cargo_subcommand_works(sub))
-        .map(|(_, component)| component)
-        .collect();
+    // (cargo subcommand, rustup component) pairs whose subcommand does not run.
+    let missing_now = || -> Vec<&'static str> {
+        [("fmt", "rustfmt"), ("clippy", "clippy")]
+            .into_iter()
+            .filter(|(sub, _)| !cargo_subcommand_works(sub))
+            .map(|(_, component)| component)
+            .collect()
+    };
+    let missing = missing_now();
     if missing.is_empty() {
         return Ok(());
     }
@@ -231,14 +235,11 @@ pub fn ensure_rust_lint_tools() -> Result<()> {
             .collect();
         apt_install(&packages)?;
     }
-    let still: Vec<&str> = ["fmt", "clippy"]
-        .into_iter()
-        .filter(|sub| !cargo_subcommand_works(sub))
-        .collect();
+    let still = missing_now();
     if !still.is_empty() {
         bail!(
-            "after installing, `{cargo} {}` still does not run",
-            still.join("` / `cargo ")
+            "after installing, {} still missing for {cargo}",
+            still.join(" and ")
         );
     }
     Ok(())
