@@ -5,11 +5,13 @@ Driven by `raptors-bench compare` (which computes the statistics); usable alone 
     python compare_runner.py --ops sum,add --dtypes f32 --sizes 512
 
 Method per cell: build the arrays, check both sides give the same answer, warm up and calibrate a
-batch size so one timed sample lasts >= --target-sample-ms, then run rounds; in each round each
-side is timed --subsamples times in a mirrored random order (ABBA / BAAB, paired, interleaved)
-and the round keeps each side's fastest sub-sample (how many slower ones were >20 % off is counted).
-Rounds stop on precision (see the stopping rule below), never on the verdict. GC is disabled while timing. Each
-finished cell is printed and flushed immediately, so Ctrl-C loses at most the cell in progress.
+batch size per side so each timed sample lasts >= --target-sample-ms, then run rounds; in each round
+each side is timed --subsamples times in a mirrored random order (ABBA / BAAB, paired,
+interleaved), each sample preceded by a few untimed lead-in calls of the same side (--lead-in), and
+the round keeps each side's fastest sub-sample (how many slower ones were >20 % off is counted).
+Rounds stop on precision (see the stopping rule below), never on the verdict. GC is disabled while
+timing. Each finished cell is printed and flushed immediately, so Ctrl-C loses at most the cell in
+progress.
 
 Lines: {"type": "machine", ...}, {"type": "plan", "cells": [...]}, {"type": "cell_start", "id"},
 {"type": "cell", ...}, {"type": "skip", "id", "reason"}, then {"type": "done"} or
@@ -30,9 +32,9 @@ import traceback
 
 import numpy as np
 
-# Everything except our protocol goes to stderr (a library printing to stdout must not corrupt it).
+# The protocol stream; main() points sys.stdout at stderr so a library printing to stdout cannot
+# corrupt it (not at import: tests import this module).
 _PROTO = sys.stdout
-sys.stdout = sys.stderr
 
 
 def emit(obj):
@@ -66,17 +68,26 @@ HARD_MIN_ROUNDS = 8
 MIN_TIME_FRACTION = 0.25
 SE_CHECK_EVERY = 5
 AA_MIN_BUDGET_S = 0.8
+LEAD_IN_MIN_CALLS = 8
 
 
 def median_ratio_se(ref_ns, cand_ns):
-    """Relative standard error of the median of per-round speedups, from their robust spread
-    (1.2533 * 1.4826 * MAD / sqrt(n) on log ratios): what the bootstrap interval will be built on."""
+    """Relative standard error of the median of per-round speedups (on log ratios), the larger of
+    two estimates: 1.2533 * 1.4826 * MAD / sqrt(n), right for bell-shaped noise, and the
+    distribution-free one from the order statistics that bound a 95 % interval of the median
+    (ranks n/2 -+ 0.98 sqrt(n)), right when the rounds are bimodal (Raptors's helper threads
+    sometimes there, sometimes not) and the median sits between two clusters, where MAD alone
+    would stop a cell long before its bootstrap interval is narrow."""
     logs = sorted(math.log(r / c) for r, c in zip(ref_ns, cand_ns))
     n = len(logs)
     med = logs[n // 2] if n % 2 else 0.5 * (logs[n // 2 - 1] + logs[n // 2])
     dev = sorted(abs(v - med) for v in logs)
     mad = dev[n // 2] if n % 2 else 0.5 * (dev[n // 2 - 1] + dev[n // 2])
-    return 1.2533 * 1.4826 * mad / math.sqrt(n)
+    mad_se = 1.2533 * 1.4826 * mad / math.sqrt(n)
+    half = 1.96 * math.sqrt(n) / 2
+    lo = logs[max(0, math.floor(n / 2 - half))]
+    hi = logs[min(n - 1, math.ceil(n / 2 + half) - 1)]
+    return max(mad_se, (hi - lo) / (2 * 1.96))
 
 
 def make_batch(expr):
@@ -260,15 +271,30 @@ def check(op, expr, np_side, r_side, dtype):
     return "ok"
 
 
-def time_batch(batch, n, side):
+def lead_in_calls(n, fraction):
+    """Untimed calls before each timed sample of n calls: max(2, fraction of n), none when the sample
+    has fewer than LEAD_IN_MIN_CALLS calls (long calls: their own start-up is a small share of one,
+    and a lead-in would cost whole calls) or when fraction is 0 (off)."""
+    if fraction <= 0 or n < LEAD_IN_MIN_CALLS:
+        return 0
+    return max(2, math.ceil(fraction * n))
+
+
+def time_batch(batch, n, side, lead_in=0):
+    if lead_in:
+        # The sample starts in the steady state of repeated calls, not in whatever state the
+        # other side's sample left behind (caches, Raptors's helper threads parked meanwhile).
+        batch(lead_in, **side)
     t0 = time.perf_counter_ns()
     batch(n, **side)
     return time.perf_counter_ns() - t0
 
 
 def calibrate(batch, sides, target_ns, warmup_ns):
-    """Warm both sides up (alternating) and return calls per sample so the faster side's sample lasts
-    >= target_ns, plus the number of warm-up calls made."""
+    """Warm both sides up (alternating) and return each side's calls per sample so that its sample
+    lasts >= target_ns, plus the number of warm-up calls made. Per side, so a side 5x faster does not
+    make the other side's samples 5x longer: rounds stay short and many (each stored value is per
+    call, so the two batch sizes need not match)."""
     per_call = []
     calls = 0
     for side in sides:
@@ -286,7 +312,7 @@ def calibrate(batch, sides, target_ns, warmup_ns):
             n = max(1, int(target_ns / 4 / max(per_call[i], 1)))
             per_call[i] = min(per_call[i], time_batch(batch, n, side) / n)
             calls += n
-    return max(1, math.ceil(target_ns / max(min(per_call), 1.0))), calls
+    return [max(1, math.ceil(target_ns / max(t, 1.0))) for t in per_call], calls
 
 
 def run_cell(spec, args, raptors, seed):
@@ -305,12 +331,13 @@ def run_cell(spec, args, raptors, seed):
     gc.disable()
     try:
         started = time.perf_counter()
-        n, warm = calibrate(batch, (np_side, cand), args.target_sample_ms * 1e6, args.warmup_ms * 1e6)
-        n_cand, factor = n, None
+        (n, n_cand), warm = calibrate(batch, (np_side, cand), args.target_sample_ms * 1e6, args.warmup_ms * 1e6)
+        factor = None
         if kind == "aa_shift":
-            n = max(n, 100)  # so 3 % is a whole number of extra calls
+            n = max(n, n_cand, 100)  # same batch on both sides; >= 100 so 3 % is whole extra calls
             n_cand = round(n * args.inject_factor)
             factor = n_cand / n
+        lead_ref, lead_cand = lead_in_calls(n, args.lead_in), lead_in_calls(n_cand, args.lead_in)
         order_rng = random.Random(seed)
         ref_ns, cand_ns, cand_first = [], [], 0
         slow_ref = slow_cand = 0
@@ -338,16 +365,17 @@ def run_cell(spec, args, raptors, seed):
             rs, cs = [], []
             for i in range(k):
                 if (i % 2 == 0) == cand_starts:
-                    cs.append(time_batch(batch, n_cand, cand))
-                    rs.append(time_batch(batch, n, np_side))
+                    cs.append(time_batch(batch, n_cand, cand, lead_cand))
+                    rs.append(time_batch(batch, n, np_side, lead_ref))
                 else:
-                    rs.append(time_batch(batch, n, np_side))
-                    cs.append(time_batch(batch, n_cand, cand))
+                    rs.append(time_batch(batch, n, np_side, lead_ref))
+                    cs.append(time_batch(batch, n_cand, cand, lead_cand))
             r, c = min(rs), min(cs)
             slow_ref += sum(1 for v in rs if v > 1.2 * r)
             slow_cand += sum(1 for v in cs if v > 1.2 * c)
             ref_ns.append(r / n)
-            cand_ns.append(c / n)  # divided by n, not n_cand: that is the injected slowdown
+            # aa_shift: divided by n, not n_cand: that is the injected slowdown
+            cand_ns.append(c / (n if kind == "aa_shift" else n_cand))
     finally:
         gc.enable()
     m, k = (1, 8) if op == "add_tiny" else shape
@@ -355,10 +383,12 @@ def run_cell(spec, args, raptors, seed):
         "type": "cell", "id": spec["id"], "op": op, "dtype": dtype, "shape": list(shape),
         "level": args.level, "kind": kind, "expr": expr, "reference": "numpy",
         "candidate": "raptors" if kind == "compare" else "numpy",
-        "calls_per_sample": n, "bytes_per_call": nbytes(m, k, np.dtype(DTYPES[dtype]).itemsize),
+        "calls_per_sample": n, "cand_calls_per_sample": n_cand,
+        "bytes_per_call": nbytes(m, k, np.dtype(DTYPES[dtype]).itemsize),
         "ref_ns": ref_ns, "cand_ns": cand_ns, "cand_first_rounds": cand_first,
         "check": status, "warmup_calls": warm, "elapsed_s": time.perf_counter() - started,
-        "subsamples": k, "slow_subsamples_ref": slow_ref, "slow_subsamples_cand": slow_cand,
+        "subsamples": k, "lead_in_calls": lead_ref, "cand_lead_in_calls": lead_cand,
+        "slow_subsamples_ref": slow_ref, "slow_subsamples_cand": slow_cand,
         "rounds_s": time.perf_counter() - t_start,
         "stop_se": median_ratio_se(ref_ns, cand_ns) if len(ref_ns) >= 2 else None,
     }
@@ -386,6 +416,8 @@ def plan(args):
 
 
 def main():
+    global _PROTO
+    _PROTO, sys.stdout = sys.stdout, sys.stderr
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ops", default=",".join(OPS))
     p.add_argument("--dtypes", default="f32,f64")
@@ -393,6 +425,8 @@ def main():
     p.add_argument("--level", default=os.environ.get("RAPTORS_SIMD", "auto"), help="label only; RAPTORS_SIMD selects")
     p.add_argument("--target-sample-ms", type=float, default=0.5)
     p.add_argument("--subsamples", type=int, default=2, help="sub-samples per side per round (min is kept)")
+    p.add_argument("--lead-in", type=float, default=0.125,
+                   help="untimed calls before each sample, as a fraction of its calls (at least 2); 0 = off")
     p.add_argument("--warmup-ms", type=float, default=30.0)
     p.add_argument("--cell-budget-s", type=float, default=0.8,
                    help="soft time budget of a cell's rounds; see --target-se")

@@ -158,6 +158,11 @@ struct CompareArgs {
     /// Sub-samples per side per round (ABBA order); each side's fastest is the round's value.
     #[arg(long, default_value_t = 2)]
     subsamples: usize,
+    /// Untimed calls of the same side before each timed sample, as a fraction of the sample's calls
+    /// (at least 2; 0: none): a sample measures repeated calls in their steady state, not the
+    /// transition from the other library's sample (caches, Raptors's helper threads parked).
+    #[arg(long, default_value_t = 0.125)]
+    lead_in: f64,
     #[arg(long, default_value_t = 12345)]
     seed: u64,
     /// Bandwidth bound for working sets that fit the last-level cache (GB/s, measured here).
@@ -240,6 +245,7 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
         quick: a.quick,
         target_sample_ms: a.target_sample_ms,
         subsamples: a.subsamples,
+        lead_in: a.lead_in,
         warmup_ms: if a.quick { 15.0 } else { 30.0 },
         cell_budget_s: a.cell_budget.unwrap_or(if a.quick { 0.25 } else { 0.8 }),
         min_rounds: if a.quick { 20 } else { 30 },
@@ -254,8 +260,8 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
         "budget, sample time and sub-samples must be positive"
     );
     anyhow::ensure!(
-        opts.target_se >= 0.0 && opts.threads != Some(0),
-        "--target-se must be >= 0 and --threads >= 1"
+        opts.target_se >= 0.0 && opts.lead_in >= 0.0 && opts.threads != Some(0),
+        "--target-se and --lead-in must be >= 0 and --threads >= 1"
     );
     let outcome = runner::run(&opts)?;
     let Some(mut machine) = outcome.machine else {
@@ -304,6 +310,7 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
             levels: opts.levels.clone(),
             target_sample_ms: opts.target_sample_ms,
             subsamples: opts.subsamples,
+            lead_in: opts.lead_in,
             cell_budget_s: opts.cell_budget_s,
             min_rounds: opts.min_rounds,
             max_rounds: opts.max_rounds,

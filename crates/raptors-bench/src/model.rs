@@ -33,8 +33,14 @@ pub struct RawCell {
     pub expr: String,
     pub reference: String,
     pub candidate: String,
-    /// Calls per timed sample (the batch); each stored value is batch time / this.
+    /// Reference calls per timed sample (the batch); each stored `ref_ns` is batch time / this.
     pub calls_per_sample: u64,
+    /// Candidate calls per timed sample (each side's batch is calibrated to the sample time);
+    /// `cand_ns` is batch time / this, except in the A/A-shift cell, whose candidate runs
+    /// `injected_factor` times the reference's calls and is divided by `calls_per_sample` (that is
+    /// the injected slowdown). None in files from before per-side batches (then equal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cand_calls_per_sample: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub injected_factor: Option<f64>,
     /// Bytes read + written per call by the ideal kernel (inputs once, output once).
@@ -51,6 +57,12 @@ pub struct RawCell {
     /// Sub-samples per side per round; the round keeps each side's fastest.
     #[serde(default = "one")]
     pub subsamples: usize,
+    /// Untimed calls of the same side before each timed sample (0: none, or a file from before
+    /// lead-ins), for the reference and the candidate.
+    #[serde(default)]
+    pub lead_in_calls: usize,
+    #[serde(default)]
+    pub cand_lead_in_calls: usize,
     /// Sub-samples > 20 % slower than their side's fastest in the same round (preemption hits).
     #[serde(default)]
     pub slow_subsamples_ref: usize,
@@ -122,6 +134,10 @@ pub struct RunConfig {
     pub levels: Vec<String>,
     pub target_sample_ms: f64,
     pub subsamples: usize,
+    /// Untimed lead-in calls before each sample, fraction of its calls (0 in files written before
+    /// lead-ins existed).
+    #[serde(default)]
+    pub lead_in: f64,
     pub cell_budget_s: f64,
     pub min_rounds: usize,
     pub max_rounds: usize,

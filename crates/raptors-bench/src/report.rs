@@ -150,6 +150,18 @@ fn fmt_time(ns: f64) -> String {
     }
 }
 
+/// How samples start, in the method line.
+fn lead_in_text(r: &Results) -> String {
+    if r.config.lead_in > 0.0 {
+        format!(
+            ", each after max(2, {:.1} %) untimed calls of the same side (steady state)",
+            r.config.lead_in * 100.0
+        )
+    } else {
+        String::new()
+    }
+}
+
 fn stop_rule(r: &Results) -> String {
     let b = r.config.cell_budget_s;
     if r.config.target_se > 0.0 {
@@ -191,13 +203,13 @@ pub fn unstable_cells(cells: &[Cell]) -> String {
 /// The speedup table (markdown; also printed to the terminal).
 pub fn table(cells: &[Cell]) -> String {
     let mut s = String::new();
-    s.push_str("| cell | level | NumPy | Raptors | speedup | 95 % CI | verdict | Raptors GB/s | bound GB/s | % of bound | rounds × calls | outliers N/R | check |\n");
+    s.push_str("| cell | level | NumPy | Raptors | speedup | 95 % CI | verdict | Raptors GB/s | bound GB/s | % of bound | rounds × calls N/R | outliers N/R | check |\n");
     s.push_str("|---|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---|\n");
     for c in cells.iter().filter(|c| c.raw.kind == CellKind::Compare) {
         let (st, bw) = (&c.stats, &c.bandwidth);
         let _ = writeln!(
             s,
-            "| {} {} {} | {} | {} | {} | {:.2}x | {:.2}–{:.2} | {} | {:.1} | {:.0} ({}) | {:.0} % | {} × {} | {}/{} | {} |",
+            "| {} {} {} | {} | {} | {} | {:.2}x | {:.2}–{:.2} | {} | {:.1} | {:.0} ({}) | {:.0} % | {} × {}/{} | {}/{} | {} |",
             c.raw.op,
             c.raw.dtype,
             shape_str(&c.raw.shape),
@@ -214,6 +226,7 @@ pub fn table(cells: &[Cell]) -> String {
             bw.cand_pct_of_bound,
             st.rounds,
             c.raw.calls_per_sample,
+            c.raw.cand_calls_per_sample.unwrap_or(c.raw.calls_per_sample),
             st.outliers_ref,
             st.outliers_cand,
             c.raw.check,
@@ -280,10 +293,10 @@ pub fn markdown(r: &Results) -> String {
     );
     let _ = writeln!(
         s,
-        "- method: paired rounds; per round each side timed {} × (ABBA/BAAB, random start), fastest kept; ≥ {:.1} ms per sample; {}; Raptors threads: {}; \
+        "- method: paired rounds; per round each side timed {} × (ABBA/BAAB, random start), fastest kept; ≥ {:.1} ms per sample{}; {}; Raptors threads: {}; \
          speedup = median over rounds of NumPy time / Raptors time; {:.0} % percentile-bootstrap CI ({} resamples); \
          verdict needs the {:.0} % interval (same bootstrap) to exclude 1 and |change| ≥ {:.1} %; outliers (> {} MADs) kept and counted",
-        r.config.subsamples, r.config.target_sample_ms, stop_rule(r),
+        r.config.subsamples, r.config.target_sample_ms, lead_in_text(r), stop_rule(r),
         r.config.threads.map_or("all cores (RAPTORS_THREADS unset)".to_string(), |t| format!("RAPTORS_THREADS={t}")),
         r.config.stats.confidence * 100.0,
         r.config.stats.resamples, r.config.stats.decision_confidence * 100.0, r.config.stats.min_effect * 100.0,

@@ -51,6 +51,8 @@ pub struct RunnerOptions {
     pub quick: bool,
     pub target_sample_ms: f64,
     pub subsamples: usize,
+    /// Untimed calls before each timed sample, as a fraction of its calls (at least 2; 0: none).
+    pub lead_in: f64,
     pub warmup_ms: f64,
     pub cell_budget_s: f64,
     pub min_rounds: usize,
@@ -227,6 +229,7 @@ fn run_level(
         .args(["--target-sample-ms", &opts.target_sample_ms.to_string()])
         .args(["--warmup-ms", &opts.warmup_ms.to_string()])
         .args(["--subsamples", &opts.subsamples.to_string()])
+        .args(["--lead-in", &opts.lead_in.to_string()])
         .args(["--cell-budget-s", &opts.cell_budget_s.to_string()])
         .args([
             "--min-rounds",
@@ -306,11 +309,15 @@ fn run_level(
                 say(
                     pb,
                     format!(
-                        "{:<34} {:>6.3}x  {:>4} rounds × {:<6} {:>5.2} s  {}",
+                        "{:<34} {:>6.3}x  {:>4} rounds × {:<11} {:>5.2} s  {}",
                         cell.id,
                         sp,
                         cell.ref_ns.len(),
-                        cell.calls_per_sample,
+                        format!(
+                            "{}/{}",
+                            cell.calls_per_sample,
+                            cell.cand_calls_per_sample.unwrap_or(cell.calls_per_sample)
+                        ),
                         started.elapsed().as_secs_f64(),
                         if cell.check == "ok" || cell.check.starts_with("ok ") {
                             ""

@@ -1,0 +1,91 @@
+"""Unit tests of the comparison runner's sampling rules (no timing: a fake clock stands in)."""
+import math
+import os
+import random
+import statistics
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import compare_runner as cr  # noqa: E402
+
+
+def bootstrap_se_of_log_median(ratios, resamples=2000, seed=1):
+    rng = random.Random(seed)
+    logs = [math.log(r) for r in ratios]
+    meds = [statistics.median(rng.choices(logs, k=len(logs))) for _ in range(resamples)]
+    return statistics.pstdev(meds)
+
+
+def test_se_matches_mad_rule_on_bell_shaped_rounds():
+    rng = random.Random(7)
+    ratios = [math.exp(rng.gauss(0.0, 0.02)) for _ in range(400)]
+    se = cr.median_ratio_se(ratios, [1.0] * len(ratios))
+    boot = bootstrap_se_of_log_median(ratios)
+    assert 0.7 * boot < se < 1.5 * boot, (se, boot)
+
+
+def test_se_is_not_fooled_by_bimodal_rounds():
+    # Two tight clusters 7 % apart, split 55/45: the MAD is small (most points sit in a cluster)
+    # but the median jumps between clusters from one resample to the next.
+    rng = random.Random(3)
+    ratios = [math.exp(rng.gauss(0.0, 0.004)) for _ in range(55)]
+    ratios += [math.exp(rng.gauss(-0.07, 0.004)) for _ in range(45)]
+    rng.shuffle(ratios)
+    logs = sorted(math.log(r) for r in ratios)
+    med = statistics.median(logs)
+    mad_se = 1.2533 * 1.4826 * statistics.median(abs(v - med) for v in logs) / math.sqrt(len(logs))
+    se = cr.median_ratio_se(ratios, [1.0] * len(ratios))
+    boot = bootstrap_se_of_log_median(ratios)
+    assert mad_se < 0.6 * boot, "the case must be one the MAD rule gets wrong"
+    assert se > 0.7 * boot, (se, boot, mad_se)
+
+
+def test_se_uses_both_sides_of_the_pair():
+    ref = [2.0, 2.2, 1.8, 2.1, 1.9] * 10
+    assert cr.median_ratio_se(ref, ref) == 0.0
+    assert cr.median_ratio_se(ref, [2.0] * len(ref)) > 0.0
+
+
+def test_lead_in_calls():
+    assert cr.lead_in_calls(100, 0.0) == 0
+    assert cr.lead_in_calls(cr.LEAD_IN_MIN_CALLS - 1, 0.125) == 0
+    assert cr.lead_in_calls(cr.LEAD_IN_MIN_CALLS, 0.125) == 2
+    assert cr.lead_in_calls(100, 0.125) == 13
+    assert cr.lead_in_calls(5000, 0.125) == 625
+
+
+class FakeClock:
+    """perf_counter_ns that advances only when a fake batch runs."""
+
+    def __init__(self):
+        self.now = 0
+
+    def __call__(self):
+        return self.now
+
+
+def test_calibrate_sizes_each_side_to_the_sample_time(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(cr.time, "perf_counter_ns", clock)
+
+    def batch(n, cost_ns):
+        clock.now += n * cost_ns
+
+    sides = ({"cost_ns": 10_000}, {"cost_ns": 2_000})  # NumPy-like 10 µs, Raptors-like 2 µs
+    (n_slow, n_fast), calls = cr.calibrate(batch, sides, target_ns=500_000, warmup_ns=1_000_000)
+    assert (n_slow, n_fast) == (50, 250)
+    assert calls > 0
+
+
+def test_time_batch_leaves_lead_in_calls_untimed(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(cr.time, "perf_counter_ns", clock)
+    ran = []
+
+    def batch(n, cost_ns):
+        ran.append(n)
+        clock.now += n * cost_ns
+
+    assert cr.time_batch(batch, 10, {"cost_ns": 100}, lead_in=3) == 1000
+    assert ran == [3, 10]
