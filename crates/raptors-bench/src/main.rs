@@ -158,9 +158,10 @@ struct CompareArgs {
     /// Sub-samples per side per round (ABBA order); each side's fastest is the round's value.
     #[arg(long, default_value_t = 2)]
     subsamples: usize,
-    /// Untimed calls of the same side before each timed sample, as a fraction of the sample's calls
-    /// (at least 2; 0: none): a sample measures repeated calls in their steady state, not the
-    /// transition from the other library's sample (caches, Raptors's helper threads parked).
+    /// Untimed calls of the same side before each timed sample of >= 8 calls, as a fraction of the
+    /// sample's calls (at least 2; 0: none): a sample measures repeated calls in their steady
+    /// state, not the transition from the other library's sample (caches, Raptors's helper
+    /// threads parked).
     #[arg(long, default_value_t = 0.125)]
     lead_in: f64,
     #[arg(long, default_value_t = 12345)]

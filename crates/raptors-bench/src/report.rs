@@ -154,7 +154,8 @@ fn fmt_time(ns: f64) -> String {
 fn lead_in_text(r: &Results) -> String {
     if r.config.lead_in > 0.0 {
         format!(
-            ", each after max(2, {:.1} %) untimed calls of the same side (steady state)",
+            ", samples of ≥ {} calls each after max(2, {:.1} %) untimed calls of the same side (steady state)",
+            crate::runner::LEAD_IN_MIN_CALLS,
             r.config.lead_in * 100.0
         )
     } else {

@@ -21,6 +21,8 @@ pub const PLOT_PY: &str = include_str!("../python/plot_speedups.py");
 /// many budgets. A test keeps the two files in step.
 pub const STOP_MIN_TIME_FRACTION: f64 = 0.25;
 pub const STOP_HARD_CAP_FACTOR: f64 = 3.0;
+/// Samples of fewer calls than this get no lead-in calls (`LEAD_IN_MIN_CALLS` of the script).
+pub const LEAD_IN_MIN_CALLS: usize = 8;
 
 /// Environment variables that must not leak into the benchmark child (see machine-facts.md).
 pub const ENV_REMOVED: [&str; 2] = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"];
@@ -414,10 +416,11 @@ pub fn machine_tag(machine: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn stopping_rule_constants_match_the_runner_script() {
+    fn sampling_constants_match_the_runner_script() {
         for line in [
             format!("MIN_TIME_FRACTION = {:?}", super::STOP_MIN_TIME_FRACTION),
             format!("HARD_CAP_FACTOR = {:?}", super::STOP_HARD_CAP_FACTOR),
+            format!("LEAD_IN_MIN_CALLS = {}", super::LEAD_IN_MIN_CALLS),
         ] {
             assert!(
                 super::RUNNER_PY.lines().any(|l| l == line),
