@@ -73,11 +73,12 @@ LEAD_IN_MIN_CALLS = 8
 
 def median_ratio_se(ref_ns, cand_ns):
     """Relative standard error of the median of per-round speedups (on log ratios), the larger of
-    two estimates: 1.2533 * 1.4826 * MAD / sqrt(n), right for bell-shaped noise, and the
+    two estimates: 1.2533 * 1.4826 * MAD / sqrt(n), right for bell-shaped noise, and a
     distribution-free one from the order statistics that bound a 95 % interval of the median
-    (ranks n/2 -+ 0.98 sqrt(n)), right when the rounds are bimodal (Raptors's helper threads
-    sometimes there, sometimes not) and the median sits between two clusters, where MAD alone
-    would stop a cell long before its bootstrap interval is narrow."""
+    (ranks n/2 -+ 0.98 sqrt(n)), taking the wider of its two sides. That one is right when the
+    rounds are bimodal (Raptors's helper threads sometimes there, sometimes not) and the median
+    sits between two clusters, where MAD alone stops a cell long before its bootstrap interval is
+    narrow, and when they are skewed: a verdict needs both ends of the interval to be tight."""
     logs = sorted(math.log(r / c) for r, c in zip(ref_ns, cand_ns))
     n = len(logs)
     med = logs[n // 2] if n % 2 else 0.5 * (logs[n // 2 - 1] + logs[n // 2])
@@ -87,7 +88,7 @@ def median_ratio_se(ref_ns, cand_ns):
     half = 1.96 * math.sqrt(n) / 2
     lo = logs[max(0, math.floor(n / 2 - half))]
     hi = logs[min(n - 1, math.ceil(n / 2 + half) - 1)]
-    return max(mad_se, (hi - lo) / (2 * 1.96))
+    return max(mad_se, max(med - lo, hi - med) / 1.96)
 
 
 def make_batch(expr):

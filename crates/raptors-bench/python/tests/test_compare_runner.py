@@ -89,3 +89,18 @@ def test_time_batch_leaves_lead_in_calls_untimed(monkeypatch):
 
     assert cr.time_batch(batch, 10, {"cost_ns": 100}, lead_in=3) == 1000
     assert ran == [3, 10]
+
+
+def test_se_sees_a_long_side_of_a_skewed_sample():
+    # 57 tight rounds and a 43 % tail 2-6 % above them: the interval of the median is narrow below
+    # it and wide above it; the estimate follows the wide side.
+    rng = random.Random(11)
+    ratios = [math.exp(rng.gauss(0.0, 0.002)) for _ in range(57)]
+    ratios += [math.exp(rng.uniform(0.02, 0.06)) for _ in range(43)]
+    logs = sorted(math.log(r) for r in ratios)
+    n, med = len(logs), statistics.median(logs)
+    half = 1.96 * math.sqrt(n) / 2
+    below = (med - logs[math.floor(n / 2 - half)]) / 1.96
+    above = (logs[math.ceil(n / 2 + half) - 1] - med) / 1.96
+    assert above > 3 * below, "the case must be skewed"
+    assert cr.median_ratio_se(ratios, [1.0] * n) >= above
