@@ -368,8 +368,17 @@ pub fn git_info() -> crate::model::GitInfo {
     };
     crate::model::GitInfo {
         commit: run(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into()),
-        dirty: run(&["status", "--porcelain", "--untracked-files=no"])
-            .is_some_and(|s| !s.is_empty()),
+        // Source changes only: the results of an earlier run in the same session (benchmarks/)
+        // must not mark the next run's measurements as coming from modified code.
+        dirty: run(&[
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ":/",
+            ":(top,exclude)benchmarks",
+        ])
+        .is_some_and(|s| !s.is_empty()),
     }
 }
 
