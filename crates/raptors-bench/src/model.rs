@@ -76,6 +76,13 @@ pub struct RawCell {
     pub stop_se: Option<f64>,
 }
 
+impl RawCell {
+    /// The candidate's batch (files from before per-side batches: the reference's).
+    pub fn cand_batch(&self) -> u64 {
+        self.cand_calls_per_sample.unwrap_or(self.calls_per_sample)
+    }
+}
+
 fn one() -> usize {
     1
 }

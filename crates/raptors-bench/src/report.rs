@@ -227,7 +227,7 @@ pub fn table(cells: &[Cell]) -> String {
             bw.cand_pct_of_bound,
             st.rounds,
             c.raw.calls_per_sample,
-            c.raw.cand_calls_per_sample.unwrap_or(c.raw.calls_per_sample),
+            c.raw.cand_batch(),
             st.outliers_ref,
             st.outliers_cand,
             c.raw.check,

@@ -53,7 +53,8 @@ pub struct RunnerOptions {
     pub quick: bool,
     pub target_sample_ms: f64,
     pub subsamples: usize,
-    /// Untimed calls before each timed sample, as a fraction of its calls (at least 2; 0: none).
+    /// Untimed calls before each timed sample of >= `LEAD_IN_MIN_CALLS` calls, as a fraction of
+    /// its calls (at least 2; 0: none).
     pub lead_in: f64,
     pub warmup_ms: f64,
     pub cell_budget_s: f64,
@@ -315,11 +316,7 @@ fn run_level(
                         cell.id,
                         sp,
                         cell.ref_ns.len(),
-                        format!(
-                            "{}/{}",
-                            cell.calls_per_sample,
-                            cell.cand_calls_per_sample.unwrap_or(cell.calls_per_sample)
-                        ),
+                        format!("{}/{}", cell.calls_per_sample, cell.cand_batch()),
                         started.elapsed().as_secs_f64(),
                         if cell.check == "ok" || cell.check.starts_with("ok ") {
                             ""
