@@ -60,13 +60,20 @@ OPS = {
 DTYPES = {"f32": np.float32, "f64": np.float64}
 # Stopping rule (sequential on precision, never on the verdict): once --min-rounds are done and
 # MIN_TIME_FRACTION of the budget is spent, a cell stops as soon as the estimated standard error of
-# its median speedup is <= --target-se; otherwise it keeps sampling up to HARD_CAP_FACTOR budgets.
-# Quiet cells thus finish early and pay for the noisy ones. --target-se 0 restores the fixed budget.
-# HARD_MIN_ROUNDS: a very slow side still stops at the hard cap after this many rounds.
+# its median speedup is <= --target-se; otherwise it keeps sampling up to HARD_CAP_FACTOR budgets,
+# as far as the time bank allows: a process's compare cells spend on average at most
+# MEAN_CAP_FACTOR budgets on rounds, so a noisy cell runs past its budget only on time that quieter
+# cells before it left unused, and the matrix's duration is bounded however noisy the machine.
+# --target-se 0 restores the fixed budget.
+# HARD_MIN_ROUNDS: a very slow side still stops at the time limit after this many rounds.
 HARD_CAP_FACTOR = 3.0
+MEAN_CAP_FACTOR = 1.5
 HARD_MIN_ROUNDS = 8
 MIN_TIME_FRACTION = 0.25
 SE_CHECK_EVERY = 5
+# Normal quantile of the decision interval (99 %, raptors-bench's StatsConfig::decision_confidence):
+# the order-statistic half of the SE estimate looks as far out as the verdict's interval does.
+DECISION_Z = 2.576
 AA_MIN_BUDGET_S = 0.8
 LEAD_IN_MIN_CALLS = 8
 
@@ -74,21 +81,49 @@ LEAD_IN_MIN_CALLS = 8
 def median_ratio_se(ref_ns, cand_ns):
     """Relative standard error of the median of per-round speedups (on log ratios), the larger of
     two estimates: 1.2533 * 1.4826 * MAD / sqrt(n), right for bell-shaped noise, and a
-    distribution-free one from the order statistics that bound a 95 % interval of the median
-    (ranks n/2 -+ 0.98 sqrt(n)), taking the wider of its two sides. That one is right when the
-    rounds are bimodal (Raptors's helper threads sometimes there, sometimes not) and the median
-    sits between two clusters, where MAD alone stops a cell long before its bootstrap interval is
-    narrow, and when they are skewed: a verdict needs both ends of the interval to be tight."""
+    distribution-free one from the order statistics that bound the decision's (99 %) interval of
+    the median (ranks n/2 -+ DECISION_Z sqrt(n) / 2) divided by DECISION_Z, taking the wider of its
+    two sides. That one is right when the rounds are bimodal (Raptors's helper threads sometimes
+    there, sometimes not) and the median sits between two clusters, where MAD alone stops a cell
+    long before its bootstrap interval is narrow; when they are skewed (a verdict needs both ends of
+    the interval to be tight); and when a minority of rounds sits in a cluster apart (the machine in
+    another state for a while), which a 95 % interval can miss while the verdict's 99 % one
+    reaches it."""
     logs = sorted(math.log(r / c) for r, c in zip(ref_ns, cand_ns))
     n = len(logs)
     med = logs[n // 2] if n % 2 else 0.5 * (logs[n // 2 - 1] + logs[n // 2])
     dev = sorted(abs(v - med) for v in logs)
     mad = dev[n // 2] if n % 2 else 0.5 * (dev[n // 2 - 1] + dev[n // 2])
     mad_se = 1.2533 * 1.4826 * mad / math.sqrt(n)
-    half = 1.96 * math.sqrt(n) / 2
+    half = DECISION_Z * math.sqrt(n) / 2
     lo = logs[max(0, math.floor(n / 2 - half))]
     hi = logs[min(n - 1, math.ceil(n / 2 + half) - 1)]
-    return max(mad_se, max(med - lo, hi - med) / 1.96)
+    return max(mad_se, max(med - lo, hi - med) / DECISION_Z)
+
+
+def rounds_limit_s(budget, cells_before, used_s):
+    """Seconds of rounds the next compare cell may spend: at least its budget, at most
+    HARD_CAP_FACTOR budgets, and beyond the budget only what keeps the process's mean at
+    MEAN_CAP_FACTOR budgets per cell (`used_s`: rounds time of its `cells_before` compare cells)."""
+    banked = (cells_before + 1) * MEAN_CAP_FACTOR * budget - used_s
+    return min(HARD_CAP_FACTOR * budget, max(budget, banked))
+
+
+def stop_reason(ref_ns, cand_ns, spent, budget, limit_s, args):
+    """Why a cell stops after the rounds so far (None: go on). Checked before every round."""
+    done = len(ref_ns)
+    if done >= args.max_rounds:
+        return "max_rounds"
+    if done >= HARD_MIN_ROUNDS and spent >= limit_s:
+        return "time_limit"  # a noisy or very slow cell must not stall the matrix; its CI shows it
+    if done >= args.min_rounds:
+        if args.target_se <= 0:
+            if spent >= budget:
+                return "budget"
+        elif spent >= MIN_TIME_FRACTION * budget and done % SE_CHECK_EVERY == 0:
+            if median_ratio_se(ref_ns, cand_ns) <= args.target_se:
+                return "precision"
+    return None
 
 
 def make_batch(expr):
@@ -316,7 +351,8 @@ def calibrate(batch, sides, target_ns, warmup_ns):
     return [max(1, math.ceil(target_ns / max(t, 1.0))) for t in per_call], calls
 
 
-def run_cell(spec, args, raptors, seed):
+def run_cell(spec, args, raptors, seed, limit_s=None):
+    """One cell's rounds; `limit_s` is its time limit from the bank (None: HARD_CAP_FACTOR budgets)."""
     op, dtype, size, kind = spec["op"], spec["dtype"], spec["size"], spec["kind"]
     expr, nbytes = OPS[op]
     shape = (8,) if op == "add_tiny" else (size, size)
@@ -346,19 +382,13 @@ def run_cell(spec, args, raptors, seed):
         # Self-check cells always get the full-mode budget, so their verdict means the same in
         # --quick and full runs (it is the evidence for the 3 % resolution).
         budget = args.cell_budget_s if kind == "compare" else max(args.cell_budget_s, AA_MIN_BUDGET_S)
+        if limit_s is None:
+            limit_s = HARD_CAP_FACTOR * budget
         t_start = time.perf_counter()
-        while len(ref_ns) < args.max_rounds:
-            spent = time.perf_counter() - t_start
-            done = len(ref_ns)
-            if done >= HARD_MIN_ROUNDS and spent >= HARD_CAP_FACTOR * budget:
-                break  # a very slow side must not stall the matrix; fewer rounds show as a wider CI
-            if done >= args.min_rounds:
-                if args.target_se <= 0:
-                    if spent >= budget:
-                        break
-                elif spent >= MIN_TIME_FRACTION * budget and done % SE_CHECK_EVERY == 0:
-                    if median_ratio_se(ref_ns, cand_ns) <= args.target_se:
-                        break
+        while True:
+            reason = stop_reason(ref_ns, cand_ns, time.perf_counter() - t_start, budget, limit_s, args)
+            if reason:
+                break
             # k sub-samples per side in a mirrored order (ABBA or BAAB for k=2, first side random):
             # a preemption that hits one sub-sample does not decide the round.
             cand_starts = order_rng.random() < 0.5
@@ -379,19 +409,20 @@ def run_cell(spec, args, raptors, seed):
             cand_ns.append(c / (n if kind == "aa_shift" else n_cand))
     finally:
         gc.enable()
-    m, k = (1, 8) if op == "add_tiny" else shape
+    rows, cols = (1, 8) if op == "add_tiny" else shape
     cell = {
         "type": "cell", "id": spec["id"], "op": op, "dtype": dtype, "shape": list(shape),
         "level": args.level, "kind": kind, "expr": expr, "reference": "numpy",
         "candidate": "raptors" if kind == "compare" else "numpy",
         "calls_per_sample": n, "cand_calls_per_sample": n_cand,
-        "bytes_per_call": nbytes(m, k, np.dtype(DTYPES[dtype]).itemsize),
+        "bytes_per_call": nbytes(rows, cols, np.dtype(DTYPES[dtype]).itemsize),
         "ref_ns": ref_ns, "cand_ns": cand_ns, "cand_first_rounds": cand_first,
         "check": status, "warmup_calls": warm, "elapsed_s": time.perf_counter() - started,
-        "subsamples": k, "lead_in_calls": lead_ref, "cand_lead_in_calls": lead_cand,
+        "subsamples": args.subsamples, "lead_in_calls": lead_ref, "cand_lead_in_calls": lead_cand,
         "slow_subsamples_ref": slow_ref, "slow_subsamples_cand": slow_cand,
         "rounds_s": time.perf_counter() - t_start,
         "stop_se": median_ratio_se(ref_ns, cand_ns) if len(ref_ns) >= 2 else None,
+        "stop_reason": reason, "rounds_limit_s": limit_s,
     }
     if factor is not None:
         cell["injected_factor"] = factor
@@ -434,9 +465,10 @@ def main():
                    help="soft time budget of a cell's rounds; see --target-se")
     p.add_argument("--target-se", type=float, default=0.005,
                    help="stop a cell once the median speedup's relative standard error is this small "
-                        "(after 1/4 of the budget); noisy cells run up to 3 budgets; 0 = fixed budget")
+                        "(after 1/4 of the budget); noisy cells run up to 3 budgets while the "
+                        "process's mean stays <= 1.5 budgets per cell; 0 = fixed budget")
     p.add_argument("--min-rounds", type=int, default=30)
-    p.add_argument("--max-rounds", type=int, default=400)
+    p.add_argument("--max-rounds", type=int, default=2000)
     p.add_argument("--inject-factor", type=float, default=1.03)
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--quick", action="store_true", help="fewer A/A cells")
@@ -471,11 +503,19 @@ def main():
         return 0
     cells = plan(args)
     emit({"type": "plan", "cells": [c["id"] for c in cells]})
+    compare_cells, compare_rounds_s = 0, 0.0  # the time bank (see MEAN_CAP_FACTOR)
     try:
         for i, spec in enumerate(cells):
             emit({"type": "cell_start", "id": spec["id"]})
             try:
-                emit(run_cell(spec, args, raptors, args.seed + i))
+                limit_s = None
+                if spec["kind"] == "compare":
+                    limit_s = rounds_limit_s(args.cell_budget_s, compare_cells, compare_rounds_s)
+                cell = run_cell(spec, args, raptors, args.seed + i, limit_s)
+                if spec["kind"] == "compare":
+                    compare_cells += 1
+                    compare_rounds_s += cell["rounds_s"]
+                emit(cell)
             except Skip as e:
                 emit({"type": "skip", "id": spec["id"], "reason": str(e)})
             except MemoryError as e:

@@ -227,6 +227,8 @@ pub(crate) mod tests {
                     slow_subsamples_cand: 0,
                     rounds_s: None,
                     stop_se: None,
+                    stop_reason: None,
+                    rounds_limit_s: None,
                 };
                 analyze(raw, &cfg, &bounds).unwrap()
             })

@@ -141,7 +141,7 @@ struct CompareArgs {
     plot: bool,
     /// Soft time budget per cell in seconds (default 0.8; quick 0.25): a cell stops once its
     /// speedup is precise enough (--target-se, after a quarter of the budget), else it samples on up
-    /// to 3 budgets.
+    /// to 3 budgets, as long as the cells of its level average at most 1.5 budgets (time bank).
     #[arg(long)]
     cell_budget: Option<f64>,
     /// Relative standard error of the median speedup at which a cell stops (0: fixed budget).
@@ -250,7 +250,7 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
         warmup_ms: if a.quick { 15.0 } else { 30.0 },
         cell_budget_s: a.cell_budget.unwrap_or(if a.quick { 0.25 } else { 0.8 }),
         min_rounds: if a.quick { 20 } else { 30 },
-        max_rounds: 400,
+        max_rounds: 2000,
         target_se: a.target_se,
         threads: a.threads,
         seed: a.seed,

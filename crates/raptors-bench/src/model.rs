@@ -74,6 +74,13 @@ pub struct RawCell {
     /// The runner's standard-error estimate of the median speedup when it stopped (relative).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_se: Option<f64>,
+    /// Why the runner stopped the cell: "precision" (standard error reached the target),
+    /// "time_limit", "max_rounds", or "budget" (fixed-budget mode). None in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    /// The time limit of this cell's rounds from the runner's time bank, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds_limit_s: Option<f64>,
 }
 
 impl RawCell {

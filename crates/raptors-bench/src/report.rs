@@ -165,16 +165,38 @@ fn lead_in_text(r: &Results) -> String {
 
 fn stop_rule(r: &Results) -> String {
     let b = r.config.cell_budget_s;
-    if r.config.target_se > 0.0 {
+    let rule = if r.config.target_se > 0.0 {
         format!(
-            "a cell stops once the median speedup's standard error is ≤ {:.1} % (after {:.2} s), else at {:.1} s",
+            "a cell stops once the median speedup's standard error is ≤ {:.1} % (after {:.2} s), else at {:.1} s \
+             or earlier when the cells before it used their share of {:.1} s per cell on average",
             r.config.target_se * 100.0,
             crate::runner::STOP_MIN_TIME_FRACTION * b,
-            crate::runner::STOP_HARD_CAP_FACTOR * b
+            crate::runner::STOP_HARD_CAP_FACTOR * b,
+            crate::runner::STOP_MEAN_CAP_FACTOR * b
         )
     } else {
         format!("{b:.1} s per cell")
+    };
+    format!("{rule}{}", stop_counts(&r.cells))
+}
+
+/// " (stopped: 120 precision, 60 time limit)" from the cells' recorded reasons; empty for files
+/// from before the runner recorded them.
+fn stop_counts(cells: &[Cell]) -> String {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for c in cells {
+        if let Some(reason) = &c.raw.stop_reason {
+            *counts.entry(reason.as_str()).or_default() += 1;
+        }
     }
+    if counts.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(reason, n)| format!("{n} {}", reason.replace('_', " ")))
+        .collect();
+    format!(" (stopped: {})", parts.join(", "))
 }
 
 /// Cells during which the machine changed state: their intervals treat rounds as independent and

@@ -21,6 +21,11 @@ pub const PLOT_PY: &str = include_str!("../python/plot_speedups.py");
 /// many budgets. A test keeps the two files in step.
 pub const STOP_MIN_TIME_FRACTION: f64 = 0.25;
 pub const STOP_HARD_CAP_FACTOR: f64 = 3.0;
+/// The time bank: a process's compare cells spend on average at most this many budgets on rounds.
+pub const STOP_MEAN_CAP_FACTOR: f64 = 1.5;
+/// Normal quantile of the interval the stopping rule's order statistics span: the decision's
+/// (`StatsConfig::decision_confidence`, 99 %).
+pub const STOP_DECISION_Z: f64 = 2.576;
 /// Samples of fewer calls than this get no lead-in calls (`LEAD_IN_MIN_CALLS` of the script).
 pub const LEAD_IN_MIN_CALLS: usize = 8;
 
@@ -426,6 +431,8 @@ mod tests {
         for line in [
             format!("MIN_TIME_FRACTION = {:?}", super::STOP_MIN_TIME_FRACTION),
             format!("HARD_CAP_FACTOR = {:?}", super::STOP_HARD_CAP_FACTOR),
+            format!("MEAN_CAP_FACTOR = {:?}", super::STOP_MEAN_CAP_FACTOR),
+            format!("DECISION_Z = {:?}", super::STOP_DECISION_Z),
             format!("LEAD_IN_MIN_CALLS = {}", super::LEAD_IN_MIN_CALLS),
         ] {
             assert!(
@@ -433,6 +440,9 @@ mod tests {
                 "compare_runner.py lacks `{line}`"
             );
         }
+        // DECISION_Z is the two-sided normal quantile of the default decision confidence.
+        let conf = crate::stats::StatsConfig::default().decision_confidence;
+        assert!((conf - 0.99).abs() < 1e-12 && (STOP_DECISION_Z - 2.5758).abs() < 1e-3);
     }
 
     use super::*;
