@@ -240,6 +240,7 @@ pub(crate) mod tests {
             git: GitInfo {
                 commit: format!("seed{seed}"),
                 dirty: false,
+                dirty_paths: Vec::new(),
             },
             date: "2026-01-01T00:00:00Z".into(),
             config: RunConfig {

@@ -136,7 +136,12 @@ pub struct AaSummary {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GitInfo {
     pub commit: String,
+    /// Tracked files outside `benchmarks/` differ from `commit`.
     pub dirty: bool,
+    /// Which ones (at most `runner::DIRTY_PATHS_MAX`), so a reader can tell a text edit from a
+    /// code change. Empty in files from before this field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dirty_paths: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -163,6 +163,16 @@ fn lead_in_text(r: &Results) -> String {
     }
 }
 
+/// " (dirty: a.md, b.rs)" — which files differed from the commit, so a text edit is told from a
+/// code change; " (dirty)" for files from before the paths were recorded.
+fn dirty_note(git: &crate::model::GitInfo) -> String {
+    match (git.dirty, git.dirty_paths.is_empty()) {
+        (false, _) => String::new(),
+        (true, true) => " (dirty)".to_string(),
+        (true, false) => format!(" (dirty: {})", git.dirty_paths.join(", ")),
+    }
+}
+
 fn stop_rule(r: &Results) -> String {
     let b = r.config.cell_budget_s;
     let rule = if r.config.target_se > 0.0 {
@@ -286,7 +296,7 @@ pub fn markdown(r: &Results) -> String {
         "- date: {}; git {}{}",
         r.date,
         r.git.commit,
-        if r.git.dirty { " (dirty)" } else { "" }
+        dirty_note(&r.git)
     );
     let _ = writeln!(
         s,

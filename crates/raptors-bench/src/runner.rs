@@ -358,7 +358,10 @@ fn run_level(
     Ok(())
 }
 
-/// `git rev-parse HEAD` + dirty flag; "unknown" when git is unavailable.
+/// Modified paths listed in a results file at most (the flag itself covers all).
+pub const DIRTY_PATHS_MAX: usize = 20;
+
+/// `git rev-parse HEAD` + dirty flag and paths; "unknown" when git is unavailable.
 pub fn git_info() -> crate::model::GitInfo {
     let run = |args: &[&str]| {
         Command::new("git")
@@ -366,22 +369,37 @@ pub fn git_info() -> crate::model::GitInfo {
             .output()
             .ok()
             .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
     };
+    // Source changes only: the results of an earlier run in the same session (benchmarks/)
+    // must not mark the next run's measurements as coming from modified code.
+    let status = run(&[
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ":/",
+        ":(top,exclude)benchmarks",
+    ])
+    .unwrap_or_default();
+    let (dirty, dirty_paths) = dirty_from_porcelain(&status);
     crate::model::GitInfo {
-        commit: run(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into()),
-        // Source changes only: the results of an earlier run in the same session (benchmarks/)
-        // must not mark the next run's measurements as coming from modified code.
-        dirty: run(&[
-            "status",
-            "--porcelain",
-            "--untracked-files=no",
-            "--",
-            ":/",
-            ":(top,exclude)benchmarks",
-        ])
-        .is_some_and(|s| !s.is_empty()),
+        commit: run(&["rev-parse", "HEAD"]).map_or_else(|| "unknown".into(), |s| s.trim().into()),
+        dirty,
+        dirty_paths,
     }
+}
+
+/// The dirty flag and up to [`DIRTY_PATHS_MAX`] paths from `git status --porcelain` (v1:
+/// two status columns, a space, the path; renames as `old -> new`).
+fn dirty_from_porcelain(status: &str) -> (bool, Vec<String>) {
+    let paths: Vec<String> = status
+        .lines()
+        .filter(|l| l.len() > 3)
+        .map(|l| l[3..].to_string())
+        .collect();
+    let dirty = !paths.is_empty();
+    (dirty, paths.into_iter().take(DIRTY_PATHS_MAX).collect())
 }
 
 /// Current UTC time as RFC 3339 (civil-from-days, avoids a date-time dependency).
@@ -446,6 +464,21 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn dirty_paths_come_from_porcelain_status() {
+        assert_eq!(dirty_from_porcelain(""), (false, vec![]));
+        let (dirty, paths) =
+            dirty_from_porcelain(" M docs/ARCHITECTURE.md\nM  crates/a.rs\nR  old.rs -> new.rs\n");
+        assert!(dirty);
+        assert_eq!(
+            paths,
+            ["docs/ARCHITECTURE.md", "crates/a.rs", "old.rs -> new.rs"]
+        );
+        let many: String = (0..30).map(|i| format!(" M f{i}.rs\n")).collect();
+        let (dirty, paths) = dirty_from_porcelain(&many);
+        assert!(dirty && paths.len() == DIRTY_PATHS_MAX);
+    }
 
     #[test]
     fn machine_tag_is_a_clean_slug() {
