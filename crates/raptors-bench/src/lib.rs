@@ -2,7 +2,8 @@
 //!
 //! Library layout (the `raptors-bench` binary and `cargo xtask` call into it):
 //! - [`stats`]: paired speedup, bootstrap CI, outliers, the significance rule;
-//! - [`power`]: power / false-positive simulation from recorded noise;
+//! - [`power`]: power / false-positive simulation from recorded noise ([`stop_rule`]: the runner's
+//!   stopping rule, replayed for the sequential simulation);
 //! - [`model`] + [`report`]: results JSON and markdown table;
 //! - [`baseline`]: `--baseline FILE` regression detection;
 //! - [`runner`]: drives `python/compare_runner.py` with progress and Ctrl-C handling;
@@ -18,3 +19,4 @@ pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod stats;
+pub mod stop_rule;

@@ -215,6 +215,11 @@ struct PowerArgs {
     shift: f64,
     #[arg(long, default_value_t = 200)]
     experiments: usize,
+    /// Replay the runner's stopping rule on every simulated stream (up to the cell's recorded
+    /// time limit) instead of drawing the recorded number of rounds: the power of the procedure
+    /// as it runs. Cells of files without `rounds_s` keep their recorded count.
+    #[arg(long)]
+    sequential: bool,
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -446,14 +451,26 @@ fn power_cmd(a: PowerArgs) -> Result<ExitCode> {
         .iter()
         .map(|p| read_results(p))
         .collect::<Result<Vec<_>>>()?;
-    let rep = power::simulate(&results, a.shift, a.experiments, &StatsConfig::default())
-        .context("power simulation")?;
-    println!("| cell | rounds | ratio spread | drift | false-positive rate | power (slower) | power (faster) |\n|---|---:|---:|---:|---:|---:|---:|");
+    let rounds = if a.sequential {
+        power::Rounds::Sequential
+    } else {
+        power::Rounds::Fixed
+    };
+    let rep = power::simulate(
+        &results,
+        rounds,
+        a.shift,
+        a.experiments,
+        &StatsConfig::default(),
+    )
+    .context("power simulation")?;
+    println!("| cell | rounds (simulated mean) | ratio spread | drift | false-positive rate | power (slower) | power (faster) |\n|---|---:|---:|---:|---:|---:|---:|");
     for c in &rep.cells {
         println!(
-            "| {} | {} | {:.2} % | {:.0} %{} | {:.1} % | {:.1} % | {:.1} % |",
+            "| {} | {} ({:.0}) | {:.2} % | {:.0} %{} | {:.1} % | {:.1} % | {:.1} % |",
             c.id,
             c.rounds,
+            c.simulated_rounds,
             c.rel_spread * 100.0,
             c.drift * 100.0,
             if c.unstable() { " (unstable)" } else { "" },
@@ -476,7 +493,13 @@ fn power_cmd(a: PowerArgs) -> Result<ExitCode> {
             s.cells_at_95_power
         );
     };
-    println!();
+    println!(
+        "\nrounds per experiment: {}",
+        match rep.rounds {
+            power::Rounds::Fixed => "each cell's recorded count",
+            power::Rounds::Sequential => "the runner's stopping rule replayed on each stream",
+        }
+    );
     line("all cells", &rep.all);
     line("stable cells (drift <= 10 %)", &rep.stable);
     if let Some(out) = a.out {

@@ -5,6 +5,12 @@
 //! cell really had (same time budget), optionally multiplies them by a known shift, and applies the
 //! exact interval + decision the comparison uses. Counting verdicts over many experiments gives the
 //! false-positive rate (no shift) and the power (±shift).
+//!
+//! Two ways to choose "as many rounds": `Fixed` takes the cell's recorded count — right for a
+//! fixed-budget procedure, pessimistic for the runner's sequential one, which would have sampled
+//! on had a rerun drawn noisier rounds; `Sequential` replays the runner's stopping rule
+//! ([`crate::stop_rule`]) on each drawn stream, up to the cell's recorded time limit at its
+//! recorded rate of rounds, i.e. it evaluates the procedure as the runner executes it.
 
 use crate::model::Results;
 use crate::rng::SplitMix64;
@@ -12,12 +18,27 @@ use crate::stats::{
     bootstrap_median_ci, decide, half_drift, median, paired_ratios, StatsConfig, Verdict,
     DRIFT_LIMIT,
 };
+use crate::stop_rule::CellPlan;
 use serde::{Deserialize, Serialize};
+
+/// How many rounds a simulated experiment of a cell gets (see the module doc).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rounds {
+    #[default]
+    Fixed,
+    Sequential,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CellPower {
     pub id: String,
+    /// Recorded rounds.
     pub rounds: usize,
+    /// Mean rounds of the simulated experiments (= `rounds` with `Rounds::Fixed`, and for cells
+    /// whose file lacks what the sequential replay needs).
+    #[serde(default)]
+    pub simulated_rounds: f64,
     pub rel_spread: f64,
     pub false_positive_rate: f64,
     pub power_slower: f64,
@@ -78,6 +99,8 @@ impl PowerSummary {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PowerReport {
+    #[serde(default)]
+    pub rounds: Rounds,
     pub shift: f64,
     pub experiments_per_cell: usize,
     pub stats: StatsConfig,
@@ -88,20 +111,35 @@ pub struct PowerReport {
     pub stable: PowerSummary,
 }
 
+/// Rates (false positive, power slower, power faster) and the mean rounds per experiment.
 fn simulate_cell(
     noise: &[f64],
+    plan: Option<&CellPlan>,
     shift: f64,
     experiments: usize,
     cfg: &StatsConfig,
     rng: &mut SplitMix64,
-) -> (f64, f64, f64) {
+) -> (f64, f64, f64, f64) {
     let n = noise.len();
     let (mut fp, mut slow, mut fast) = (0usize, 0usize, 0usize);
+    let mut total_rounds = 0usize;
     let mut sample = vec![0.0; n];
     for _ in 0..experiments {
-        for s in sample.iter_mut() {
-            *s = noise[rng.below(n)];
+        match plan {
+            // The stopping rule looks at the spread of the log ratios only, which a shift does
+            // not change: one stopping point serves all three verdicts.
+            Some(plan) => {
+                let logs = plan.stopping_rounds(|| noise[rng.below(n)].ln());
+                sample.clear();
+                sample.extend(logs.iter().map(|l| l.exp()));
+            }
+            None => {
+                for s in sample.iter_mut() {
+                    *s = noise[rng.below(n)];
+                }
+            }
         }
+        total_rounds += sample.len();
         for (factor, expect) in [
             (1.0, Verdict::NoDifference),
             (1.0 / (1.0 + shift), Verdict::Slower),
@@ -118,12 +156,18 @@ fn simulate_cell(
         }
     }
     let e = experiments as f64;
-    (fp as f64 / e, slow as f64 / e, fast as f64 / e)
+    (
+        fp as f64 / e,
+        slow as f64 / e,
+        fast as f64 / e,
+        total_rounds as f64 / e,
+    )
 }
 
 /// Simulate over every cell (all kinds) of the given results files.
 pub fn simulate(
     results: &[Results],
+    rounds: Rounds,
     shift: f64,
     experiments: usize,
     cfg: &StatsConfig,
@@ -144,10 +188,16 @@ pub fn simulate(
             let m = median(&ratios);
             let noise: Vec<f64> = ratios.iter().map(|x| x / m).collect();
             let mut rng = SplitMix64::from_label(cfg.seed, &c.raw.id);
-            let (fp, ps, pf) = simulate_cell(&noise, shift, experiments, cfg, &mut rng);
+            let plan = match rounds {
+                Rounds::Fixed => None,
+                Rounds::Sequential => CellPlan::of(&c.raw, &r.config),
+            };
+            let (fp, ps, pf, mean_rounds) =
+                simulate_cell(&noise, plan.as_ref(), shift, experiments, cfg, &mut rng);
             cells.push(CellPower {
                 id: format!("{} @ {}", c.raw.id, r.date),
                 rounds: noise.len(),
+                simulated_rounds: mean_rounds,
                 rel_spread: c.stats.ratio_rel_spread,
                 false_positive_rate: fp,
                 power_slower: ps,
@@ -162,6 +212,7 @@ pub fn simulate(
         "no cells with at least 5 rounds in the given results"
     );
     Ok(PowerReport {
+        rounds,
         shift,
         experiments_per_cell: experiments,
         stats: cfg.clone(),
@@ -183,7 +234,7 @@ mod tests {
             resamples: 400,
             ..StatsConfig::default()
         };
-        let rep = simulate(&[r], 0.03, 100, &cfg).unwrap();
+        let rep = simulate(&[r], Rounds::Fixed, 0.03, 100, &cfg).unwrap();
         assert_eq!(rep.cells.len(), 2);
         assert!(rep.all.power > 0.95, "{rep:#?}");
         assert!(rep.all.false_positive_rate <= 0.02, "{rep:#?}");
@@ -200,7 +251,40 @@ mod tests {
             resamples: 400,
             ..StatsConfig::default()
         };
-        let rep = simulate(&[r], 0.03, 100, &cfg).unwrap();
+        let rep = simulate(&[r], Rounds::Fixed, 0.03, 100, &cfg).unwrap();
         assert!(rep.all.power < 0.5, "{rep:#?}");
+    }
+
+    /// The sequential replay stops quiet cells early and lets noisy ones sample on to their time
+    /// limit, as the runner would; cells without recorded timing keep their count.
+    #[test]
+    fn sequential_replay_follows_the_stopping_rule() {
+        let mut r = synthetic_results(8, &[("add", 1.0), ("sum", 1.0), ("mean", 1.0)]);
+        let mut rng = SplitMix64::new(78);
+        for v in r.cells[1].raw.cand_ns.iter_mut() {
+            *v *= (0.1 * rng.normal()).exp(); // too noisy for 3 % in 80 rounds
+        }
+        for c in &mut r.cells[..2] {
+            c.raw.rounds_s = Some(0.4); // 80 rounds: 200 per second
+            c.raw.rounds_limit_s = Some(2.4); // 480 rounds
+        }
+        let cfg = StatsConfig {
+            resamples: 300,
+            ..StatsConfig::default()
+        };
+        let fixed = simulate(&[r.clone()], Rounds::Fixed, 0.03, 60, &cfg).unwrap();
+        let seq = simulate(&[r], Rounds::Sequential, 0.03, 60, &cfg).unwrap();
+        assert_eq!(seq.rounds, Rounds::Sequential);
+        let (quiet, noisy, untimed) = (&seq.cells[0], &seq.cells[1], &seq.cells[2]);
+        assert!(quiet.simulated_rounds < 80.0, "{quiet:?}");
+        assert!(quiet.min_power() >= 0.95, "{quiet:?}");
+        assert!(noisy.simulated_rounds > 300.0, "{noisy:?}");
+        assert!(
+            noisy.min_power() > fixed.cells[1].min_power() + 0.2,
+            "{noisy:?} vs {:?}",
+            fixed.cells[1]
+        );
+        assert_eq!(untimed.simulated_rounds, 80.0);
+        assert!(fixed.cells.iter().all(|c| c.simulated_rounds == 80.0));
     }
 }

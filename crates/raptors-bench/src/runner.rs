@@ -26,6 +26,12 @@ pub const STOP_MEAN_CAP_FACTOR: f64 = 1.5;
 /// Normal quantile of the interval the stopping rule's order statistics span: the decision's
 /// (`StatsConfig::decision_confidence`, 99 %).
 pub const STOP_DECISION_Z: f64 = 2.576;
+/// A very slow side still stops at its time limit once this many rounds exist.
+pub const STOP_HARD_MIN_ROUNDS: usize = 8;
+/// The precision check runs every this many rounds.
+pub const STOP_SE_CHECK_EVERY: usize = 5;
+/// Self-check cells get at least this budget (s), in --quick runs too.
+pub const STOP_AA_MIN_BUDGET_S: f64 = 0.8;
 /// Samples of fewer calls than this get no lead-in calls (`LEAD_IN_MIN_CALLS` of the script).
 pub const LEAD_IN_MIN_CALLS: usize = 8;
 
@@ -451,6 +457,9 @@ mod tests {
             format!("HARD_CAP_FACTOR = {:?}", super::STOP_HARD_CAP_FACTOR),
             format!("MEAN_CAP_FACTOR = {:?}", super::STOP_MEAN_CAP_FACTOR),
             format!("DECISION_Z = {:?}", super::STOP_DECISION_Z),
+            format!("HARD_MIN_ROUNDS = {}", super::STOP_HARD_MIN_ROUNDS),
+            format!("SE_CHECK_EVERY = {}", super::STOP_SE_CHECK_EVERY),
+            format!("AA_MIN_BUDGET_S = {:?}", super::STOP_AA_MIN_BUDGET_S),
             format!("LEAD_IN_MIN_CALLS = {}", super::LEAD_IN_MIN_CALLS),
         ] {
             assert!(
