@@ -110,7 +110,8 @@ pub fn median(values: &[f64]) -> f64 {
     median_in_place(&mut v)
 }
 
-fn median_in_place(v: &mut [f64]) -> f64 {
+/// Median by selection (mean of the middle two for even lengths); reorders `v`.
+pub(crate) fn median_in_place(v: &mut [f64]) -> f64 {
     let n = v.len();
     if n == 0 {
         return f64::NAN;

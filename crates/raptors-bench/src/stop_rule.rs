@@ -27,7 +27,7 @@ pub fn median_se_sorted(logs: &[f64], scratch: &mut Vec<f64>) -> f64 {
     let med = mid(logs);
     scratch.clear();
     scratch.extend(logs.iter().map(|v| (v - med).abs()));
-    let mad = median_unsorted(scratch);
+    let mad = crate::stats::median_in_place(scratch);
     let mad_se = 1.2533 * 1.4826 * mad / (n as f64).sqrt();
     let half = STOP_DECISION_Z * (n as f64).sqrt() / 2.0;
     let lo_rank = (n as f64 / 2.0 - half).floor().max(0.0) as usize;
@@ -36,18 +36,6 @@ pub fn median_se_sorted(logs: &[f64], scratch: &mut Vec<f64>) -> f64 {
         .min(n - 1);
     let side = (med - logs[lo_rank]).max(logs[hi_rank] - med);
     mad_se.max(side / STOP_DECISION_Z)
-}
-
-/// Median (mean of the middle two for even lengths) by selection; reorders `v`.
-fn median_unsorted(v: &mut [f64]) -> f64 {
-    let n = v.len();
-    let (lower, m, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
-    if n % 2 == 1 {
-        *m
-    } else {
-        let below = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        0.5 * (below + *m)
-    }
 }
 
 /// What the runner knew when it ran a cell: its rounds per second and its limits, in rounds.
