@@ -124,12 +124,17 @@ fn simulate_cell(
     let (mut fp, mut slow, mut fast) = (0usize, 0usize, 0usize);
     let mut total_rounds = 0usize;
     let mut sample = vec![0.0; n];
+    // The replay works on log ratios; taken once here, not per draw.
+    let log_noise: Vec<f64> = match plan {
+        Some(_) => noise.iter().map(|v| v.ln()).collect(),
+        None => Vec::new(),
+    };
     for _ in 0..experiments {
         match plan {
             // The stopping rule looks at the spread of the log ratios only, which a shift does
             // not change: one stopping point serves all three verdicts.
             Some(plan) => {
-                let logs = plan.stopping_rounds(|| noise[rng.below(n)].ln());
+                let logs = plan.stopping_rounds(|| log_noise[rng.below(n)]);
                 sample.clear();
                 sample.extend(logs.iter().map(|l| l.exp()));
             }
