@@ -76,8 +76,9 @@ struct Job {
     /// caller does not return before every claimed chunk is done.
     data: *const (),
     call: unsafe fn(*const (), usize),
-    /// Set when a chunk unwound on a helper thread; the caller re-raises it.
-    helper_panicked: AtomicBool,
+    /// Set when a chunk unwound (before that chunk counts as done, so a caller that saw every
+    /// claimed chunk done also sees it); the caller re-raises a helper's panic.
+    chunk_panicked: AtomicBool,
 }
 // SAFETY: `data` points at a `Sync` closure that outlives every use (see `run_chunks`).
 unsafe impl Send for Job {}
@@ -92,11 +93,17 @@ unsafe fn trampoline<F: Fn(usize) + Sync>(data: *const (), c: usize) {
     (*(data as *const F))(c)
 }
 
-/// Counts a chunk as done even if it unwinds, so the caller never waits forever.
-struct DoneGuard<'a>(&'a AtomicUsize);
+/// Counts a chunk as done even if it unwinds, so the caller never waits forever; an unwinding
+/// chunk is recorded first: the caller stops waiting at the last `done` and must then see the panic
+/// (recording it after `catch_unwind` returned on the helper lost it whenever the caller was faster).
+struct DoneGuard<'a>(&'a Job);
 impl Drop for DoneGuard<'_> {
     fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::Release);
+        if std::thread::panicking() {
+            self.0.chunk_panicked.store(true, Ordering::Relaxed);
+        }
+        // Release: publishes the flag above with the count.
+        self.0.done.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -107,7 +114,7 @@ impl Job {
             if c >= self.chunks {
                 return;
             }
-            let _g = DoneGuard(&self.done);
+            let _g = DoneGuard(self);
             // SAFETY: chunk `c` was claimed before the caller closed the job, so the caller is
             // still waiting in `CloseGuard::drop` and the closure is alive.
             unsafe { (self.call)(self.data, c) };
@@ -116,13 +123,10 @@ impl Job {
 }
 
 impl helpers::Work for Job {
-    /// A helper's share: a panic must not kill the helper thread or go unnoticed, so it is caught,
-    /// recorded and re-raised on the calling thread.
+    /// A helper's share: a panic must not kill the helper thread or go unnoticed, so it is caught
+    /// here (the chunk's `DoneGuard` recorded it) and re-raised on the calling thread.
     fn work(&self) {
-        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Job::work(self)));
-        if caught.is_err() {
-            self.helper_panicked.store(true, Ordering::Release);
-        }
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Job::work(self)));
     }
 }
 
@@ -160,7 +164,7 @@ fn run_chunks<F: Fn(usize) + Sync>(chunks: usize, bytes: usize, f: &F) {
         chunks,
         data: f as *const F as *const (),
         call: trampoline::<F>,
-        helper_panicked: AtomicBool::new(false),
+        chunk_panicked: AtomicBool::new(false),
     });
     let posted: Arc<dyn helpers::Work> = job.clone();
     helpers::offer(Arc::clone(&posted), helpers, bytes);
@@ -169,7 +173,7 @@ fn run_chunks<F: Fn(usize) + Sync>(chunks: usize, bytes: usize, f: &F) {
     drop(close);
     helpers::withdraw(&posted);
     assert!(
-        !job.helper_panicked.load(Ordering::Acquire),
+        !job.chunk_panicked.load(Ordering::Acquire),
         "a chunk panicked on a raptors helper thread"
     );
 }
