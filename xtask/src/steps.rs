@@ -52,6 +52,22 @@ impl TestCounts {
     }
 }
 
+/// A command that exited non-zero, with the test counts its output showed until then (a failing
+/// `cargo test` prints `1 failed` before it exits 101): the summary keeps them instead of `-`.
+#[derive(Debug)]
+pub struct CommandFailed {
+    pub message: String,
+    pub counts: TestCounts,
+}
+
+impl std::fmt::Display for CommandFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CommandFailed {}
+
 /// Outcome of one step, for the summary table.
 #[derive(Clone, Debug)]
 pub struct StepReport {
@@ -85,7 +101,14 @@ impl Steps {
         let duration = start.elapsed();
         let (ok, counts, detail) = match result {
             Ok(counts) => (counts.is_none_or(|c| c.failed == 0), counts, String::new()),
-            Err(err) => (false, None, format!("{err:#}")),
+            Err(err) => {
+                // Counts seen before the failure, if the output had any.
+                let counts = err
+                    .downcast_ref::<CommandFailed>()
+                    .map(|e| e.counts)
+                    .filter(|c| *c != TestCounts::default());
+                (false, counts, format!("{err:#}"))
+            }
         };
         if !detail.is_empty() {
             eprintln!("✗ {name}: {detail}");
@@ -193,7 +216,11 @@ pub fn run_streaming(cmd: &mut Command) -> Result<TestCounts> {
     }
     let status = child.wait()?;
     if !status.success() {
-        bail!("`{display}` failed with {status}");
+        return Err(CommandFailed {
+            message: format!("`{display}` failed with {status}"),
+            counts,
+        }
+        .into());
     }
     Ok(counts)
 }
@@ -258,6 +285,30 @@ mod tests {
         );
         let q = TestCounts::parse_line("40 passed in 1.2s");
         assert_eq!(q, TestCounts::default(), "not a closing banner");
+    }
+
+    /// A failed step keeps the counts its command printed, so "N failed" reaches the totals.
+    #[test]
+    fn failed_step_keeps_its_counts() {
+        let mut steps = Steps::default();
+        let seen = TestCounts {
+            passed: 3,
+            failed: 1,
+            ignored: 0,
+        };
+        let ok = steps.run("tests", || {
+            Err(CommandFailed {
+                message: "`cargo test` failed with exit status: 101".into(),
+                counts: seen,
+            }
+            .into())
+        });
+        assert!(!ok && !steps.all_ok());
+        assert_eq!(steps.total_counts(), seen);
+        // A failure without counts (e.g. a compile error) shows none.
+        steps.run("build", || bail!("`cargo build` failed"));
+        assert_eq!(steps.reports[1].counts, None);
+        assert_eq!(steps.total_counts(), seen);
     }
 
     #[test]

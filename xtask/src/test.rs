@@ -105,9 +105,22 @@ pub fn run(args: TestArgs) -> Result<()> {
     steps.print_summary("cargo xtask test — summary");
     let total = steps.total_counts();
     // A plain closing line that any CI log reader understands.
+    let failed_steps: Vec<&str> = steps
+        .reports
+        .iter()
+        .filter(|r| !r.ok)
+        .map(|r| r.name.as_str())
+        .collect();
     println!(
-        "xtask: {} passed, {} failed, {} skipped",
-        total.passed, total.failed, total.ignored
+        "xtask: {} passed, {} failed, {} skipped{}",
+        total.passed,
+        total.failed,
+        total.ignored,
+        if failed_steps.is_empty() {
+            String::new()
+        } else {
+            format!("; FAILED steps: {}", failed_steps.join(", "))
+        }
     );
     if !steps.all_ok() {
         bail!("some test steps failed (see the summary above)");
