@@ -345,7 +345,7 @@ pub fn build_python_module() -> Result<()> {
             .env("VIRTUAL_ENV", &venv)
             .env("PATH", path)
             .args(["develop", "--release", "--quiet", "-m"])
-            .arg(root.join("crates/raptors-py/Cargo.toml")),
+            .arg(root.join("raptors-py/Cargo.toml")),
     )
     .context("building the raptors Python module with maturin")
 }

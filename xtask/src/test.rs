@@ -135,9 +135,9 @@ pub fn run(args: TestArgs) -> Result<()> {
 /// crates where they have any.
 fn python_test_dirs() -> Vec<String> {
     let root = project_root();
-    let mut dirs = vec!["crates/raptors-py/tests".to_string()];
+    let mut dirs = vec!["raptors-py/tests".to_string()];
     dirs.extend(
-        ["crates/raptors-bench/python/tests"]
+        ["raptors-bench/python/tests"]
             .into_iter()
             .filter(|d| root.join(d).is_dir())
             .map(String::from),

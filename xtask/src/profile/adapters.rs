@@ -1,5 +1,5 @@
-//! Reading the other crates' JSON (shapes documented in crates/raptors-asm/README.md and
-//! crates/raptors-bench/README.md) into the report model. Only field access lives here; the
+//! Reading the other crates' JSON (shapes documented in raptors-asm/README.md and
+//! raptors-bench/README.md) into the report model. Only field access lives here; the
 //! analysis itself is theirs.
 
 use anyhow::{bail, Context, Result};

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn venv_python() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
     p.exists().then_some(p)
 }
 

@@ -1,5 +1,5 @@
 //! JSON shapes shared by the Python runner, the results file and the baseline comparison.
-//! Documented field by field in crates/raptors-bench/README.md (xtask profile reads them).
+//! Documented field by field in raptors-bench/README.md (xtask profile reads them).
 
 use crate::stats::PairedStats;
 use serde::{Deserialize, Serialize};

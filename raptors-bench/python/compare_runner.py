@@ -485,7 +485,7 @@ def main():
     try:
         import raptors
     except Exception as e:  # noqa: BLE001
-        hint = ("; build it with `maturin develop --release -m crates/raptors-py/Cargo.toml` in this venv"
+        hint = ("; build it with `maturin develop --release -m raptors-py/Cargo.toml` in this venv"
                 if isinstance(e, ModuleNotFoundError) else "")
         emit({"type": "fatal", "reason": f"cannot import raptors ({type(e).__name__}: {e}){hint}"})
         return 2
