@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use common::{require_file, require_tool, run, A64_LIBC, X86_LIBM};
+use common::{require_file, run, Fx};
 use raptors_asm::{arm64, disasm, loops, simd, Arch};
 
 /// `addr -> text` of objdump's `.text` listing (`--no-show-raw-insn`, `-z`: no `...` elision).
@@ -80,25 +80,21 @@ struct Listing {
 
 type Listed = (raptors_asm::ElfFile, raptors_asm::SymbolTable, Listing);
 
-fn listing(tool: &str, package: &str, file: &str) -> Listed {
-    listing_with(tool, package, file, Default::default(), &[])
+/// Our listing and objdump's of `fx`'s system library.
+fn listing(fx: Fx) -> Listed {
+    listing_with(fx, Default::default(), &[])
 }
 
-fn listing_with(
-    tool: &str,
-    package: &str,
-    file: &str,
-    opts: disasm::TextOptions,
-    extra: &[&str],
-) -> Listed {
-    require_tool(tool, package);
-    require_file(file, package);
+fn listing_with(fx: Fx, opts: disasm::TextOptions, extra: &[&str]) -> Listed {
+    let tool = fx.tool("objdump");
+    let (file, library_package) = fx.system_library();
+    require_file(file, library_package);
     let (elf, table) = raptors_asm::open(file).expect("open system library");
     let text = elf.section_by_name(".text").expect(".text").clone();
     let ours: BTreeMap<u64, String> = disasm::section_listing_with(&elf, &table, &text, opts)
         .into_iter()
         .collect();
-    let theirs = objdump_text(tool, file, extra);
+    let theirs = objdump_text(&tool, file, extra);
     (elf, table, Listing { ours, theirs })
 }
 
@@ -209,7 +205,7 @@ fn check_backward(
 
 #[test]
 fn x86_libm_matches_objdump() {
-    let (elf, table, l) = listing("objdump", "binutils", X86_LIBM);
+    let (elf, table, l) = listing(Fx::X86);
     assert!(
         l.ours.len() > 50_000,
         "libm .text unexpectedly small: {}",
@@ -228,18 +224,14 @@ fn x86_libm_intel_syntax_matches_objdump() {
     let opts = disasm::TextOptions {
         syntax: raptors_asm::x86::Syntax::Intel,
     };
-    let (_, _, l) = listing_with("objdump", "binutils", X86_LIBM, opts, &["-M", "intel"]);
+    let (_, _, l) = listing_with(Fx::X86, opts, &["-M", "intel"]);
     assert!(l.ours.len() > 50_000);
     assert_eq!(compare(&l, Arch::X86_64), 0);
 }
 
 #[test]
 fn aarch64_libc_matches_objdump() {
-    let (elf, table, l) = listing(
-        "aarch64-linux-gnu-objdump",
-        "binutils-aarch64-linux-gnu",
-        A64_LIBC,
-    );
+    let (elf, table, l) = listing(Fx::A64);
     assert!(
         l.ours.len() > 100_000,
         "libc .text unexpectedly small: {}",

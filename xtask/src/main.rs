@@ -2,6 +2,7 @@
 //! set-up, running tests, benchmarks and the profile job; the logic lives in the crates it calls.
 
 mod bench;
+mod cross;
 mod profile;
 mod setup;
 mod steps;

@@ -9,6 +9,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use crate::cross::Arch;
 use crate::steps::run_inherit;
 
 /// A system tool the project needs, and the Debian package that provides it.
@@ -35,20 +36,19 @@ const HOST_TOOLS: &[SystemTool] = &[
         package: "linux-perf",
         why: "perf stat counters",
     },
+    SystemTool {
+        probe: "llvm-mca-19",
+        package: "llvm-19",
+        why: "llvm-mca: predicted cycles of hot loops on CPU models this machine is not (znver, Neoverse, Apple)",
+    },
 ];
 
-/// The aarch64 cross toolchain (Debian's rustc ships the aarch64 std) and qemu-user.
-const CROSS_TOOLS: &[SystemTool] = &[
-    SystemTool {
-        probe: "/usr/bin/rustc",
-        package: "rustc-web",
-        why: "Debian's rustc, which has an aarch64 standard library",
-    },
-    SystemTool {
-        probe: "/usr/bin/cargo",
-        package: "cargo-web",
-        why: "Debian's cargo, matching that rustc",
-    },
+/// What an x86-64 host needs for the aarch64 side: Debian's toolchain (its rustc ships the aarch64
+/// std), the cross linker and binutils, aarch64 glibc (the disassembler's cross-check input) and
+/// qemu-user, which runs the NEON tests.
+const CROSS_TOOLS_FOR_AARCH64: &[SystemTool] = &[
+    DEBIAN_RUSTC,
+    DEBIAN_CARGO,
     SystemTool {
         probe: "/usr/lib/rustlib/aarch64-unknown-linux-gnu/lib",
         package: "libstd-rust-web-dev:arm64",
@@ -65,19 +65,70 @@ const CROSS_TOOLS: &[SystemTool] = &[
         why: "reference disassembler for AArch64",
     },
     SystemTool {
+        probe: "/usr/aarch64-linux-gnu/lib/libc.so.6",
+        package: "libc6-arm64-cross",
+        why: "an aarch64 library the disassembler is cross-checked on",
+    },
+    SystemTool {
         probe: "qemu-aarch64-static",
         package: "qemu-user-static",
         why: "runs the aarch64 (NEON) tests on this x86-64 machine",
     },
 ];
 
+/// What an aarch64 host needs for the x86-64 side, which is analysed statically there (NumPy's
+/// x86-64 wheel, a cross-built x86-64 Raptors library): the same parts, for x86-64. No qemu: the
+/// x86-64 SIMD levels are not run on an aarch64 host (`cargo xtask test` says so).
+const CROSS_TOOLS_FOR_X86_64: &[SystemTool] = &[
+    DEBIAN_RUSTC,
+    DEBIAN_CARGO,
+    SystemTool {
+        probe: "/usr/lib/rustlib/x86_64-unknown-linux-gnu/lib",
+        package: "libstd-rust-web-dev:amd64",
+        why: "the x86-64 Rust standard library",
+    },
+    SystemTool {
+        probe: "x86_64-linux-gnu-gcc",
+        package: "gcc-x86-64-linux-gnu",
+        why: "linker for x86-64 binaries",
+    },
+    SystemTool {
+        probe: "x86_64-linux-gnu-objdump",
+        package: "binutils-x86-64-linux-gnu",
+        why: "reference disassembler for x86-64",
+    },
+    SystemTool {
+        probe: "/usr/x86_64-linux-gnu/lib/libm.so.6",
+        package: "libc6-amd64-cross",
+        why: "an x86-64 library the disassembler is cross-checked on",
+    },
+];
+
+const DEBIAN_RUSTC: SystemTool = SystemTool {
+    probe: "/usr/bin/rustc",
+    package: "rustc-web",
+    why: "Debian's rustc, which has the other architecture's standard library",
+};
+
+const DEBIAN_CARGO: SystemTool = SystemTool {
+    probe: "/usr/bin/cargo",
+    package: "cargo-web",
+    why: "Debian's cargo, matching that rustc",
+};
+
+/// The system tools for the architecture that is not the host's.
+fn cross_tools(host: Arch) -> &'static [SystemTool] {
+    match host.other() {
+        Arch::Aarch64 => CROSS_TOOLS_FOR_AARCH64,
+        Arch::X86_64 => CROSS_TOOLS_FOR_X86_64,
+    }
+}
+
 fn tool_present(probe: &str) -> bool {
     if probe.starts_with('/') {
         return Path::new(probe).exists();
     }
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(probe).is_file()))
-        .unwrap_or(false)
+    which(probe).is_some()
 }
 
 fn is_root() -> bool {
@@ -105,7 +156,7 @@ pub fn ensure_system_packages(needs: SystemNeeds) -> Result<()> {
         wanted.extend(HOST_TOOLS);
     }
     if needs.cross {
-        wanted.extend(CROSS_TOOLS);
+        wanted.extend(cross_tools(Arch::host()));
     }
     let missing: Vec<&SystemTool> = wanted
         .into_iter()
@@ -113,9 +164,18 @@ pub fn ensure_system_packages(needs: SystemNeeds) -> Result<()> {
         .collect();
     if missing.is_empty() {
         eprintln!("system packages: all present");
-        return Ok(());
+    } else {
+        install_missing(&missing)?;
     }
-    for t in &missing {
+    check_rustc(&host_rustc())?;
+    if needs.cross {
+        check_rustc("/usr/bin/rustc")?;
+    }
+    Ok(())
+}
+
+fn install_missing(missing: &[&SystemTool]) -> Result<()> {
+    for t in missing {
         eprintln!("missing: {} (package {}) — {}", t.probe, t.package, t.why);
     }
     let packages: Vec<&str> = missing.iter().map(|t| t.package).collect();
@@ -131,20 +191,97 @@ pub fn ensure_system_packages(needs: SystemNeeds) -> Result<()> {
     Ok(())
 }
 
+/// The Rust version the kernels need (`rust-version` of the workspace, AVX-512 intrinsics), read
+/// from the workspace manifest so it is written in one place.
+fn required_rust_version() -> Result<(u32, u32)> {
+    let manifest = project_root().join("Cargo.toml");
+    let text =
+        fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+    text.lines()
+        .find_map(|l| {
+            let value = l.trim().strip_prefix("rust-version")?.trim_start();
+            parse_version(value.strip_prefix('=')?.trim().trim_matches('"'))
+        })
+        .with_context(|| format!("no rust-version in {}", manifest.display()))
+}
+
+/// `major.minor` of a version such as `1.89`, `1.96.0` or `rustc 1.85.0 (4d91de4e4 2025-02-17)`.
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let version = text
+        .split_whitespace()
+        .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))?;
+    let mut parts = version.split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// The rustc that builds the host's kernels: `RUSTC` if set, else the one on PATH.
+fn host_rustc() -> String {
+    std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into())
+}
+
+/// Checks that `rustc` is new enough for the kernels. Debian bookworm's release suite has
+/// rustc-web 1.85, below the kernels' rust-version; 1.96 comes from bookworm-security. cargo would
+/// only say "requires rustc 1.89", so the fix is named here, before any build.
+fn check_rustc(rustc: &str) -> Result<()> {
+    let (need_major, need_minor) = required_rust_version()?;
+    let out = Command::new(rustc)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("running {rustc} --version"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (major, minor) = parse_version(&text)
+        .with_context(|| format!("cannot read the version of {rustc} from {text:?}"))?;
+    if (major, minor) >= (need_major, need_minor) {
+        return Ok(());
+    }
+    let resolved = which(rustc).unwrap_or_else(|| PathBuf::from(rustc));
+    let debian = resolved.starts_with("/usr/bin");
+    let fix = if debian {
+        format!(
+            "On Debian bookworm, rustc-web {need_major}.{need_minor} or newer comes from the security \
+             and updates suites: add `bookworm-security` (URIs: http://deb.debian.org/debian-security) \
+             and `bookworm-updates` to /etc/apt/sources.list.d/debian.sources (or sources.list), then \
+             run `apt-get update && apt-get install rustc-web cargo-web` and this command again"
+        )
+    } else {
+        "Update the toolchain (`rustup update stable`) and run this command again".to_string()
+    };
+    bail!(
+        "{} is rustc {major}.{minor}, older than the {need_major}.{need_minor} the kernels need \
+         (rust-version in Cargo.toml: AVX-512 intrinsics). {fix}",
+        resolved.display()
+    )
+}
+
+/// `command` resolved on PATH (an absolute path is returned as it is when it exists).
+fn which(command: &str) -> Option<PathBuf> {
+    if command.contains('/') {
+        return Some(PathBuf::from(command)).filter(|p| p.exists());
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).find(|dir| dir.join(command).is_file()))
+        .map(|dir| dir.join(command))
+}
+
 /// `apt-get install` of `packages` when root on a Debian-like system; otherwise an error with the
 /// exact command to run.
 fn apt_install(packages: &[&str]) -> Result<()> {
     let mut packages = packages.to_vec();
     packages.sort();
     packages.dedup();
-    let needs_arm64 = packages.iter().any(|p| p.ends_with(":arm64"));
+    // Packages of a foreign architecture (`libstd-rust-web-dev:arm64`) need it added to dpkg first.
+    let mut foreign: Vec<&str> = packages
+        .iter()
+        .filter_map(|p| p.split_once(':').map(|(_, arch)| arch))
+        .collect();
+    foreign.sort();
+    foreign.dedup();
     let command = format!(
         "{}apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y {}",
-        if needs_arm64 {
-            "dpkg --add-architecture arm64 && "
-        } else {
-            ""
-        },
+        foreign
+            .iter()
+            .map(|a| format!("dpkg --add-architecture {a} && "))
+            .collect::<String>(),
         packages.join(" ")
     );
     if !is_root() || !tool_present("apt-get") {
@@ -154,8 +291,8 @@ fn apt_install(packages: &[&str]) -> Result<()> {
         );
     }
     eprintln!("installing system packages: {}", packages.join(" "));
-    if needs_arm64 {
-        run_inherit(Command::new("dpkg").args(["--add-architecture", "arm64"]))?;
+    for arch in &foreign {
+        run_inherit(Command::new("dpkg").args(["--add-architecture", arch]))?;
     }
     run_inherit(Command::new("apt-get").args(["update", "-q"]))?;
     run_inherit(
@@ -253,6 +390,20 @@ pub fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The cargo target directory (`CARGO_TARGET_DIR`, relative to the project root, else `target/`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                project_root().join(p)
+            }
+        })
+        .unwrap_or_else(|| project_root().join("target"))
+}
+
 pub fn venv_dir() -> PathBuf {
     project_root().join(".venv")
 }
@@ -348,4 +499,37 @@ pub fn build_python_module() -> Result<()> {
             .arg(root.join("raptors-py/Cargo.toml")),
     )
     .context("building the raptors Python module with maturin")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_read_from_manifests_and_rustc_output() {
+        assert_eq!(parse_version("1.89"), Some((1, 89)));
+        assert_eq!(
+            parse_version("rustc 1.85.0 (4d91de4e4 2025-02-17) (built from a source tarball)"),
+            Some((1, 85))
+        );
+        assert_eq!(parse_version("rustc"), None);
+        let (major, minor) = required_rust_version().unwrap();
+        assert!((major, minor) >= (1, 85), "{major}.{minor}");
+    }
+
+    #[test]
+    fn cross_tools_are_those_of_the_other_architecture() {
+        let other = Arch::host().other();
+        let tools = cross_tools(Arch::host());
+        assert!(tools
+            .iter()
+            .any(|t| t.probe == format!("{}gcc", other.gnu_prefix())));
+        assert!(tools
+            .iter()
+            .any(|t| t.package.starts_with("libstd-rust-web-dev:")
+                && t.probe.contains(other.triple())));
+        // Nothing of the host's own architecture is installed as a cross tool.
+        let host = Arch::host();
+        assert!(!tools.iter().any(|t| t.probe.contains(host.gnu_prefix())));
+    }
 }

@@ -76,6 +76,8 @@ pub struct StepReport {
     pub duration: Duration,
     pub counts: Option<TestCounts>,
     pub detail: String,
+    /// Not run because this machine cannot (the reason is in `detail`); shown as such, never as ok.
+    pub not_run: bool,
 }
 
 /// Collects step reports and prints the summary table.
@@ -119,8 +121,29 @@ impl Steps {
             duration,
             counts,
             detail,
+            not_run: false,
         });
         ok
+    }
+
+    /// Records a step this machine cannot run, with the reason: the summary and the closing line
+    /// show it as "not run", so nothing is skipped silently.
+    pub fn not_run(&mut self, name: &str, reason: &str) {
+        Self::banner(name);
+        eprintln!("⚠ not run: {reason}");
+        self.reports.push(StepReport {
+            name: name.to_string(),
+            ok: true,
+            duration: Duration::ZERO,
+            counts: None,
+            detail: reason.to_string(),
+            not_run: true,
+        });
+    }
+
+    /// The steps recorded as not run, with their reasons.
+    pub fn not_run_steps(&self) -> Vec<&StepReport> {
+        self.reports.iter().filter(|r| r.not_run).collect()
     }
 
     pub fn all_ok(&self) -> bool {
@@ -138,7 +161,7 @@ impl Steps {
     pub fn print_summary(&self, title: &str) {
         eprintln!("\n{title}");
         eprintln!(
-            "{:<44} {:<6} {:>9} {:>8} {:>7} {:>8}",
+            "{:<44} {:<7} {:>8} {:>8} {:>7} {:>8}",
             "step", "status", "time", "passed", "failed", "skipped"
         );
         eprintln!("{}", "─".repeat(87));
@@ -152,9 +175,13 @@ impl Steps {
                 None => ("-".into(), "-".into(), "-".into()),
             };
             eprintln!(
-                "{:<44} {:<6} {:>8.1}s {:>8} {:>7} {:>8}",
+                "{:<44} {:<7} {:>7.1}s {:>8} {:>7} {:>8}",
                 r.name,
-                if r.ok { "ok" } else { "FAILED" },
+                match (r.ok, r.not_run) {
+                    (_, true) => "NOT RUN",
+                    (true, false) => "ok",
+                    (false, false) => "FAILED",
+                },
                 r.duration.as_secs_f64(),
                 p,
                 f,
@@ -164,7 +191,7 @@ impl Steps {
         for r in self
             .reports
             .iter()
-            .filter(|r| !r.ok && !r.detail.is_empty())
+            .filter(|r| (!r.ok || r.not_run) && !r.detail.is_empty())
         {
             eprintln!("  {}: {}", r.name, r.detail);
         }

@@ -4,39 +4,19 @@ use std::process::Command;
 
 use anyhow::{bail, Result};
 
-use crate::setup::{self, project_root, pyo3_env, SystemNeeds};
+use crate::cross::{cross_cargo, host_cargo, Arch, CrossPurpose};
+use crate::setup::{self, project_root, SystemNeeds};
 use crate::steps::{run_streaming, Steps};
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
-    /// Skip the aarch64 (NEON) tests under qemu-user. For local use only: CI never passes it.
+    /// Skip the aarch64 (NEON) tests under qemu-user on an x86-64 host. For local use only: CI
+    /// never passes it.
     #[arg(long)]
     pub no_cross: bool,
     /// Also run the opt-in container test (builds the profile image; needs Docker; slow).
     #[arg(long)]
     pub container: bool,
-}
-
-/// The cargo that runs this xtask (rustup's), for the host steps.
-fn cargo() -> Command {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(project_root());
-    pyo3_env(&mut cmd);
-    cmd
-}
-
-/// Debian's cargo/rustc, which ship the aarch64 standard library. A separate target dir keeps the
-/// two toolchains from invalidating each other's artefacts.
-pub fn cross_cargo() -> Command {
-    let mut cmd = Command::new("/usr/bin/cargo");
-    cmd.current_dir(project_root())
-        .env("RUSTC", "/usr/bin/rustc")
-        .env("RUSTDOC", "/usr/bin/rustdoc")
-        .env("CARGO_TARGET_DIR", project_root().join("target/cross"))
-        // rustup's proxies must not leak into Debian's toolchain.
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("CARGO");
-    cmd
 }
 
 pub fn run(args: TestArgs) -> Result<()> {
@@ -52,11 +32,11 @@ pub fn run(args: TestArgs) -> Result<()> {
     });
     if setup_ok {
         steps.run("cargo fmt --check", || {
-            run_streaming(cargo().args(["fmt", "--all", "--check"]))?;
+            run_streaming(host_cargo().args(["fmt", "--all", "--check"]))?;
             Ok(None)
         });
         steps.run("cargo clippy (all targets, -D warnings)", || {
-            run_streaming(cargo().args([
+            run_streaming(host_cargo().args([
                 "clippy",
                 "--workspace",
                 "--all-targets",
@@ -66,22 +46,13 @@ pub fn run(args: TestArgs) -> Result<()> {
             ]))?;
             Ok(None)
         });
-        steps.run("cargo test --workspace (x86-64)", || {
-            Ok(Some(run_streaming(cargo().args(["test", "--workspace"]))?))
+        let host = Arch::host();
+        steps.run(&format!("cargo test --workspace ({host})"), || {
+            Ok(Some(run_streaming(
+                host_cargo().args(["test", "--workspace"]),
+            )?))
         });
-        if args.no_cross {
-            eprintln!("\n⚠ --no-cross: the aarch64 (NEON) tests were NOT run");
-        } else {
-            steps.run("raptors-kernels tests on aarch64 (qemu-user)", || {
-                Ok(Some(run_streaming(cross_cargo().args([
-                    "test",
-                    "--target",
-                    "aarch64-unknown-linux-gnu",
-                    "-p",
-                    "raptors-kernels",
-                ]))?))
-            });
-        }
+        other_architecture_tests(&mut steps, host, args.no_cross);
         let built = steps.run("build the raptors module (maturin, release)", || {
             setup::build_python_module()?;
             Ok(None)
@@ -125,10 +96,46 @@ pub fn run(args: TestArgs) -> Result<()> {
     if !steps.all_ok() {
         bail!("some test steps failed (see the summary above)");
     }
-    if args.no_cross {
-        eprintln!("note: aarch64 tests skipped by --no-cross");
+    for r in steps.not_run_steps() {
+        eprintln!("note: not run — {}: {}", r.name, r.detail);
     }
     Ok(())
+}
+
+/// The kernels of the architecture that is not the host's. On an x86-64 host the aarch64 (NEON)
+/// tests are cross-built and run under qemu-user; on an aarch64 host the NEON tests already ran
+/// natively with the workspace, and the x86-64 SIMD levels cannot run here: that is said, not
+/// skipped silently.
+fn other_architecture_tests(steps: &mut Steps, host: Arch, no_cross: bool) {
+    let other = host.other();
+    let name = format!("raptors-kernels tests on {other} (qemu-user)");
+    match other {
+        Arch::Aarch64 if no_cross => steps.not_run(
+            &name,
+            "--no-cross was given (local shortcut; CI never passes it): the NEON kernels were not tested",
+        ),
+        Arch::Aarch64 => {
+            steps.run(&name, || {
+                Ok(Some(run_streaming(
+                    cross_cargo(other, CrossPurpose::RunUnderQemu).args([
+                        "test",
+                        "--target",
+                        other.triple(),
+                        "-p",
+                        "raptors-kernels",
+                    ]),
+                )?))
+            });
+        }
+        Arch::X86_64 => steps.not_run(
+            &format!("raptors-kernels tests on {other}"),
+            &format!(
+                "this is an {host} host: the {} kernels cannot run here (the NEON and scalar \
+                 levels ran natively in the workspace tests); they are tested on x86-64 hosts and in CI",
+                other.simd_levels().join("/")
+            ),
+        ),
+    }
 }
 
 /// Every folder holding pytest suites: the binding's tests (always) and the Python tests of other

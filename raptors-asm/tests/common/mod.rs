@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub const X86_LIBM: &str = "/lib/x86_64-linux-gnu/libm.so.6";
-pub const A64_LIBC: &str = "/usr/aarch64-linux-gnu/lib/libc.so.6";
+/// Whether the tests run on an aarch64 host: the host's binutils and glibc are then the aarch64
+/// ones, and the x86-64 ones are the cross packages (and the other way round on x86-64).
+const AARCH64_HOST: bool = cfg!(target_arch = "aarch64");
 
 /// Panics (test failure) with what to install when `tool` cannot run.
 pub fn require_tool(tool: &str, package: &str) {
@@ -65,16 +66,32 @@ pub enum Fx {
 }
 
 impl Fx {
+    fn is_host(self) -> bool {
+        (self == Fx::A64) == AARCH64_HOST
+    }
+    /// Prefix of this architecture's binutils: none for the host's own, the GNU triple otherwise.
     pub fn prefix(self) -> &'static str {
-        match self {
-            Fx::X86 => "",
-            Fx::A64 => "aarch64-linux-gnu-",
+        match (self, self.is_host()) {
+            (_, true) => "",
+            (Fx::X86, false) => "x86_64-linux-gnu-",
+            (Fx::A64, false) => "aarch64-linux-gnu-",
         }
     }
     pub fn package(self) -> &'static str {
-        match self {
-            Fx::X86 => "binutils",
-            Fx::A64 => "binutils-aarch64-linux-gnu",
+        match (self, self.is_host()) {
+            (_, true) => "binutils",
+            (Fx::X86, false) => "binutils-x86-64-linux-gnu",
+            (Fx::A64, false) => "binutils-aarch64-linux-gnu",
+        }
+    }
+    /// A real system library of this architecture (the objdump cross-check input), and the
+    /// package that provides it.
+    pub fn system_library(self) -> (&'static str, &'static str) {
+        match (self, self.is_host()) {
+            (Fx::X86, true) => ("/lib/x86_64-linux-gnu/libm.so.6", "libc6"),
+            (Fx::X86, false) => ("/usr/x86_64-linux-gnu/lib/libm.so.6", "libc6-amd64-cross"),
+            (Fx::A64, true) => ("/lib/aarch64-linux-gnu/libc.so.6", "libc6"),
+            (Fx::A64, false) => ("/usr/aarch64-linux-gnu/lib/libc.so.6", "libc6-arm64-cross"),
         }
     }
     pub fn tool(self, name: &str) -> String {

@@ -237,7 +237,7 @@ pub fn counter_status(profiles: &Path) -> Result<String> {
 pub fn run_container_test() -> Result<()> {
     let base = base_image(None);
     build_image(&base)?;
-    let out_parent = super::probes::target_dir().join("container-test");
+    let out_parent = crate::setup::target_dir().join("container-test");
     let profiles = out_parent.join("profiles");
     run_image(
         &out_parent,

@@ -367,15 +367,8 @@ fn last_reason(log: &StepLog) -> String {
         .unwrap_or_default()
 }
 
-fn cargo() -> Command {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(setup::project_root());
-    setup::pyo3_env(&mut c);
-    c
-}
-
 fn build_tools(log: &StepLog) -> Result<(PathBuf, PathBuf)> {
-    log.run(cargo().args([
+    log.run(crate::cross::host_cargo().args([
         "build",
         "--release",
         "-p",
@@ -383,7 +376,7 @@ fn build_tools(log: &StepLog) -> Result<(PathBuf, PathBuf)> {
         "-p",
         "raptors-bench",
     ]))?;
-    let dir = probes::target_dir().join("release");
+    let dir = crate::setup::target_dir().join("release");
     let (a, b) = (dir.join("raptors-asm"), dir.join("raptors-bench"));
     for p in [&a, &b] {
         if !p.is_file() {

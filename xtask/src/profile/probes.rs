@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use super::model::Environment;
 use super::runlog::StepLog;
-use crate::setup::project_root;
+use crate::cross::{cross_cargo, Arch, CrossPurpose};
+use crate::setup::target_dir;
 
 const ENV_SCRIPT: &str = r#"
 import contextlib, io, json, os, platform, subprocess, sys
@@ -121,19 +122,6 @@ pub fn cache_dir() -> PathBuf {
     target_dir().join("profile-cache")
 }
 
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| {
-            if p.is_absolute() {
-                p
-            } else {
-                project_root().join(p)
-            }
-        })
-        .unwrap_or_else(|| project_root().join("target"))
-}
-
 /// NumPy's `_multiarray_umath` from the aarch64 manylinux wheel of the installed NumPy version.
 /// Downloads with pip once; later runs reuse the extracted module.
 pub fn numpy_aarch64_module(log: &StepLog, python: &Path, numpy_version: &str) -> Result<PathBuf> {
@@ -240,34 +228,27 @@ fn find_module(extracted: &Path) -> Option<PathBuf> {
 }
 
 /// Cross-builds raptors-kernels (feature `capi`) as an aarch64 cdylib with Debian's toolchain, for
-/// disassembly only. Without `+crt-static` (the project's aarch64 rustflags), which would make
-/// rustc drop the cdylib crate type; in its own target dir so the qemu test build is not
-/// invalidated.
+/// disassembly only.
 pub fn raptors_aarch64_library(log: &StepLog) -> Result<PathBuf> {
     if !Path::new("/usr/bin/cargo").exists() {
         bail!("Debian's cargo (/usr/bin/cargo, package cargo-web) is missing: needed for the aarch64 std");
     }
-    let target_dir = target_dir().join("cross-cdylib");
-    let mut cmd = crate::test::cross_cargo();
-    cmd.env("CARGO_TARGET_DIR", &target_dir)
-        // RUSTFLAGS replaces (not extends) target.<triple>.rustflags from .cargo/config.toml.
-        .env("RUSTFLAGS", "-C target-feature=-crt-static")
-        .args([
-            "rustc",
-            "-p",
-            "raptors-kernels",
-            "--release",
-            "--features",
-            "capi",
-        ])
-        .args([
-            "--crate-type",
-            "cdylib",
-            "--target",
-            "aarch64-unknown-linux-gnu",
-        ]);
+    let target = Arch::Aarch64;
+    let mut cmd = cross_cargo(target, CrossPurpose::Disassemble);
+    cmd.args([
+        "rustc",
+        "-p",
+        "raptors-kernels",
+        "--release",
+        "--features",
+        "capi",
+    ])
+    .args(["--crate-type", "cdylib", "--target", target.triple()]);
     log.run(&mut cmd)?;
-    let lib = target_dir.join("aarch64-unknown-linux-gnu/release/libraptors_kernels.so");
+    let lib = target_dir()
+        .join("cross-cdylib")
+        .join(target.triple())
+        .join("release/libraptors_kernels.so");
     if !lib.is_file() {
         bail!(
             "the cross build succeeded but {} does not exist",
