@@ -9,7 +9,7 @@ use crate::error::KernelError;
 use crate::generic::reduce::Neumaier;
 use crate::ops::{BinaryOp, ReduceOp, Reduced, ScalarSide};
 use crate::par::{self, SendPtr};
-use crate::shape::{broadcast, max_nan, min_nan, Element, Shape};
+use crate::shape::{broadcast, max_nan, min_nan, normalize_axis, Element, Shape};
 use crate::view::{c_strides, Array, ArrayView, ArrayViewMut};
 
 /// One operand of an element-wise op in the (m, n) result space: strides already broadcast.
@@ -38,7 +38,7 @@ fn broadcast_operand<T: Element>(v: &ArrayView<'_, T>, n: usize) -> Operand<T> {
 }
 
 /// Allocates an uninitialised result of `shape`, lets `fill` write every element, returns it.
-fn with_result<T: Element>(
+pub(crate) fn with_result<T: Element>(
     shape: Shape,
     fill: impl FnOnce(ArrayViewMut<'_, T>) -> Result<(), KernelError>,
 ) -> Result<Array<T>, KernelError> {
@@ -74,14 +74,6 @@ fn advise_huge_pages(p: *mut u8, bytes: usize) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (p, bytes, HUGE_MIN_BYTES);
-}
-
-fn normalize_axis(axis: isize, ndim: usize) -> Result<usize, KernelError> {
-    let nd = ndim as isize;
-    if axis < -nd || axis >= nd {
-        return Err(KernelError::AxisOutOfBounds { axis, ndim });
-    }
-    Ok(if axis < 0 { axis + nd } else { axis } as usize)
 }
 
 impl Kernels {

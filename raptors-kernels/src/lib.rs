@@ -10,6 +10,7 @@
 mod arch;
 #[cfg(feature = "capi")]
 pub mod capi;
+mod cast;
 mod dispatch;
 mod driver;
 mod error;
@@ -17,20 +18,25 @@ mod generic;
 mod helpers;
 mod lanes;
 mod ops;
+mod overlap;
 mod par;
 mod pool;
+mod promote;
 mod shape;
 mod view;
 
+pub use cast::{cast, cast_into};
 pub use dispatch::{
     available_levels, best_level, parse_threads_env, resolve_simd_env, set_threads, simd_level,
     threads, Kernels, SimdLevel,
 };
 pub use error::KernelError;
 pub use ops::{BinaryOp, ReduceOp, Reduced, ScalarSide};
+pub use overlap::{byte_span, overlaps_partially, spans_overlap};
 pub use pool::recycle;
-pub use shape::{broadcast_shapes, DType, Element, Shape};
-pub use view::{Array, ArrayView, ArrayViewMut};
+pub use promote::{result_dtype, OperandType, ScalarType};
+pub use shape::{broadcast_shapes, normalize_axis, reduction_len, DType, Element, Shape};
+pub use view::{c_strides, Array, ArrayView, ArrayViewMut};
 
 /// `a op b` with NumPy broadcasting on the active level.
 pub fn binary<T: Element>(

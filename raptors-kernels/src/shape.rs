@@ -12,6 +12,16 @@ pub enum DType {
     F64,
 }
 
+impl DType {
+    /// Bytes per element: 4 for `F32`, 8 for `F64`.
+    pub fn itemsize(self) -> usize {
+        match self {
+            DType::F32 => std::mem::size_of::<f32>(),
+            DType::F64 => std::mem::size_of::<f64>(),
+        }
+    }
+}
+
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -182,6 +192,26 @@ impl fmt::Display for Shape {
             [m, n] => write!(f, "({m}, {n})"),
             _ => unreachable!("ndim <= 2 by construction"),
         }
+    }
+}
+
+/// NumPy's axis normalisation: `-ndim <= axis < ndim`, negative axes count from the end.
+/// Anything else is [`KernelError::AxisOutOfBounds`], whose message is NumPy's `AxisError` text
+/// ("axis 2 is out of bounds for array of dimension 2").
+pub fn normalize_axis(axis: isize, ndim: usize) -> Result<usize, KernelError> {
+    let nd = ndim as isize;
+    if axis < -nd || axis >= nd {
+        return Err(KernelError::AxisOutOfBounds { axis, ndim });
+    }
+    Ok(if axis < 0 { axis + nd } else { axis } as usize)
+}
+
+/// How many elements each result of a reduction over `axis` combines (`None`: all of them).
+/// Zero means an empty reduction (sum 0, mean NaN, min/max an error).
+pub fn reduction_len(shape: Shape, axis: Option<isize>) -> Result<usize, KernelError> {
+    match axis {
+        None => Ok(shape.size()),
+        Some(axis) => Ok(shape.dims()[normalize_axis(axis, shape.ndim())?]),
     }
 }
 

@@ -6,8 +6,15 @@ use std::marker::PhantomData;
 use crate::error::KernelError;
 use crate::shape::{Element, Shape};
 
-/// C-contiguous strides (in elements) of `shape`, unused axes 0.
-pub(crate) fn c_strides(shape: Shape) -> [isize; 2] {
+/// C-contiguous (row-major) strides of `shape`, in elements; axes beyond `shape.ndim()` get 0.
+///
+/// ```
+/// use raptors_kernels::{c_strides, Shape};
+/// assert_eq!(c_strides(Shape::d2(3, 4)), [4, 1]);
+/// assert_eq!(c_strides(Shape::d1(5)), [1, 0]);
+/// assert_eq!(c_strides(Shape::scalar()), [0, 0]);
+/// ```
+pub fn c_strides(shape: Shape) -> [isize; 2] {
     match *shape.dims() {
         [] => [0, 0],
         [_] => [1, 0],
