@@ -309,7 +309,11 @@ impl Kernels {
         Ok(())
     }
 
-    fn reduce_all<T: Element>(&self, op: ReduceOp, a: ArrayView<T>) -> Result<T, KernelError> {
+    pub(crate) fn reduce_all<T: Element>(
+        &self,
+        op: ReduceOp,
+        a: ArrayView<T>,
+    ) -> Result<T, KernelError> {
         let size = a.shape.size();
         if size == 0 {
             return match op {

@@ -8,7 +8,9 @@ use crate::error::KernelError;
 /// The element type of an array.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub enum DType {
+    /// `f32` (NumPy's `float32`).
     F32,
+    /// `f64` (NumPy's `float64`).
     F64,
 }
 
@@ -58,6 +60,7 @@ pub(crate) mod sealed {
 pub trait Element:
     Copy + Send + Sync + PartialOrd + fmt::Debug + fmt::Display + 'static + sealed::Sealed
 {
+    /// The runtime tag of this type.
     const DTYPE: DType;
 }
 
@@ -143,28 +146,40 @@ impl Shape {
             _ => Err(KernelError::TooManyDims { ndim: dims.len() }),
         }
     }
+    /// The 0-d shape `()` (one element).
     pub fn scalar() -> Shape {
         Shape {
             dims: [0, 0],
             ndim: 0,
         }
     }
+    /// The 1-D shape `(n,)`.
     pub fn d1(n: usize) -> Shape {
         Shape {
             dims: [n, 0],
             ndim: 1,
         }
     }
+    /// The 2-D shape `(m, n)`: m rows of n elements.
+    ///
+    /// ```
+    /// use raptors_kernels::Shape;
+    /// let s = Shape::d2(2, 3);
+    /// assert_eq!((s.dims(), s.ndim(), s.size()), (&[2, 3][..], 2, 6));
+    /// assert_eq!(s.to_string(), "(2, 3)");
+    /// ```
     pub fn d2(m: usize, n: usize) -> Shape {
         Shape {
             dims: [m, n],
             ndim: 2,
         }
     }
+    /// The extent of each dimension (empty for a 0-d shape).
     #[inline]
     pub fn dims(&self) -> &[usize] {
         &self.dims[..self.ndim]
     }
+    /// The number of dimensions (0, 1 or 2).
     pub fn ndim(&self) -> usize {
         self.ndim
     }
