@@ -52,6 +52,18 @@ pub fn run(args: TestArgs) -> Result<()> {
                 host_cargo().args(["test", "--workspace"]),
             )?))
         });
+        steps.run("example: raptors-kernels on an ndarray matrix", || {
+            run_streaming(host_cargo().args([
+                "run",
+                "-p",
+                "raptors-kernels",
+                "--example",
+                "ndarray_matrix",
+                "--features",
+                "ndarray",
+            ]))?;
+            Ok(None)
+        });
         other_architecture_tests(&mut steps, host, args.no_cross);
         let built = steps.run("build the raptors module (maturin, release)", || {
             setup::build_python_module()?;
