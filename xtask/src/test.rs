@@ -40,6 +40,8 @@ pub fn run(args: TestArgs) -> Result<()> {
                 "clippy",
                 "--workspace",
                 "--all-targets",
+                "--features",
+                "raptors-kernels/ndarray",
                 "--",
                 "-D",
                 "warnings",
@@ -49,7 +51,14 @@ pub fn run(args: TestArgs) -> Result<()> {
         let host = Arch::host();
         steps.run(&format!("cargo test --workspace ({host})"), || {
             Ok(Some(run_streaming(
-                host_cargo().args(["test", "--workspace"]),
+                // The kernels' ndarray doctests and tests need their feature; named here rather
+                // than relying on another crate's dev-dependency to switch it on.
+                host_cargo().args([
+                    "test",
+                    "--workspace",
+                    "--features",
+                    "raptors-kernels/ndarray",
+                ]),
             )?))
         });
         steps.run("example: raptors-kernels on an ndarray matrix", || {
