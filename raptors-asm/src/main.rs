@@ -1,11 +1,11 @@
-//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare. Text for humans, `--json` for
-//! tools (shapes in README.md). Errors go to stderr with the file and reason; exit code 1.
+//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare, hot-loop. Text for
+//! humans, `--json` for tools (shapes in README.md). Errors go to stderr with the file and reason; exit code 1.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use raptors_asm::{compare, disasm, loops, simd, x86::Syntax};
+use raptors_asm::{compare, disasm, hotloop, loops, simd, x86::Syntax};
 
 #[derive(Parser)]
 #[command(
@@ -82,6 +82,27 @@ enum Cmd {
         loop_a: Option<u64>,
         #[arg(long, value_parser = parse_addr)]
         loop_b: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The loop that runs: chosen by execution counts (--counts), else the static guess.
+    HotLoop {
+        lib: PathBuf,
+        #[arg(long)]
+        symbol: String,
+        /// Per-instruction execution counts: `ADDRESS COUNT` lines or a JSON object, file
+        /// virtual addresses (callgrind --dump-instr=yes, qemu exec logs, converted by the caller).
+        #[arg(long)]
+        counts: Option<PathBuf>,
+        /// The counts are per basic-block start (qemu `-d exec`): spread over each block.
+        #[arg(long, requires = "counts")]
+        blocks: bool,
+        /// Label for `chosen_by` (e.g. callgrind, qemu-exec, perf-sample).
+        #[arg(long, default_value = "counts", requires = "counts")]
+        source: String,
+        /// Input elements the op processed in the run (for measured instructions/element).
+        #[arg(long)]
+        elements: Option<u64>,
         #[arg(long)]
         json: bool,
     },
@@ -278,6 +299,43 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 let mut s = String::new();
                 compare::compare_text(&c, &mut s);
+                emit_text(&s)?;
+            }
+        }
+        Cmd::HotLoop {
+            lib,
+            symbol,
+            counts,
+            blocks,
+            source,
+            elements,
+            json,
+        } => {
+            let (elf, table) = raptors_asm::open(&lib)?;
+            let f = compare::one_function(&elf, &table, &symbol)?;
+            let counts = match &counts {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?;
+                    let c = hotloop::parse_counts(p, &text)?;
+                    Some(if blocks {
+                        hotloop::expand_block_counts(&elf, f, &c)
+                    } else {
+                        c
+                    })
+                }
+                None => None,
+            };
+            let exec = counts.as_ref().map(|c| hotloop::ExecCounts {
+                source: &source,
+                counts: c,
+            });
+            let c = hotloop::choose_loop(&elf, &table, f, exec, elements)?;
+            if json {
+                emit_json(&c)?;
+            } else {
+                let mut s = String::new();
+                hotloop::choice_text(&c, &mut s);
                 emit_text(&s)?;
             }
         }
