@@ -5,7 +5,7 @@
 //! objdump-compatible text ([`disasm`]) or produce [`insn::Insn`] facts and
 //! [`effects::Effect`]s from decoder metadata, which [`simd`], [`loops`] (with [`streams`] and
 //! [`origins`] for elements per iteration) and [`compare`] aggregate. [`hotloop`] chooses a
-//! loop by execution counts. The CLI (`src/main.rs`) is a thin layer;
+//! loop by execution counts and [`mca`] predicts loops with llvm-mca. The CLI (`src/main.rs`) is a thin layer;
 //! JSON shapes are documented in the crate README.
 
 pub mod arm64;
@@ -19,6 +19,8 @@ pub mod hotloop;
 pub mod insn;
 pub mod locate;
 pub mod loops;
+pub mod mca;
+pub mod mca_parse;
 pub mod origins;
 pub mod simd;
 pub mod streams;

@@ -1,11 +1,11 @@
-//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare, hot-loop. Text for
+//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare, hot-loop, mca. Text for
 //! humans, `--json` for tools (shapes in README.md). Errors go to stderr with the file and reason; exit code 1.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use raptors_asm::{compare, disasm, hotloop, loops, simd, x86::Syntax};
+use raptors_asm::{compare, disasm, hotloop, loops, mca, simd, x86::Syntax};
 
 #[derive(Parser)]
 #[command(
@@ -103,6 +103,20 @@ enum Cmd {
         /// Input elements the op processed in the run (for measured instructions/element).
         #[arg(long)]
         elements: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// llvm-mca predictions of a function's hottest loop on the fixed CPU models (+ host).
+    Mca {
+        lib: PathBuf,
+        #[arg(long)]
+        symbol: String,
+        /// Predict the innermost loop containing this address instead of the static guess.
+        #[arg(long = "loop", value_parser = parse_addr)]
+        at: Option<u64>,
+        /// Additional llvm-mca CPU names (repeatable).
+        #[arg(long = "cpu")]
+        cpus: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -336,6 +350,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 let mut s = String::new();
                 hotloop::choice_text(&c, &mut s);
+                emit_text(&s)?;
+            }
+        }
+        Cmd::Mca {
+            lib,
+            symbol,
+            at,
+            cpus,
+            json,
+        } => {
+            let (elf, table) = raptors_asm::open(&lib)?;
+            let f = compare::one_function(&elf, &table, &symbol)?;
+            let tool = mca::probe_tool()?;
+            let r = mca::predict(&elf, &table, f, at, &tool, &cpus)?;
+            if json {
+                emit_json(&r)?;
+            } else {
+                let mut s = String::new();
+                mca::mca_text(&r, &mut s);
                 emit_text(&s)?;
             }
         }
