@@ -5,12 +5,14 @@
 //! objdump-compatible text ([`disasm`]) or produce [`insn::Insn`] facts and
 //! [`effects::Effect`]s from decoder metadata, which [`simd`], [`loops`] (with [`streams`] and
 //! [`origins`] for elements per iteration) and [`compare`] aggregate. [`hotloop`] chooses a
-//! loop by execution counts and [`mca`] predicts loops with llvm-mca. The CLI (`src/main.rs`) is a thin layer;
-//! JSON shapes are documented in the crate README.
+//! loop by execution counts, [`mca`] predicts loops with llvm-mca, [`diff`] diffs two
+//! functions' normalised code. The CLI (`src/main.rs`) is a thin layer; JSON shapes are
+//! documented in the crate README.
 
 pub mod arm64;
 mod arm64_tables;
 pub mod compare;
+pub mod diff;
 pub mod disasm;
 pub mod effects;
 pub mod elf;

@@ -1,11 +1,11 @@
-//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare, hot-loop, mca. Text for
+//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare, hot-loop, mca, diff. Text for
 //! humans, `--json` for tools (shapes in README.md). Errors go to stderr with the file and reason; exit code 1.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use raptors_asm::{compare, disasm, hotloop, loops, mca, simd, x86::Syntax};
+use raptors_asm::{compare, diff, disasm, hotloop, loops, mca, simd, x86::Syntax};
 
 #[derive(Parser)]
 #[command(
@@ -117,6 +117,25 @@ enum Cmd {
         /// Additional llvm-mca CPU names (repeatable).
         #[arg(long = "cpu")]
         cpus: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unified diff of two functions' (or hot loops') normalised disassembly.
+    Diff {
+        lib_a: PathBuf,
+        lib_b: PathBuf,
+        #[arg(long)]
+        symbol_a: String,
+        #[arg(long)]
+        symbol_b: String,
+        /// Diff the hottest loops instead of the whole functions.
+        #[arg(long = "loop")]
+        hot_loop: bool,
+        /// Loop of A containing this address (implies --loop).
+        #[arg(long, value_parser = parse_addr)]
+        loop_a: Option<u64>,
+        #[arg(long, value_parser = parse_addr)]
+        loop_b: Option<u64>,
         #[arg(long)]
         json: bool,
     },
@@ -369,6 +388,38 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 let mut s = String::new();
                 mca::mca_text(&r, &mut s);
+                emit_text(&s)?;
+            }
+        }
+        Cmd::Diff {
+            lib_a,
+            lib_b,
+            symbol_a,
+            symbol_b,
+            hot_loop,
+            loop_a,
+            loop_b,
+            json,
+        } => {
+            let (ea, ta) = raptors_asm::open(&lib_a)?;
+            let (eb, tb) = raptors_asm::open(&lib_b)?;
+            let fa = compare::one_function(&ea, &ta, &symbol_a)?;
+            let fb = compare::one_function(&eb, &tb, &symbol_b)?;
+            let any_loop = hot_loop || loop_a.is_some() || loop_b.is_some();
+            let scope = |at| {
+                if any_loop {
+                    diff::Scope::Loop(at)
+                } else {
+                    diff::Scope::Function
+                }
+            };
+            let d =
+                diff::diff_functions((&ea, &ta, fa), (&eb, &tb, fb), scope(loop_a), scope(loop_b))?;
+            if json {
+                emit_json(&d)?;
+            } else {
+                let mut s = String::new();
+                diff::diff_text(&d, &mut s);
                 emit_text(&s)?;
             }
         }
