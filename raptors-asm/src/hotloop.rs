@@ -273,11 +273,15 @@ pub fn choice_text(c: &LoopChoice, out: &mut String) {
                 f3(l.elements_per_iteration),
                 l.elements_basis
             );
+            let measured = match (c.function_executed, c.input_elements) {
+                (None, _) => "n/a (no execution counts)".to_string(),
+                (Some(_), None) => "n/a (number of input elements not given)".to_string(),
+                _ => f3(c.measured_instructions_per_element),
+            };
             let _ = writeln!(
                 out,
-                "  instructions/element: static {}, measured {}",
+                "  instructions/element: static {}, measured {measured}",
                 f3(c.static_instructions_per_element),
-                f3(c.measured_instructions_per_element)
             );
         }
     }

@@ -107,6 +107,12 @@ fn x86_elements_per_input_element() {
     );
     assert_eq!(tail.elements_per_iteration, Some(8.0));
     assert!(main.hottest, "the unrolled main loop is the static choice");
+
+    let fast = func(&elf, &t, "fastpath_sum_f32");
+    assert_eq!(fast.loops.len(), 2);
+    assert!(fast.loops.iter().all(|l| l.elements_per_iteration == Some(16.0)));
+    let h = fast.loops.iter().find(|l| l.hottest).unwrap();
+    assert_eq!(h.instructions, 5, "same work: the smaller (fast-path) loop is chosen");
 }
 
 #[test]
