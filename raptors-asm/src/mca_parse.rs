@@ -15,8 +15,8 @@ pub struct ResourcePressure {
 /// What limits the loop, from the bottleneck analysis and the resource-pressure view.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Bottleneck {
-    /// `resource` (a port/unit saturates), `dependency` (a loop-carried chain), `dispatch`
-    /// (neither: front-end/dispatch width), or `none` when llvm-mca found no pressure.
+    /// `resource` (a port/unit saturates), `dependency` (a loop-carried chain) or `dispatch`
+    /// (neither: dispatch/issue width, also when llvm-mca found no bottleneck).
     pub kind: String,
     /// One sentence, e.g. `Zn3FP45 busy 3.00 of 3.10 cycles/iteration (resource pressure 85 %)`.
     pub summary: String,
