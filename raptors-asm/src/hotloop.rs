@@ -113,7 +113,9 @@ pub fn choose_loop(
     let mut insns = Vec::new();
     function_insns(elf, f, &mut insns);
     let count = |a: u64| exec.counts.get(&a).copied().unwrap_or(0);
-    let total: u64 = insns.iter().map(|i| count(i.addr)).sum();
+    let total: u64 = insns
+        .iter()
+        .fold(0u64, |t, i| t.saturating_add(count(i.addr)));
     if total == 0 {
         return Err(AsmError::Symbol {
             path: elf.path.clone(),
@@ -135,8 +137,7 @@ pub fn choose_loop(
                     (s2, e2) != (s, e) && s <= s2 && e2 <= e && i.addr >= s2 && i.addr < e2
                 })
             })
-            .map(|i| count(i.addr))
-            .sum()
+            .fold(0u64, |t, i| t.saturating_add(count(i.addr)))
     };
     let mut ranking: Vec<(usize, u64)> = ranges
         .iter()
@@ -195,7 +196,8 @@ pub fn expand_block_counts(
             continue;
         };
         for i in &insns[k..] {
-            *out.entry(i.addr).or_insert(0) += n;
+            let c = out.entry(i.addr).or_insert(0u64);
+            *c = c.saturating_add(n);
             if i.flow != Flow::Next {
                 break;
             }
@@ -224,7 +226,8 @@ pub fn parse_counts(path: &std::path::Path, text: &str) -> Result<BTreeMap<u64, 
         let v: BTreeMap<String, u64> =
             serde_json::from_str(text).map_err(|e| bad(e.line(), e.to_string()))?;
         for (k, n) in v {
-            *out.entry(num(&k).map_err(|e| bad(1, e))?).or_insert(0) += n;
+            let c = out.entry(num(&k).map_err(|e| bad(1, e))?).or_insert(0u64);
+            *c = c.saturating_add(n);
         }
         return Ok(out);
     }
@@ -242,7 +245,8 @@ pub fn parse_counts(path: &std::path::Path, text: &str) -> Result<BTreeMap<u64, 
         };
         let a = num(a).map_err(|e| bad(k + 1, e))?;
         let n = num(n).map_err(|e| bad(k + 1, e))?;
-        *out.entry(a).or_insert(0) += n;
+        let c = out.entry(a).or_insert(0u64);
+        *c = c.saturating_add(n);
     }
     Ok(out)
 }

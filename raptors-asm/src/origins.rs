@@ -126,7 +126,7 @@ impl State {
         if m.index.is_some() {
             return None;
         }
-        self.sp[b as usize].map(|o| o + m.disp)
+        self.sp[b as usize].map(|o| o.wrapping_add(m.disp))
     }
 
     /// Applies one instruction (index `i` in the function) to the state.
@@ -156,7 +156,7 @@ impl State {
                     let v = match slot_at {
                         Some(at) => {
                             let mut v = Vec::new();
-                            for slot in slots(at + k as i64 * per as i64, per) {
+                            for slot in slots(at.wrapping_add(k as i64 * per as i64), per) {
                                 union_into(&mut v, &self.slot(slot));
                             }
                             v
@@ -179,7 +179,7 @@ impl State {
                             let per = m.bytes.max(2) / 2;
                             for (k, r) in [a, b].into_iter().enumerate() {
                                 let v = self.regs[r as usize].clone();
-                                for slot in slots(at + k as i64 * per as i64, per) {
+                                for slot in slots(at.wrapping_add(k as i64 * per as i64), per) {
                                     self.stack.insert(slot, v.clone());
                                 }
                             }
@@ -202,7 +202,7 @@ impl State {
         }
         if let Some(a) = e.affine {
             self.regs[a.dst as usize] = self.regs[a.src as usize].clone();
-            self.sp[a.dst as usize] = self.sp[a.src as usize].map(|o| o + a.add);
+            self.sp[a.dst as usize] = self.sp[a.src as usize].map(|o| o.wrapping_add(a.add));
             writes &= !(1 << a.dst);
         }
         let sp = self.sp_reg(arch);
@@ -258,8 +258,8 @@ impl State {
 
 /// 8-byte stack slots covered by `[disp, disp + bytes)`.
 fn slots(disp: i64, bytes: u32) -> impl Iterator<Item = i64> {
-    let lo = disp.div_euclid(8) * 8;
-    let hi = disp + (bytes.max(1) as i64);
+    let lo = disp.div_euclid(8).saturating_mul(8);
+    let hi = disp.saturating_add(bytes.max(1) as i64);
     (lo..hi).step_by(8)
 }
 

@@ -174,7 +174,11 @@ pub fn analyse(
                 (b, x) => {
                     let (br, bo) = b.flatten().map(|(r, o)| (Some(r), o)).unwrap_or((None, 0));
                     let (xr, xo) = x.flatten().map(|(r, o)| (Some(r), o)).unwrap_or((None, 0));
-                    let off = bo + pre + xo * m.scale as i64 + m.disp;
+                    // Wrapping: garbage code must not overflow-panic.
+                    let off = bo
+                        .wrapping_add(pre)
+                        .wrapping_add(xo.wrapping_mul(m.scale as i64))
+                        .wrapping_add(m.disp);
                     streams
                         .entry((br, xr, m.scale, 0))
                         .or_default()
@@ -187,7 +191,7 @@ pub fn analyse(
                 vals[base as usize] = match m.writeback {
                     Writeback::None => vals[base as usize],
                     Writeback::Pre(d) | Writeback::Post(d) => {
-                        vals[base as usize].map(|(r, o)| (r, o + d))
+                        vals[base as usize].map(|(r, o)| (r, o.wrapping_add(d)))
                     }
                     Writeback::PostReg => None,
                 };
@@ -225,20 +229,20 @@ pub fn analyse(
             None
         } else {
             match (stride(br), stride(xr)) {
-                (Some(b), Some(x)) => Some(b + x * scale as i64),
+                (Some(b), Some(x)) => Some(b.wrapping_add(x.wrapping_mul(scale as i64))),
                 _ => None,
             }
         };
         let span = |pick: &dyn Fn(&Access) -> bool| -> u64 {
-            let mut iv: Vec<(i64, i64)> = acc
+            let mut iv: Vec<(i128, i128)> = acc
                 .accesses
                 .iter()
                 .filter(|a| pick(a))
-                .map(|a| (a.off, a.off + a.bytes as i64))
+                .map(|a| (a.off as i128, a.off as i128 + a.bytes as i128))
                 .collect();
             iv.sort();
-            let mut total = 0i64;
-            let mut cur: Option<(i64, i64)> = None;
+            let mut total = 0i128;
+            let mut cur: Option<(i128, i128)> = None;
             for (a, b) in iv {
                 cur = match cur {
                     Some((s, e)) if a <= e => Some((s, e.max(b))),
@@ -253,7 +257,7 @@ pub fn analyse(
                 total += e - s;
             }
             let cap = stride_bytes.map(|s| s.unsigned_abs()).unwrap_or(u64::MAX);
-            (total as u64).min(cap)
+            (total.min(u64::MAX as i128) as u64).min(cap)
         };
         let read_bytes = span(&|a| a.read);
         let written_bytes = span(&|a| a.write);

@@ -110,9 +110,15 @@ fn x86_elements_per_input_element() {
 
     let fast = func(&elf, &t, "fastpath_sum_f32");
     assert_eq!(fast.loops.len(), 2);
-    assert!(fast.loops.iter().all(|l| l.elements_per_iteration == Some(16.0)));
+    assert!(fast
+        .loops
+        .iter()
+        .all(|l| l.elements_per_iteration == Some(16.0)));
     let h = fast.loops.iter().find(|l| l.hottest).unwrap();
-    assert_eq!(h.instructions, 5, "same work: the smaller (fast-path) loop is chosen");
+    assert_eq!(
+        h.instructions, 5,
+        "same work: the smaller (fast-path) loop is chosen"
+    );
 }
 
 #[test]
