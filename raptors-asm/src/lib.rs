@@ -2,20 +2,30 @@
 //!
 //! Pipeline: [`elf::ElfFile`] (validated mmap) → [`symbols::SymbolTable`] (functions with the
 //! source of their bounds) → per-architecture decoders ([`x86`], [`arm64`]) that either format
-//! objdump-compatible text ([`disasm`]) or produce [`insn::Insn`] facts from decoder metadata,
-//! which [`simd`], [`loops`] and [`compare`] aggregate. The CLI (`src/main.rs`) is a thin layer;
-//! JSON shapes are documented in the crate README.
+//! objdump-compatible text ([`disasm`]) or produce [`insn::Insn`] facts and
+//! [`effects::Effect`]s from decoder metadata, which [`simd`], [`loops`] (with [`streams`] and
+//! [`origins`] for elements per iteration) and [`compare`] aggregate. [`hotloop`] chooses a
+//! loop by execution counts, [`mca`] predicts loops with llvm-mca, [`diff`] diffs two
+//! functions' normalised code. The CLI (`src/main.rs`) is a thin layer; JSON shapes are
+//! documented in the crate README.
 
 pub mod arm64;
 mod arm64_tables;
 pub mod compare;
+pub mod diff;
 pub mod disasm;
+pub mod effects;
 pub mod elf;
 pub mod error;
+pub mod hotloop;
 pub mod insn;
 pub mod locate;
 pub mod loops;
+pub mod mca;
+pub mod mca_parse;
+pub mod origins;
 pub mod simd;
+pub mod streams;
 pub mod symbols;
 pub mod x86;
 mod x86_tables;
