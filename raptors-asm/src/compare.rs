@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::differences::{loop_differences, Difference};
 use crate::elf::{Arch, ElfFile};
 use crate::error::{AsmError, Result};
 use crate::loops::{function_loops, Loop};
@@ -27,6 +28,19 @@ pub struct Side {
 pub struct Comparison {
     pub a: Side,
     pub b: Side,
+    /// What measurably differs between the two loops (empty when either side has none, or they
+    /// look alike): see [`crate::differences`].
+    pub differences: Vec<Difference>,
+}
+
+impl Comparison {
+    pub fn new(a: Side, b: Side) -> Comparison {
+        let differences = match (&a.hot_loop, &b.hot_loop) {
+            (Some(la), Some(lb)) => loop_differences(la, lb),
+            _ => Vec::new(),
+        };
+        Comparison { a, b, differences }
+    }
 }
 
 /// Exactly one function matching `pattern`, or an error listing the candidates.
@@ -180,5 +194,15 @@ pub fn compare_text(c: &Comparison, out: &mut String) {
     let _ = writeln!(out, "{:w0$}  {:w1$}  B", "", "A");
     for (n, a, b) in cells {
         let _ = writeln!(out, "{n:w0$}  {a:w1$}  {b}");
+    }
+    if c.a.hot_loop.is_some() && c.b.hot_loop.is_some() {
+        if c.differences.is_empty() {
+            let _ = writeln!(out, "\nthe loops look alike by these measures");
+        } else {
+            let _ = writeln!(out, "\ndifferences:");
+            for d in &c.differences {
+                let _ = writeln!(out, "  {}", d.describe("A", "B"));
+            }
+        }
     }
 }

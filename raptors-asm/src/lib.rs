@@ -3,20 +3,28 @@
 //! Pipeline: [`elf::ElfFile`] (validated mmap) → [`symbols::SymbolTable`] (functions with the
 //! source of their bounds) → per-architecture decoders ([`x86`], [`arm64`]) that either format
 //! objdump-compatible text ([`disasm`]) or produce [`insn::Insn`] facts from decoder metadata,
-//! which [`simd`], [`loops`] and [`compare`] aggregate. The CLI (`src/main.rs`) is a thin layer;
-//! JSON shapes are documented in the crate README.
+//! which [`simd`], [`loops`] and [`compare`] aggregate ([`differences`]: what differs between two
+//! loops). For profiling pipelines: [`choose`] picks the function that runs an operation from
+//! executed code (a profiler's hot functions or addresses) or caller-given name patterns,
+//! [`twin`] maps a function to its counterpart in another ISA build (both directions), and
+//! [`names`] compares names across tools (Rust hash, recursion marks). The CLI (`src/main.rs`) is a
+//! thin layer; JSON shapes are documented in the crate README.
 
 pub mod arm64;
 mod arm64_tables;
+pub mod choose;
 pub mod compare;
+pub mod differences;
 pub mod disasm;
 pub mod elf;
 pub mod error;
 pub mod insn;
 pub mod locate;
 pub mod loops;
+pub mod names;
 pub mod simd;
 pub mod symbols;
+pub mod twin;
 pub mod x86;
 mod x86_tables;
 
