@@ -75,6 +75,7 @@ fn callgrind_attributes_each_op_to_its_functions() {
         let rp = add.raptors.as_ref().unwrap();
         assert!(
             rp.hottest()
+                .unwrap()
                 .name
                 .contains(&format!("::{}::add_f64", r.level.level)),
             "{:?} at level {}",
