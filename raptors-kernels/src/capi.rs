@@ -3,6 +3,14 @@
 //! any error (null pointer, kernel error); reductions write their result through `out`.
 //!
 //! All buffers are C-contiguous; `rows`/`cols` describe a row-major matrix.
+//!
+//! Besides one function per op, three generic entry points per dtype take the operation by name and
+//! the operands' shapes, shaped like the `kernel` calls of raptors-bench's op table, so a driver can
+//! run any op of the table without a table of its own (raptors-bench runs them from Python's ctypes
+//! under qemu-user to count what the aarch64 build executes): `raptors_reduce_*`,
+//! `raptors_binary_*` and `raptors_binary_scalar_*`.
+
+use std::ffi::{c_char, CStr};
 
 use crate::{
     binary_into, binary_scalar_into, reduce_into, ArrayView, ArrayViewMut, BinaryOp, Element,
@@ -243,4 +251,185 @@ capi_for!(
     raptors_scale_f64,
     raptors_add_row_f64,
     raptors_add_col_f64
+);
+
+/// # Safety
+/// `name` null or a NUL-terminated string.
+unsafe fn op_name<'a>(name: *const c_char) -> Option<&'a str> {
+    if name.is_null() {
+        return None;
+    }
+    // SAFETY: non-null and NUL-terminated per the caller's contract.
+    unsafe { CStr::from_ptr(name) }.to_str().ok()
+}
+
+/// A 1-D (`ndim` 1: `cols` elements) or 2-D (`rows` x `cols`) shape; `None` for another `ndim`.
+fn shape_of(ndim: u32, rows: usize, cols: usize) -> Option<Shape> {
+    match ndim {
+        1 => Some(Shape::d1(cols)),
+        2 => Some(Shape::d2(rows, cols)),
+        _ => None,
+    }
+}
+
+/// # Safety
+/// Pointers valid for the shapes given; `op` null or NUL-terminated.
+#[allow(clippy::too_many_arguments)]
+unsafe fn reduce_named<T: Element>(
+    op: *const c_char,
+    p: *const T,
+    ndim: u32,
+    rows: usize,
+    cols: usize,
+    axis: i32,
+    out: *mut T,
+) -> i32 {
+    // SAFETY: forwarded caller contract.
+    let Some(op) = unsafe { op_name(op) }.and_then(|s| s.parse::<ReduceOp>().ok()) else {
+        return -1;
+    };
+    let Some(input) = shape_of(ndim, rows, cols) else {
+        return -1;
+    };
+    let (axis, out_shape) = match (axis, ndim) {
+        (-1, _) | (0, 1) => (None, Shape::scalar()),
+        (0, 2) => (Some(0), Shape::d1(cols)),
+        (1, 2) => (Some(1), Shape::d1(rows)),
+        _ => return -1,
+    };
+    let (input, axis) = match axis {
+        None => (Shape::d1(input.size()), 0),
+        Some(k) => (input, k),
+    };
+    // SAFETY: forwarded caller contract (a flattened view covers the same contiguous elements).
+    match unsafe { (view(p, input), view_mut(out, out_shape)) } {
+        (Some(a), Some(o)) => code(reduce_into(op, a, axis, o)),
+        _ => -1,
+    }
+}
+
+/// # Safety
+/// Pointers valid for the shapes given (`out` for `a`'s); `op` null or NUL-terminated.
+#[allow(clippy::too_many_arguments)]
+unsafe fn binary_named<T: Element>(
+    op: *const c_char,
+    a: *const T,
+    a_dims: [usize; 3],
+    b: *const T,
+    b_dims: [usize; 3],
+    out: *mut T,
+) -> i32 {
+    // SAFETY: forwarded caller contract.
+    let Some(op) = unsafe { op_name(op) }.and_then(|s| s.parse::<BinaryOp>().ok()) else {
+        return -1;
+    };
+    let (Some(sa), Some(sb)) = (
+        shape_of(a_dims[0] as u32, a_dims[1], a_dims[2]),
+        shape_of(b_dims[0] as u32, b_dims[1], b_dims[2]),
+    ) else {
+        return -1;
+    };
+    // SAFETY: forwarded caller contract.
+    match unsafe { (view(a, sa), view(b, sb), view_mut(out, sa)) } {
+        (Some(a), Some(b), Some(o)) => code(binary_into(op, a, b, o)),
+        _ => -1,
+    }
+}
+
+macro_rules! capi_generic {
+    ($E:ty, $reduce:ident, $binary:ident, $binary_scalar:ident) => {
+        /// Reduction `op` (`sum`, `mean`, `min`, `max`) of a 1-D (`ndim` 1, `cols` elements) or
+        /// 2-D (`rows` x `cols`) array over all elements (`axis` -1) or one axis, into `out`
+        /// (one element, or one per remaining index).
+        ///
+        /// # Safety
+        /// `p` readable for the shape, `out` writable for the result, `op` null or NUL-terminated.
+        #[no_mangle]
+        pub unsafe extern "C" fn $reduce(
+            op: *const c_char,
+            p: *const $E,
+            ndim: u32,
+            rows: usize,
+            cols: usize,
+            axis: i32,
+            out: *mut $E,
+        ) -> i32 {
+            // SAFETY: forwarded caller contract.
+            unsafe { reduce_named(op, p, ndim, rows, cols, axis, out) }
+        }
+        /// `out = a op b` (`add`, `sub`, `mul`, `div`), `b` broadcast against `a`; each shape is
+        /// `ndim` (1 or 2), `rows`, `cols` (a 1-D shape uses `cols`); `out` has `a`'s shape.
+        ///
+        /// # Safety
+        /// Pointers valid for the shapes given (`out` may equal `a`), `op` null or NUL-terminated.
+        #[no_mangle]
+        #[allow(clippy::too_many_arguments)]
+        pub unsafe extern "C" fn $binary(
+            op: *const c_char,
+            a: *const $E,
+            a_ndim: u32,
+            a_rows: usize,
+            a_cols: usize,
+            b: *const $E,
+            b_ndim: u32,
+            b_rows: usize,
+            b_cols: usize,
+            out: *mut $E,
+        ) -> i32 {
+            // SAFETY: forwarded caller contract.
+            unsafe {
+                binary_named(
+                    op,
+                    a,
+                    [a_ndim as usize, a_rows, a_cols],
+                    b,
+                    [b_ndim as usize, b_rows, b_cols],
+                    out,
+                )
+            }
+        }
+        /// `out = a op s` for an array `a` of shape (`ndim`, `rows`, `cols`) and a scalar.
+        ///
+        /// # Safety
+        /// `a` readable and `out` writable for the shape (`out` may equal `a`), `op` null or
+        /// NUL-terminated.
+        #[no_mangle]
+        pub unsafe extern "C" fn $binary_scalar(
+            op: *const c_char,
+            a: *const $E,
+            ndim: u32,
+            rows: usize,
+            cols: usize,
+            s: f64,
+            out: *mut $E,
+        ) -> i32 {
+            // SAFETY: forwarded caller contract.
+            let Some(op) = unsafe { op_name(op) }.and_then(|s| s.parse::<BinaryOp>().ok()) else {
+                return -1;
+            };
+            let Some(sh) = shape_of(ndim, rows, cols) else {
+                return -1;
+            };
+            // SAFETY: forwarded caller contract.
+            match unsafe { (view(a, sh), view_mut(out, sh)) } {
+                (Some(a), Some(o)) => {
+                    code(binary_scalar_into(op, a, s as $E, ScalarSide::Right, o))
+                }
+                _ => -1,
+            }
+        }
+    };
+}
+
+capi_generic!(
+    f32,
+    raptors_reduce_f32,
+    raptors_binary_f32,
+    raptors_binary_scalar_f32
+);
+capi_generic!(
+    f64,
+    raptors_reduce_f64,
+    raptors_binary_f64,
+    raptors_binary_scalar_f64
 );

@@ -74,7 +74,7 @@ pub use dispatch::{
     threads, Kernels, SimdLevel,
 };
 pub use error::KernelError;
-pub use ops::{BinaryOp, ReduceOp, Reduced, ScalarSide};
+pub use ops::{BinaryOp, ReduceOp, Reduced, ScalarSide, UnknownOp};
 pub use overlap::{byte_span, overlaps_partially, spans_overlap};
 pub use pool::recycle;
 pub use promote::{result_dtype, OperandType, ScalarType};

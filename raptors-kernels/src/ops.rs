@@ -82,6 +82,60 @@ impl fmt::Display for ReduceOp {
     }
 }
 
+/// An operation name that is not one of the accepted spellings.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct UnknownOp(pub String);
+
+impl fmt::Display for UnknownOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown operation {:?}", self.0)
+    }
+}
+
+impl std::error::Error for UnknownOp {}
+
+impl std::str::FromStr for BinaryOp {
+    type Err = UnknownOp;
+    /// Short names (`add`, `sub`, `mul`, `div`, as in raptors-bench's op table) or NumPy's ufunc
+    /// names (`subtract`, `multiply`, `divide`).
+    ///
+    /// ```
+    /// use raptors_kernels::BinaryOp;
+    /// assert_eq!("sub".parse(), Ok(BinaryOp::Sub));
+    /// assert_eq!("divide".parse(), Ok(BinaryOp::Div));
+    /// assert!("pow".parse::<BinaryOp>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, UnknownOp> {
+        match s {
+            "add" => Ok(BinaryOp::Add),
+            "sub" | "subtract" => Ok(BinaryOp::Sub),
+            "mul" | "multiply" => Ok(BinaryOp::Mul),
+            "div" | "divide" => Ok(BinaryOp::Div),
+            _ => Err(UnknownOp(s.to_owned())),
+        }
+    }
+}
+
+impl std::str::FromStr for ReduceOp {
+    type Err = UnknownOp;
+    /// `sum`, `mean`, `min`, `max` (also NumPy's `add`, `minimum`, `maximum`).
+    ///
+    /// ```
+    /// use raptors_kernels::ReduceOp;
+    /// assert_eq!("max".parse(), Ok(ReduceOp::Max));
+    /// assert!("median".parse::<ReduceOp>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, UnknownOp> {
+        match s {
+            "sum" | "add" => Ok(ReduceOp::Sum),
+            "mean" => Ok(ReduceOp::Mean),
+            "min" | "minimum" => Ok(ReduceOp::Min),
+            "max" | "maximum" => Ok(ReduceOp::Max),
+            _ => Err(UnknownOp(s.to_owned())),
+        }
+    }
+}
+
 /// Which side the scalar is on: `Right` is `a op s`, `Left` is `s op a`.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub enum ScalarSide {
