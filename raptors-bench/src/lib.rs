@@ -7,7 +7,9 @@
 //! - [`model`] + [`report`]: results JSON and markdown table;
 //! - [`baseline`]: `--baseline FILE` regression detection;
 //! - [`runner`]: drives `python/compare_runner.py` with progress and Ctrl-C handling;
-//! - [`counters`]: perf probe/classification, `perf stat` and the valgrind fallback.
+//! - [`counters`]: perf probe/classification, `perf stat` and the valgrind fallback;
+//! - [`sampling`]: `perf record -e cpu-clock` of a real run: samples per object, symbol, file
+//!   offset and thread (the real-run kernel, AVX-512 included, which valgrind cannot run).
 
 pub mod baseline;
 pub mod collect;
@@ -18,5 +20,6 @@ pub mod power;
 pub mod report;
 pub mod rng;
 pub mod runner;
+pub mod sampling;
 pub mod stats;
 pub mod stop_rule;
