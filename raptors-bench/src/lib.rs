@@ -12,6 +12,8 @@
 //! - [`counters`] + [`collect`]: perf probe/classification, `perf stat` and the cachegrind fallback;
 //! - [`callgrind`]: which functions and instructions run each op (valgrind callgrind), and
 //!   [`valgrind`]: the SIMD level valgrind can run on this host, shared by both valgrind tools.
+//! - [`sampling`]: `perf record -e cpu-clock` of a real run: samples per object, symbol, file
+//!   offset and thread (the real-run kernel, AVX-512 included, which valgrind cannot run).
 
 pub mod baseline;
 pub mod callgrind;
@@ -24,6 +26,7 @@ pub mod power;
 pub mod report;
 pub mod rng;
 pub mod runner;
+pub mod sampling;
 pub mod stats;
 pub mod stop_rule;
 pub mod summary;
