@@ -168,3 +168,23 @@ fn the_command_forces_the_level_and_one_thread() {
         assert!(line.contains(part), "{part:?} not in {line}");
     }
 }
+
+#[test]
+fn unknown_ops_and_dtypes_are_refused_before_anything_runs() {
+    let mut opts = CallgrindOptions::new("/nonexistent/python");
+    opts.ops = vec!["cumsum".into()];
+    let e = run(&opts).unwrap_err().to_string();
+    assert!(
+        e.contains("unknown op \"cumsum\"") && e.contains("known ops: sum"),
+        "{e}"
+    );
+    opts.ops = vec!["sum".into()];
+    opts.dtypes = vec!["f16".into()];
+    assert!(run(&opts)
+        .unwrap_err()
+        .to_string()
+        .contains("unknown dtype"));
+    opts.dtypes = vec!["f32".into()];
+    opts.reps = 0;
+    assert!(run(&opts).is_err());
+}
