@@ -7,7 +7,8 @@
 //! loops). For profiling pipelines: [`choose`] picks the function that runs an operation from
 //! executed code (a profiler's hot functions or addresses) or caller-given name patterns,
 //! [`twin`] maps a function to its counterpart in another ISA build (both directions), and
-//! [`names`] compares names across tools (Rust hash, recursion marks). The CLI (`src/main.rs`) is a
+//! [`names`] compares names across tools (Rust hash, recursion marks), and [`segments`] turns a
+//! sampling profiler's file offsets into virtual addresses. The CLI (`src/main.rs`) is a
 //! thin layer; JSON shapes are documented in the crate README.
 
 pub mod arm64;
@@ -22,6 +23,7 @@ pub mod insn;
 pub mod locate;
 pub mod loops;
 pub mod names;
+pub mod segments;
 pub mod simd;
 pub mod symbols;
 pub mod twin;

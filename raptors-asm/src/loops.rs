@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::disasm::{function_code, FuncSymbols};
 use crate::elf::{Arch, ElfFile, SymSource};
@@ -15,7 +15,7 @@ use crate::simd::function_insns;
 use crate::symbols::{Function, SymbolTable};
 
 /// One loop.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Loop {
     /// First address of the body (the branch target).
     pub start: u64,
