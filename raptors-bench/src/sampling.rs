@@ -88,12 +88,16 @@ impl Samples {
     }
 }
 
-/// Runs `workload` under `perf record -e cpu-clock -F frequency`, writing `data`.
-pub fn record(workload: &Command, data: &Path, frequency_hz: u32) -> Result<(), SamplingError> {
+/// Runs `workload` under `perf record -e cpu-clock -F frequency`, writing `data`; returns the
+/// workload's stdout. Sample times are CLOCK_MONOTONIC (`-k`), the clock of Python's
+/// `time.monotonic()`, so a workload can print when each of its parts ran ([`read_windows`]).
+pub fn record(workload: &Command, data: &Path, frequency_hz: u32) -> Result<String, SamplingError> {
     let mut cmd = Command::new("perf");
     cmd.args([
         "record",
         "-q",
+        "-k",
+        "CLOCK_MONOTONIC",
         "-e",
         EVENT,
         "-F",
@@ -117,10 +121,105 @@ pub fn record(workload: &Command, data: &Path, frequency_hz: u32) -> Result<(), 
         detail: format!("cannot run perf: {e}"),
     })?;
     if out.status.success() {
-        return Ok(());
+        return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
     }
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     Err(classify_failure(&stderr, out.status.code()))
+}
+
+/// Sampling frequency of [`sample_ops`]: ~300 samples per side and op in 0.15 s.
+pub const OP_FREQUENCY_HZ: u32 = 1999;
+
+/// Samples of every op × dtype as a real run executes it: per dtype, one `perf record` of
+/// `python/callgrind_driver.py` repeating each op (op table expressions, `size`²) for `seconds`
+/// on NumPy, then on Raptors at Raptors's own SIMD level and thread count; the driver prints when
+/// each op ran, and each op gets the samples of its time window. NumPy's and Raptors's samples
+/// fall into their own shared objects ([`Samples::object`]). `Err` when perf cannot sample on this
+/// machine at all (not installed, refused); otherwise each op × dtype has its samples or the
+/// reason it has none. `work` holds perf's data files while they are read.
+#[allow(clippy::type_complexity)]
+pub fn sample_ops(
+    python: &Path,
+    cells: &[(String, String)],
+    size: usize,
+    seconds: f64,
+    work: &Path,
+) -> Result<BTreeMap<(String, String), Result<Samples, SamplingError>>, SamplingError> {
+    let failed = |detail: String| SamplingError::Failed { detail };
+    let script = crate::runner::python_scripts()
+        .map_err(|e| failed(format!("{e:#}")))?
+        .join("callgrind_driver.py");
+    std::fs::create_dir_all(work).map_err(|e| failed(format!("{}: {e}", work.display())))?;
+    let mut out = BTreeMap::new();
+    let mut dtypes: Vec<&String> = cells.iter().map(|c| &c.1).collect();
+    dtypes.dedup();
+    for dtype in dtypes {
+        let ops: Vec<&str> = cells
+            .iter()
+            .filter(|c| &c.1 == dtype)
+            .map(|c| c.0.as_str())
+            .collect();
+        let data = work.join(format!("perf-{dtype}.data"));
+        let mut cmd = crate::runner::python_command(python, None);
+        cmd.arg(&script)
+            .args(["--dtype", dtype, "--ops", &ops.join(","), "--reps", "1"])
+            .args([
+                "--size",
+                &size.to_string(),
+                "--seconds",
+                &seconds.to_string(),
+            ]);
+        let per_op = match record(&cmd, &data, OP_FREQUENCY_HZ) {
+            Err(
+                e @ (SamplingError::NotInstalled { .. } | SamplingError::PermissionDenied { .. }),
+            ) => return Err(e),
+            Err(e) => Err(e),
+            Ok(stdout) => {
+                let windows = op_windows(&stdout);
+                read_windows(&data, &windows)
+                    .map(|s| windows.into_iter().map(|w| w.0).zip(s).collect::<Vec<_>>())
+            }
+        };
+        let _ = std::fs::remove_file(&data);
+        for op in ops {
+            let r = match &per_op {
+                Ok(m) => m
+                    .iter()
+                    .find(|(o, _)| o == op)
+                    .map(|(_, s)| s.clone())
+                    .ok_or_else(|| {
+                        failed(format!(
+                            "the driver did not report running {op} (it raised, or stopped early)"
+                        ))
+                    }),
+                Err(e) => Err(e.clone()),
+            };
+            out.insert((op.to_string(), dtype.clone()), r);
+        }
+    }
+    let _ = std::fs::remove_dir_all(work);
+    Ok(out)
+}
+
+/// Per op, from the driver's `{"window": op, "side", "start", "end"}` lines: from the start of its
+/// first side to the end of its last (CLOCK_MONOTONIC seconds).
+pub fn op_windows(driver_stdout: &str) -> Vec<(String, f64, f64)> {
+    let mut out: Vec<(String, f64, f64)> = Vec::new();
+    for v in driver_stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        let (Some(op), Some(a), Some(b)) =
+            (v["window"].as_str(), v["start"].as_f64(), v["end"].as_f64())
+        else {
+            continue;
+        };
+        match out.iter_mut().find(|w| w.0 == op) {
+            Some(w) => (w.1, w.2) = (w.1.min(a), w.2.max(b)),
+            None => out.push((op.to_string(), a, b)),
+        }
+    }
+    out
 }
 
 /// Tells a refusal from a missing perf from a failing workload, by what perf printed.
@@ -155,12 +254,28 @@ pub fn classify_failure(stderr: &str, code: Option<i32>) -> SamplingError {
 
 /// Reads `data` with `perf script` (samples and mmap events) and aggregates it.
 pub fn read(data: &Path) -> Result<Samples, SamplingError> {
+    parse_script(&script(data)?)
+}
+
+/// [`read`], one aggregate per time window `(name, start, end)` (seconds, the recording's clock).
+pub fn read_windows(
+    data: &Path,
+    windows: &[(String, f64, f64)],
+) -> Result<Vec<Samples>, SamplingError> {
+    let text = script(data)?;
+    windows
+        .iter()
+        .map(|(_, a, b)| parse_script_in(&text, Some((*a, *b))))
+        .collect()
+}
+
+fn script(data: &Path) -> Result<String, SamplingError> {
     let out = Command::new("perf")
         .args([
             "script",
             "--show-mmap-events",
             "-F",
-            "comm,pid,tid,ip,sym,dso",
+            "comm,pid,tid,time,ip,sym,dso",
             "-i",
         ])
         .arg(data)
@@ -176,7 +291,7 @@ pub fn read(data: &Path) -> Result<Samples, SamplingError> {
             ),
         });
     }
-    parse_script(&String::from_utf8_lossy(&out.stdout))
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// One executable mapping: `[start, start + len)` maps file offset `pgoff` onwards of `object`.
@@ -188,11 +303,17 @@ struct Mapping {
     object: String,
 }
 
-/// Parses `perf script --show-mmap-events -F comm,pid,tid,ip,sym,dso` output.
+/// Parses `perf script --show-mmap-events -F comm,pid,tid[,time],ip,sym,dso` output.
 ///
-/// Sample lines: `python 18996/18996  7f5b6037d7c2 dispatcher_new (/path/lib.so)`.
+/// Sample lines: `python 18996/18996  7f5b6037d7c2 dispatcher_new (/path/lib.so)`, with `time`
+/// `python 18996/18996  9710.215146:  7f5b6037d7c2 …`.
 /// Mapping lines: `python 18996/18996 PERF_RECORD_MMAP2 18996/18996: [0x7f..(0x787000) @ 0x2b000 fe:00 5334350 0]: r-xp /path/lib.so`.
 pub fn parse_script(text: &str) -> Result<Samples, SamplingError> {
+    parse_script_in(text, None)
+}
+
+/// [`parse_script`] of the samples taken within `window` (start, end) only (mappings from any time).
+pub fn parse_script_in(text: &str, window: Option<(f64, f64)>) -> Result<Samples, SamplingError> {
     let mut maps: Vec<Mapping> = Vec::new();
     let mut per_object: BTreeMap<String, ObjectSamples> = BTreeMap::new();
     let mut per_symbol: BTreeMap<(String, String), u64> = BTreeMap::new();
@@ -231,7 +352,18 @@ pub fn parse_script(text: &str) -> Result<Samples, SamplingError> {
             .ok_or_else(|| bad("no pid/tid"))?;
         let (pid, tid) = words[ids_at].split_once('/').expect("checked above");
         let (pid, tid): (u32, u32) = (pid.parse().unwrap_or(0), tid.parse().unwrap_or(0));
-        let rest = words.split_off(ids_at + 1);
+        let mut rest = words.split_off(ids_at + 1);
+        let time = rest
+            .first()
+            .and_then(|w| w.strip_suffix(':')?.parse::<f64>().ok());
+        if time.is_some() {
+            rest.remove(0);
+        }
+        if let (Some((a, b)), Some(t)) = (window, time) {
+            if t < a || t > b {
+                continue;
+            }
+        }
         let ip = rest
             .first()
             .and_then(|w| u64::from_str_radix(w, 16).ok())
@@ -356,6 +488,42 @@ mod tests {
     }
 
     #[test]
+    fn samples_are_split_into_the_time_windows_the_workload_reports() {
+        let stdout = concat!(
+            "{\"window\": \"sum\", \"side\": \"numpy\", \"start\": 9.5, \"end\": 10.5}\n",
+            "{\"modules\": {}}\n",
+            "{\"window\": \"sum\", \"side\": \"raptors\", \"start\": 10.5, \"end\": 11.0}\n",
+            "{\"window\": \"add\", \"side\": \"numpy\", \"start\": 11.5, \"end\": 12.5}\n",
+        );
+        let w = op_windows(stdout);
+        assert_eq!(
+            w,
+            [
+                ("sum".to_string(), 9.5, 11.0),
+                ("add".to_string(), 11.5, 12.5)
+            ]
+        );
+        let text = "\
+ python 7/7 9.0: PERF_RECORD_MMAP2 7/7: [0x7f0000000000(0x10000) @ 0x1000 fe:00 1 0]: r-xp /opt/lib.so
+ python 7/7  10.000100:  7f0000000010 sum_loop (/opt/lib.so)
+ python 7/8  10.900000:  7f0000000020 sum_loop (/opt/lib.so)
+ python 7/7  12.000000:  7f0000000030 add_loop (/opt/lib.so)
+";
+        let sum = parse_script_in(text, Some((w[0].1, w[0].2))).unwrap();
+        assert_eq!(
+            (sum.total, sum.objects[0].symbols[0].symbol.as_str()),
+            (2, "sum_loop")
+        );
+        assert_eq!(sum.objects[0].file_offsets.get(&0x1010), Some(&1));
+        let add = parse_script_in(text, Some((w[1].1, w[1].2))).unwrap();
+        assert_eq!(
+            (add.total, add.objects[0].symbols[0].symbol.as_str()),
+            (1, "add_loop")
+        );
+        assert_eq!(parse_script(text).unwrap().total, 3);
+    }
+
+    #[test]
     fn a_line_without_an_instruction_pointer_is_an_error_naming_the_line() {
         let err = parse_script("python 1/1 zzz sym (/lib.so)\n").unwrap_err();
         assert!(
@@ -396,7 +564,7 @@ mod live {
         let mut work = Command::new("sh");
         work.args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"]);
         match record(&work, &data, 999) {
-            Ok(()) => {
+            Ok(_) => {
                 let s = read(&data).unwrap();
                 assert!(s.total > 10, "{} samples", s.total);
                 assert!(
