@@ -24,7 +24,7 @@ pub fn is_sve_space(word: u32) -> bool {
     (word >> 25) & 0xf == 0b0010
 }
 
-fn walk(code: &[u8], addr: u64, mut f: impl FnMut(u64, u32, Option<&Instruction>)) {
+pub(crate) fn walk(code: &[u8], addr: u64, mut f: impl FnMut(u64, u32, Option<&Instruction>)) {
     let dec = InstDecoder::default();
     let mut pos = 0;
     while pos + 4 <= code.len() {
@@ -49,12 +49,12 @@ fn pc_target(inst: &Instruction, addr: u64, off: i64) -> u64 {
 }
 
 /// yaxpeax's text, normalised to objdump's mnemonics, with PC-relative operands made absolute.
-/// `label` replaces a branch target equal to `label_addr` (for llvm-mca export).
+/// `label` names PC-relative targets symbolically (for llvm-mca export and normalised diffs).
 fn text(
     inst: &Instruction,
     addr: u64,
     syms: &dyn Symbolizer,
-    label: Option<(u64, &str)>,
+    label: Option<&dyn Fn(u64) -> String>,
     s: &mut String,
 ) {
     s.clear();
@@ -164,7 +164,7 @@ fn normalise(
     inst: &Instruction,
     addr: u64,
     syms: &dyn Symbolizer,
-    label: Option<(u64, &str)>,
+    label: Option<&dyn Fn(u64) -> String>,
     raw: &str,
     s: &mut String,
 ) {
@@ -205,11 +205,7 @@ fn normalise(
             if let Some(off) = pcrel {
                 let t = pc_target(inst, addr, off);
                 match label {
-                    Some((la, l)) if la == t => s.push_str(l),
-                    // llvm-mca needs an assemblable absolute target.
-                    Some(_) => {
-                        let _ = write!(s, "{t:#x}");
-                    }
+                    Some(l) => s.push_str(&l(t)),
                     None => {
                         let _ = write!(s, "{t:x}");
                         syms.append_label(t, s);
@@ -265,22 +261,18 @@ pub fn format_region(
     }
 }
 
-/// Lines for llvm-mca: branches to `loop_start` jump to `label`.
-pub fn mca_lines(
-    code: &[u8],
-    addr: u64,
-    loop_start: u64,
-    label: &str,
-    syms: &dyn Symbolizer,
-) -> Vec<String> {
+/// Lines for llvm-mca (and normalised diffs) with each instruction's address; every
+/// PC-relative target `t` (branches, `adrp`, `adr`, literal loads) prints as `label(t)`: llvm-mca's
+/// assembler rejects absolute targets on AArch64.
+pub fn mca_lines(code: &[u8], addr: u64, label: &dyn Fn(u64) -> String) -> Vec<(u64, String)> {
     let mut v = Vec::new();
     let mut s = String::new();
     walk(code, addr, |a, word, inst| match inst {
         Some(i) => {
-            text(i, a, syms, Some((loop_start, label)), &mut s);
-            v.push(s.replace('\t', " "));
+            text(i, a, &crate::disasm::NoSymbols, Some(label), &mut s);
+            v.push((a, s.replace('\t', " ")));
         }
-        None => v.push(format!(".inst {word:#010x}")),
+        None => v.push((a, format!(".inst {word:#010x}"))),
     });
     v
 }
@@ -327,7 +319,7 @@ pub fn decode_facts(code: &[u8], addr: u64, out: &mut Vec<Insn>) {
     walk(code, addr, |a, word, inst| out.push(facts(a, word, inst)));
 }
 
-fn facts(addr: u64, _word: u32, inst: Option<&Instruction>) -> Insn {
+pub(crate) fn facts(addr: u64, _word: u32, inst: Option<&Instruction>) -> Insn {
     let mut insn = Insn::undecoded(addr, 4, UNDECODED);
     let Some(inst) = inst else {
         return insn;

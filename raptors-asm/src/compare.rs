@@ -108,6 +108,57 @@ pub fn side_at(elf: &ElfFile, table: &SymbolTable, f: &Function, at: Option<u64>
     })
 }
 
+/// The instruction lines of a side's loop body (its `mca` text without llvm-mca's markers).
+pub fn body_lines(side: &Side) -> Vec<String> {
+    side.hot_loop
+        .as_ref()
+        .map(|l| {
+            l.mca
+                .lines()
+                .filter(|x| {
+                    !x.contains("LLVM-MCA-BEGIN")
+                        && !x.contains("LLVM-MCA-END")
+                        && !x.trim().is_empty()
+                })
+                .map(|x| x.trim_end().replace('\t', " "))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The two loop bodies in columns under their labels and function names (A's column at least 40
+/// characters wide; a longer head is cut with `…`).
+pub fn bodies_side_by_side(c: &Comparison, label_a: &str, label_b: &str) -> String {
+    let (a, b) = (body_lines(&c.a), body_lines(&c.b));
+    let width = a
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(40);
+    let clip = |s: &str, w: usize| -> String {
+        if s.chars().count() > w {
+            s.chars().take(w - 1).collect::<String>() + "…"
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = format!(
+        "{:width$} | {}\n{:width$} | {}\n",
+        label_a,
+        label_b,
+        clip(&c.a.function, width),
+        clip(&c.b.function, 60)
+    );
+    out.push_str(&format!("{}-+-{}\n", "-".repeat(width), "-".repeat(40)));
+    for i in 0..a.len().max(b.len()) {
+        let l = a.get(i).map_or("", String::as_str);
+        let r = b.get(i).map_or("", String::as_str);
+        out.push_str(&format!("{l:width$} | {r}\n"));
+    }
+    out
+}
+
 /// Human-readable side-by-side table.
 pub fn compare_text(c: &Comparison, out: &mut String) {
     use std::fmt::Write as _;

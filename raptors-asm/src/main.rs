@@ -1,12 +1,12 @@
-//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare, choose, twin. Text for humans,
-//! `--json` for tools (shapes in README.md). Errors go to stderr with the file and reason; exit
-//! code 1.
+//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare, hot-loop, mca, diff, choose, twin.
+//! Text for humans, `--json` for tools (shapes in README.md). Errors go to stderr with the file and
+//! reason; exit code 1.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use raptors_asm::{choose, compare, disasm, loops, simd, twin, x86::Syntax};
+use raptors_asm::{choose, compare, diff, disasm, hotloop, loops, mca, simd, twin, x86::Syntax};
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +79,60 @@ enum Cmd {
         symbol_b: String,
         /// Use the innermost loop of A containing this address (hex `0x…` or decimal) instead of
         /// the static hottest guess, e.g. a hot address from callgrind/perf.
+        #[arg(long, value_parser = parse_addr)]
+        loop_a: Option<u64>,
+        #[arg(long, value_parser = parse_addr)]
+        loop_b: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The loop that runs: chosen by execution counts (--counts), else the static guess.
+    HotLoop {
+        lib: PathBuf,
+        #[arg(long)]
+        symbol: String,
+        /// Per-instruction execution counts: `ADDRESS COUNT` lines or a JSON object, file
+        /// virtual addresses (callgrind --dump-instr=yes, qemu exec logs, converted by the caller).
+        #[arg(long)]
+        counts: Option<PathBuf>,
+        /// The counts are per basic-block start (qemu `-d exec`): spread over each block.
+        #[arg(long, requires = "counts")]
+        blocks: bool,
+        /// Label for `chosen_by` (e.g. callgrind, qemu-exec, perf-sample).
+        #[arg(long, default_value = "counts", requires = "counts")]
+        source: String,
+        /// Input elements the op processed in the run (for measured instructions/element).
+        #[arg(long)]
+        elements: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// llvm-mca predictions of a function's hottest loop on the fixed CPU models (+ host).
+    Mca {
+        lib: PathBuf,
+        #[arg(long)]
+        symbol: String,
+        /// Predict the innermost loop containing this address instead of the static guess.
+        #[arg(long = "loop", value_parser = parse_addr)]
+        at: Option<u64>,
+        /// Additional llvm-mca CPU names (repeatable).
+        #[arg(long = "cpu")]
+        cpus: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Unified diff of two functions' (or hot loops') normalised disassembly.
+    Diff {
+        lib_a: PathBuf,
+        lib_b: PathBuf,
+        #[arg(long)]
+        symbol_a: String,
+        #[arg(long)]
+        symbol_b: String,
+        /// Diff the hottest loops instead of the whole functions.
+        #[arg(long = "loop")]
+        hot_loop: bool,
+        /// Loop of A containing this address (implies --loop).
         #[arg(long, value_parser = parse_addr)]
         loop_a: Option<u64>,
         #[arg(long, value_parser = parse_addr)]
@@ -321,6 +375,94 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 let mut s = String::new();
                 compare::compare_text(&c, &mut s);
+                emit_text(&s)?;
+            }
+        }
+        Cmd::HotLoop {
+            lib,
+            symbol,
+            counts,
+            blocks,
+            source,
+            elements,
+            json,
+        } => {
+            let (elf, table) = raptors_asm::open(&lib)?;
+            let f = compare::one_function(&elf, &table, &symbol)?;
+            let counts = match &counts {
+                Some(p) => {
+                    let text = std::fs::read_to_string(p)
+                        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?;
+                    let c = hotloop::parse_counts(p, &text)?;
+                    Some(if blocks {
+                        hotloop::expand_block_counts(&elf, f, &c)
+                    } else {
+                        c
+                    })
+                }
+                None => None,
+            };
+            let exec = counts.as_ref().map(|c| hotloop::ExecCounts {
+                source: &source,
+                counts: c,
+            });
+            let c = hotloop::choose_loop(&elf, &table, f, exec, elements)?;
+            if json {
+                emit_json(&c)?;
+            } else {
+                let mut s = String::new();
+                hotloop::choice_text(&c, &mut s);
+                emit_text(&s)?;
+            }
+        }
+        Cmd::Mca {
+            lib,
+            symbol,
+            at,
+            cpus,
+            json,
+        } => {
+            let (elf, table) = raptors_asm::open(&lib)?;
+            let f = compare::one_function(&elf, &table, &symbol)?;
+            let tool = mca::probe_tool()?;
+            let r = mca::predict(&elf, &table, f, at, &tool, &cpus)?;
+            if json {
+                emit_json(&r)?;
+            } else {
+                let mut s = String::new();
+                mca::mca_text(&r, &mut s);
+                emit_text(&s)?;
+            }
+        }
+        Cmd::Diff {
+            lib_a,
+            lib_b,
+            symbol_a,
+            symbol_b,
+            hot_loop,
+            loop_a,
+            loop_b,
+            json,
+        } => {
+            let (ea, ta) = raptors_asm::open(&lib_a)?;
+            let (eb, tb) = raptors_asm::open(&lib_b)?;
+            let fa = compare::one_function(&ea, &ta, &symbol_a)?;
+            let fb = compare::one_function(&eb, &tb, &symbol_b)?;
+            let any_loop = hot_loop || loop_a.is_some() || loop_b.is_some();
+            let scope = |at| {
+                if any_loop {
+                    diff::Scope::Loop(at)
+                } else {
+                    diff::Scope::Function
+                }
+            };
+            let d =
+                diff::diff_functions((&ea, &ta, fa), (&eb, &tb, fb), scope(loop_a), scope(loop_b))?;
+            if json {
+                emit_json(&d)?;
+            } else {
+                let mut s = String::new();
+                diff::diff_text(&d, &mut s);
                 emit_text(&s)?;
             }
         }

@@ -20,12 +20,12 @@ use crate::insn::{categorize, Flow, Group, Insn};
 use crate::x86_tables::group;
 
 /// One decoded unit: an iced instruction, or a fused `fwait`+`fnXXX` pair, or a bad byte.
-struct Unit {
-    instr: Instruction,
-    addr: u64,
-    len: usize,
+pub(crate) struct Unit {
+    pub(crate) instr: Instruction,
+    pub(crate) addr: u64,
+    pub(crate) len: usize,
     fused: bool,
-    bad: bool,
+    pub(crate) bad: bool,
 }
 
 fn fusable(m: Mnemonic) -> bool {
@@ -43,7 +43,7 @@ fn fusable(m: Mnemonic) -> bool {
 }
 
 /// Decodes `code` (loaded at `addr`) linearly, calling `f` for each unit.
-fn walk(code: &[u8], addr: u64, mut f: impl FnMut(&Unit, &[u8])) {
+pub(crate) fn walk(code: &[u8], addr: u64, mut f: impl FnMut(&Unit, &[u8])) {
     let mut dec = Decoder::with_ip(64, code, addr, DecoderOptions::NONE);
     let mut instr = Instruction::default();
     let mut next = Instruction::default();
@@ -377,37 +377,28 @@ pub fn format_region(
     });
 }
 
-/// Plain AT&T lines for llvm-mca: branches whose target is `loop_start` jump to `label`.
-pub fn mca_lines(
-    code: &[u8],
-    addr: u64,
-    loop_start: u64,
-    label: &str,
-    syms: &dyn Symbolizer,
-) -> Vec<String> {
+/// Plain AT&T lines for llvm-mca, with each instruction's address; a direct branch to `t`
+/// jumps to `label(t)` (llvm-mca's assembler needs symbolic targets).
+pub fn mca_lines(code: &[u8], addr: u64, label: &dyn Fn(u64) -> String) -> Vec<(u64, String)> {
     let mut fmt = Fmt::new(Syntax::Att);
     let mut v = Vec::new();
     let mut s = String::new();
     walk(code, addr, |u, bytes| {
         if u.bad {
             let hex: Vec<String> = bytes.iter().map(|b| format!("0x{b:02x}")).collect();
-            v.push(format!(".byte {}", hex.join(",")));
+            v.push((u.addr, format!(".byte {}", hex.join(","))));
             return;
         }
-        if is_near_branch(&u.instr) {
-            // The loop's own back-edge jumps to the label; other targets stay absolute (`0x…`),
-            // which the assembler in llvm-mca accepts.
-            let t = u.instr.near_branch_target();
-            let target = if t == loop_start {
-                label.to_string()
-            } else {
-                format!("{t:#x}")
-            };
-            unit_text(u, bytes, &mut fmt, syms, Some(&target), &mut s);
-        } else {
-            unit_text(u, bytes, &mut fmt, syms, Some(""), &mut s);
-        }
-        v.push(s.split_whitespace().collect::<Vec<_>>().join(" "));
+        let target = is_near_branch(&u.instr).then(|| label(u.instr.near_branch_target()));
+        unit_text(
+            u,
+            bytes,
+            &mut fmt,
+            &crate::disasm::NoSymbols,
+            Some(target.as_deref().unwrap_or("")),
+            &mut s,
+        );
+        v.push((u.addr, s.split_whitespace().collect::<Vec<_>>().join(" ")));
     });
     v
 }

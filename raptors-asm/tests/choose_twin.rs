@@ -216,3 +216,31 @@ fn twin_and_differences_across_architectures() {
     ]));
     assert_eq!(same["differences"], serde_json::json!([]));
 }
+
+#[test]
+fn loop_bodies_side_by_side() {
+    use raptors_asm::compare;
+    let x86 = build_fixture(Fx::X86);
+    let a64 = build_fixture(Fx::A64);
+    let (ea, ta) = raptors_asm::open(&x86.object).unwrap();
+    let (eb, tb) = raptors_asm::open(&a64.object).unwrap();
+    let side = |e, t, n| compare::side(e, t, compare::one_function(e, t, n).unwrap());
+    let c = compare::Comparison::new(side(&ea, &ta, "add_f32"), side(&eb, &tb, "add_f32"));
+    let s = compare::bodies_side_by_side(&c, "NumPy", "Raptors");
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(
+        lines[0].starts_with("NumPy ") && lines[0].ends_with("| Raptors"),
+        "{s}"
+    );
+    assert!(
+        lines[1].starts_with("add_f32") && lines[1].ends_with("add_f32"),
+        "{s}"
+    );
+    assert!(!s.contains("LLVM-MCA"), "{s}");
+    assert!(s.contains("vaddps") && s.contains("fadd"), "{s}");
+    assert_eq!(
+        compare::body_lines(&c.a).len(),
+        c.a.hot_loop.as_ref().unwrap().instructions as usize + 1,
+        "the label line and one line per instruction"
+    );
+}

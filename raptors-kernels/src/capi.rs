@@ -22,7 +22,7 @@ fn code(r: Result<(), crate::KernelError>) -> i32 {
 unsafe fn view<'a, T: Element>(p: *const T, shape: Shape) -> Option<ArrayView<'a, T>> {
     (!p.is_null()).then(|| {
         // SAFETY: non-null and, per the caller's contract, readable for the C-contiguous shape.
-        unsafe { ArrayView::from_raw_parts(p, shape, crate::view::c_strides(shape)) }
+        unsafe { ArrayView::from_raw_parts(p, shape, crate::c_strides(shape)) }
     })
 }
 
@@ -31,7 +31,7 @@ unsafe fn view<'a, T: Element>(p: *const T, shape: Shape) -> Option<ArrayView<'a
 unsafe fn view_mut<'a, T: Element>(p: *mut T, shape: Shape) -> Option<ArrayViewMut<'a, T>> {
     (!p.is_null()).then(|| {
         // SAFETY: non-null and, per the caller's contract, writable for the C-contiguous shape.
-        unsafe { ArrayViewMut::from_raw_parts(p, shape, crate::view::c_strides(shape)) }
+        unsafe { ArrayViewMut::from_raw_parts(p, shape, crate::c_strides(shape)) }
     })
 }
 

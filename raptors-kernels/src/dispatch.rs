@@ -10,14 +10,20 @@ use crate::error::KernelError;
 /// An instruction-set level with its own kernels.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
 pub enum SimdLevel {
+    /// Portable code, one element at a time (every machine).
     Scalar,
+    /// x86-64 SSE2, 128-bit.
     Sse2,
+    /// x86-64 AVX2, 256-bit.
     Avx2,
+    /// x86-64 AVX-512F, 512-bit.
     Avx512,
+    /// AArch64 NEON (Advanced SIMD), 128-bit.
     Neon,
 }
 
 impl SimdLevel {
+    /// Every level, in order (`scalar < sse2 < avx2 < avx512 < neon`).
     pub const ALL: [SimdLevel; 5] = [
         SimdLevel::Scalar,
         SimdLevel::Sse2,
@@ -244,6 +250,12 @@ impl Kernels {
         })
     }
 
+    /// The level these kernels belong to.
+    ///
+    /// ```
+    /// use raptors_kernels::{Kernels, SimdLevel};
+    /// assert_eq!(Kernels::for_level(SimdLevel::Scalar).unwrap().level(), SimdLevel::Scalar);
+    /// ```
     pub fn level(&self) -> SimdLevel {
         self.level
     }

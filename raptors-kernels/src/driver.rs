@@ -9,7 +9,7 @@ use crate::error::KernelError;
 use crate::generic::reduce::Neumaier;
 use crate::ops::{BinaryOp, ReduceOp, Reduced, ScalarSide};
 use crate::par::{self, SendPtr};
-use crate::shape::{broadcast, max_nan, min_nan, Element, Shape};
+use crate::shape::{broadcast, max_nan, min_nan, normalize_axis, Element, Shape};
 use crate::view::{c_strides, Array, ArrayView, ArrayViewMut};
 
 /// One operand of an element-wise op in the (m, n) result space: strides already broadcast.
@@ -38,7 +38,7 @@ fn broadcast_operand<T: Element>(v: &ArrayView<'_, T>, n: usize) -> Operand<T> {
 }
 
 /// Allocates an uninitialised result of `shape`, lets `fill` write every element, returns it.
-fn with_result<T: Element>(
+pub(crate) fn with_result<T: Element>(
     shape: Shape,
     fill: impl FnOnce(ArrayViewMut<'_, T>) -> Result<(), KernelError>,
 ) -> Result<Array<T>, KernelError> {
@@ -74,14 +74,6 @@ fn advise_huge_pages(p: *mut u8, bytes: usize) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (p, bytes, HUGE_MIN_BYTES);
-}
-
-fn normalize_axis(axis: isize, ndim: usize) -> Result<usize, KernelError> {
-    let nd = ndim as isize;
-    if axis < -nd || axis >= nd {
-        return Err(KernelError::AxisOutOfBounds { axis, ndim });
-    }
-    Ok(if axis < 0 { axis + nd } else { axis } as usize)
 }
 
 impl Kernels {
@@ -317,7 +309,11 @@ impl Kernels {
         Ok(())
     }
 
-    fn reduce_all<T: Element>(&self, op: ReduceOp, a: ArrayView<T>) -> Result<T, KernelError> {
+    pub(crate) fn reduce_all<T: Element>(
+        &self,
+        op: ReduceOp,
+        a: ArrayView<T>,
+    ) -> Result<T, KernelError> {
         let size = a.shape.size();
         if size == 0 {
             return match op {
@@ -436,10 +432,14 @@ unsafe fn line_sum<T: Element>(t: &Table<T>, p: *const T, n: usize, s: isize) ->
         return 0.0;
     }
     if s == 1 {
-        return (t.sum)(p, n);
+        // SAFETY: stride 1: `p` is readable for n contiguous elements (contract); the table's
+        // kernels run on this CPU (tables are handed out per available level).
+        return unsafe { (t.sum)(p, n) };
     }
     if s == -1 {
-        return (t.sum)(p.offset(1 - n as isize), n);
+        // SAFETY: stride -1: the n elements are the contiguous run ending at `p`, starting at
+        // `p - (n - 1)`.
+        return unsafe { (t.sum)(p.offset(1 - n as isize), n) };
     }
     let mut buf = [T::ZERO; GATHER];
     let mut acc = Neumaier::default();
@@ -447,9 +447,11 @@ unsafe fn line_sum<T: Element>(t: &Table<T>, p: *const T, n: usize, s: isize) ->
     while i < n {
         let c = GATHER.min(n - i);
         for (j, slot) in buf.iter_mut().enumerate().take(c) {
-            *slot = *p.offset((i + j) as isize * s);
+            // SAFETY: i + j < n, so `p + (i+j)*s` is readable (contract).
+            *slot = unsafe { *p.offset((i + j) as isize * s) };
         }
-        acc.add((t.sum)(buf.as_ptr(), c));
+        // SAFETY: the first c <= GATHER elements of `buf` were just written.
+        acc.add(unsafe { (t.sum)(buf.as_ptr(), c) });
         i += c;
     }
     acc.result()
@@ -461,10 +463,12 @@ unsafe fn line_sum<T: Element>(t: &Table<T>, p: *const T, n: usize, s: isize) ->
 /// `p + i*s` readable for `i < n`.
 unsafe fn line_minmax<T: Element>(t: &Table<T>, k: usize, p: *const T, n: usize, s: isize) -> T {
     if s == 1 {
-        return (t.minmax[k])(p, n);
+        // SAFETY: as in `line_sum` (n >= 1 contiguous readable elements).
+        return unsafe { (t.minmax[k])(p, n) };
     }
     if s == -1 {
-        return (t.minmax[k])(p.offset(1 - n as isize), n);
+        // SAFETY: as in `line_sum`: the contiguous run ending at `p`.
+        return unsafe { (t.minmax[k])(p.offset(1 - n as isize), n) };
     }
     let mut buf = [T::ZERO; GATHER];
     let mut acc: Option<T> = None;
@@ -472,9 +476,11 @@ unsafe fn line_minmax<T: Element>(t: &Table<T>, k: usize, p: *const T, n: usize,
     while i < n {
         let c = GATHER.min(n - i);
         for (j, slot) in buf.iter_mut().enumerate().take(c) {
-            *slot = *p.offset((i + j) as isize * s);
+            // SAFETY: i + j < n, so `p + (i+j)*s` is readable (contract).
+            *slot = unsafe { *p.offset((i + j) as isize * s) };
         }
-        let r = (t.minmax[k])(buf.as_ptr(), c);
+        // SAFETY: the first c >= 1 elements of `buf` were just written.
+        let r = unsafe { (t.minmax[k])(buf.as_ptr(), c) };
         acc = Some(match acc {
             None => r,
             Some(a) if k == 0 => min_nan(a, r),
@@ -564,11 +570,16 @@ unsafe fn reduce_cols<T: Element>(
             acc
         };
         for j in 0..cols {
-            let mut v = *acc.add(j);
-            if mean {
-                v = T::from_f64(v.to_f64() / rows as f64);
+            // SAFETY: `acc` (out, tmp or part's first row) holds `cols` results; `out + j*os` is
+            // writable for j < cols (contract). When `acc` is `out` itself (os == 1 or one
+            // column) element j is read before it is rewritten in place.
+            unsafe {
+                let mut v = *acc.add(j);
+                if mean {
+                    v = T::from_f64(v.to_f64() / rows as f64);
+                }
+                *out.offset(j as isize * os) = v;
             }
-            *out.offset(j as isize * os) = v;
         }
     } else if s0 == 1 || rows == 1 {
         // Each output reduces one contiguous line: the per-row kernel on the transposed picture.
@@ -591,15 +602,19 @@ unsafe fn reduce_cols<T: Element>(
         });
     } else {
         for j in 0..cols {
-            let line = p.offset(j as isize * s1);
-            let v = match k {
-                0 => {
-                    let s = line_sum(t, line, rows, s0);
-                    T::from_f64(if mean { s / rows as f64 } else { s })
-                }
-                _ => line_minmax(t, k - 1, line, rows, s0),
-            };
-            *out.offset(j as isize * os) = v;
+            // SAFETY: column j < cols starts at `p + j*s1` and its `rows` (>= 1) elements at
+            // stride s0 are readable; `out + j*os` is writable (contract).
+            unsafe {
+                let line = p.offset(j as isize * s1);
+                let v = match k {
+                    0 => {
+                        let s = line_sum(t, line, rows, s0);
+                        T::from_f64(if mean { s / rows as f64 } else { s })
+                    }
+                    _ => line_minmax(t, k - 1, line, rows, s0),
+                };
+                *out.offset(j as isize * os) = v;
+            }
         }
     }
 }
@@ -623,12 +638,18 @@ unsafe fn binary_row<T: Element>(
 ) {
     let o = op.index();
     match (sa, sb, so) {
-        (1, 1, 1) => (t.binary[0][o])(ra, rb, ro, n, nt),
-        (1, 0, 1) => (t.binary[1][o])(ra, rb, ro, n, nt),
-        (0, 1, 1) => (t.binary[2][o])(ra, rb, ro, n, nt),
+        // SAFETY: unit strides make each operand n contiguous readable elements and `ro` n
+        // writable ones, stride 0 makes it one element (the broadcast scalar of modes 1/2), as the
+        // kernels require; the table's kernels run on this CPU.
+        (1, 1, 1) => unsafe { (t.binary[0][o])(ra, rb, ro, n, nt) },
+        // SAFETY: as above.
+        (1, 0, 1) => unsafe { (t.binary[1][o])(ra, rb, ro, n, nt) },
+        // SAFETY: as above.
+        (0, 1, 1) => unsafe { (t.binary[2][o])(ra, rb, ro, n, nt) },
         _ => {
             for j in 0..n as isize {
-                *ro.offset(j * so) = op.apply(*ra.offset(j * sa), *rb.offset(j * sb));
+                // SAFETY: j < n: each element is reachable per the contract.
+                unsafe { *ro.offset(j * so) = op.apply(*ra.offset(j * sa), *rb.offset(j * sb)) };
             }
         }
     }

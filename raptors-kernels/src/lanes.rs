@@ -38,19 +38,23 @@ pub(crate) unsafe trait Lanes: Copy {
     /// Horizontal NaN-propagating minimum.
     #[inline(always)]
     unsafe fn hmin(v: Self) -> Self::E {
-        Self::hfold(v, crate::shape::min_nan)
+        // SAFETY: `hfold` needs the target feature, which the caller of `hmin` guarantees.
+        unsafe { Self::hfold(v, crate::shape::min_nan) }
     }
     /// Horizontal NaN-propagating maximum.
     #[inline(always)]
     unsafe fn hmax(v: Self) -> Self::E {
-        Self::hfold(v, crate::shape::max_nan)
+        // SAFETY: as in `hmin`.
+        unsafe { Self::hfold(v, crate::shape::max_nan) }
     }
     /// Pairwise tree fold of the lanes (runs once per reduction, so a spill is fine).
     #[inline(always)]
     unsafe fn hfold(v: Self, f: impl Fn(Self::E, Self::E) -> Self::E) -> Self::E {
         let mut buf = [<Self::E as crate::shape::sealed::Sealed>::ZERO; 16];
         debug_assert!(Self::W <= 16);
-        Self::store(buf.as_mut_ptr(), v);
+        // SAFETY: `buf` has room for 16 >= W elements (every implementation has W <= 16); the
+        // target feature is the caller's contract.
+        unsafe { Self::store(buf.as_mut_ptr(), v) };
         let mut w = Self::W;
         while w > 1 {
             w /= 2;

@@ -90,7 +90,9 @@ unsafe impl Sync for Job {}
 /// # Safety
 /// `data` points at a live `F`.
 unsafe fn trampoline<F: Fn(usize) + Sync>(data: *const (), c: usize) {
-    (*(data as *const F))(c)
+    // SAFETY: `data` was made from an `&F` that is still alive (contract), and `F: Sync` allows
+    // calling it through a shared reference from any thread.
+    unsafe { (*(data as *const F))(c) }
 }
 
 /// Counts a chunk as done even if it unwinds, so the caller never waits forever; an unwinding

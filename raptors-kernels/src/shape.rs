@@ -8,8 +8,20 @@ use crate::error::KernelError;
 /// The element type of an array.
 #[derive(Copy, Clone, PartialEq, Eq, Hash, Debug)]
 pub enum DType {
+    /// `f32` (NumPy's `float32`).
     F32,
+    /// `f64` (NumPy's `float64`).
     F64,
+}
+
+impl DType {
+    /// Bytes per element: 4 for `F32`, 8 for `F64`.
+    pub fn itemsize(self) -> usize {
+        match self {
+            DType::F32 => std::mem::size_of::<f32>(),
+            DType::F64 => std::mem::size_of::<f64>(),
+        }
+    }
 }
 
 impl fmt::Display for DType {
@@ -48,6 +60,7 @@ pub(crate) mod sealed {
 pub trait Element:
     Copy + Send + Sync + PartialOrd + fmt::Debug + fmt::Display + 'static + sealed::Sealed
 {
+    /// The runtime tag of this type.
     const DTYPE: DType;
 }
 
@@ -133,28 +146,40 @@ impl Shape {
             _ => Err(KernelError::TooManyDims { ndim: dims.len() }),
         }
     }
+    /// The 0-d shape `()` (one element).
     pub fn scalar() -> Shape {
         Shape {
             dims: [0, 0],
             ndim: 0,
         }
     }
+    /// The 1-D shape `(n,)`.
     pub fn d1(n: usize) -> Shape {
         Shape {
             dims: [n, 0],
             ndim: 1,
         }
     }
+    /// The 2-D shape `(m, n)`: m rows of n elements.
+    ///
+    /// ```
+    /// use raptors_kernels::Shape;
+    /// let s = Shape::d2(2, 3);
+    /// assert_eq!((s.dims(), s.ndim(), s.size()), (&[2, 3][..], 2, 6));
+    /// assert_eq!(s.to_string(), "(2, 3)");
+    /// ```
     pub fn d2(m: usize, n: usize) -> Shape {
         Shape {
             dims: [m, n],
             ndim: 2,
         }
     }
+    /// The extent of each dimension (empty for a 0-d shape).
     #[inline]
     pub fn dims(&self) -> &[usize] {
         &self.dims[..self.ndim]
     }
+    /// The number of dimensions (0, 1 or 2).
     pub fn ndim(&self) -> usize {
         self.ndim
     }
@@ -182,6 +207,26 @@ impl fmt::Display for Shape {
             [m, n] => write!(f, "({m}, {n})"),
             _ => unreachable!("ndim <= 2 by construction"),
         }
+    }
+}
+
+/// NumPy's axis normalisation: `-ndim <= axis < ndim`, negative axes count from the end.
+/// Anything else is [`KernelError::AxisOutOfBounds`], whose message is NumPy's `AxisError` text
+/// ("axis 2 is out of bounds for array of dimension 2").
+pub fn normalize_axis(axis: isize, ndim: usize) -> Result<usize, KernelError> {
+    let nd = ndim as isize;
+    if axis < -nd || axis >= nd {
+        return Err(KernelError::AxisOutOfBounds { axis, ndim });
+    }
+    Ok(if axis < 0 { axis + nd } else { axis } as usize)
+}
+
+/// How many elements each result of a reduction over `axis` combines (`None`: all of them).
+/// Zero means an empty reduction (sum 0, mean NaN, min/max an error).
+pub fn reduction_len(shape: Shape, axis: Option<isize>) -> Result<usize, KernelError> {
+    match axis {
+        None => Ok(shape.size()),
+        Some(axis) => Ok(shape.dims()[normalize_axis(axis, shape.ndim())?]),
     }
 }
 

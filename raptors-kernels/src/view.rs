@@ -6,8 +6,15 @@ use std::marker::PhantomData;
 use crate::error::KernelError;
 use crate::shape::{Element, Shape};
 
-/// C-contiguous strides (in elements) of `shape`, unused axes 0.
-pub(crate) fn c_strides(shape: Shape) -> [isize; 2] {
+/// C-contiguous (row-major) strides of `shape`, in elements; axes beyond `shape.ndim()` get 0.
+///
+/// ```
+/// use raptors_kernels::{c_strides, Shape};
+/// assert_eq!(c_strides(Shape::d2(3, 4)), [4, 1]);
+/// assert_eq!(c_strides(Shape::d1(5)), [1, 0]);
+/// assert_eq!(c_strides(Shape::scalar()), [0, 0]);
+/// ```
+pub fn c_strides(shape: Shape) -> [isize; 2] {
     match *shape.dims() {
         [] => [0, 0],
         [_] => [1, 0],
@@ -147,12 +154,16 @@ impl<'a, T: Element> ArrayView<'a, T> {
         }
     }
 
+    /// The view's shape.
     pub fn shape(&self) -> Shape {
         self.shape
     }
+    /// Element strides per dimension (may be negative or zero; unused axes are 0).
     pub fn strides(&self) -> [isize; 2] {
         self.strides
     }
+    /// Whether the elements are consecutive in row-major order (NumPy's rule: axes of length
+    /// <= 1 may have any stride, empty views are contiguous).
     pub fn is_c_contiguous(&self) -> bool {
         is_c_contig(self.shape, self.strides)
     }
@@ -276,9 +287,11 @@ impl<'a, T: Element> ArrayViewMut<'a, T> {
         }
     }
 
+    /// The view's shape.
     pub fn shape(&self) -> Shape {
         self.shape
     }
+    /// Element strides per dimension (unused axes are 0).
     pub fn strides(&self) -> [isize; 2] {
         self.strides
     }
@@ -321,18 +334,31 @@ impl<T: Element> Array<T> {
         }
         Ok(Array { data, shape })
     }
+    /// The array's shape.
     pub fn shape(&self) -> Shape {
         self.shape
     }
+    /// The elements in row-major order.
     pub fn as_slice(&self) -> &[T] {
         &self.data
     }
+    /// The elements in row-major order, mutable.
     pub fn as_mut_slice(&mut self) -> &mut [T] {
         &mut self.data
     }
+    /// The buffer (row-major). Large ones can be handed back with [`recycle`](crate::recycle)
+    /// when done.
     pub fn into_vec(self) -> Vec<T> {
         self.data
     }
+    /// A C-contiguous view of the whole array (to feed it to the next kernel).
+    ///
+    /// ```
+    /// use raptors_kernels::{binary, reduce, Array, BinaryOp, ReduceOp, Reduced, Shape};
+    /// let a = Array::from_vec(vec![1.0f64, 2.0, 3.0], Shape::d1(3)).unwrap();
+    /// let sq = binary(BinaryOp::Mul, a.view(), a.view()).unwrap();
+    /// assert_eq!(reduce(ReduceOp::Sum, sq.view(), None).unwrap(), Reduced::Scalar(14.0));
+    /// ```
     pub fn view(&self) -> ArrayView<'_, T> {
         // SAFETY: `data` holds exactly `shape.size()` elements in C order, borrowed for the view.
         unsafe { ArrayView::from_raw_parts(self.data.as_ptr(), self.shape, c_strides(self.shape)) }

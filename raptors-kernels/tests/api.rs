@@ -152,3 +152,37 @@ fn empty_inputs() {
     let r = binary(BinaryOp::Add, x, x).unwrap();
     assert_eq!(r.shape(), Shape::d2(0, 3));
 }
+
+#[test]
+fn axis_normalisation_is_numpys() {
+    assert_eq!(normalize_axis(-1, 2), Ok(1));
+    assert_eq!(normalize_axis(-2, 2), Ok(0));
+    assert_eq!(normalize_axis(0, 1), Ok(0));
+    for (axis, ndim) in [(2, 2), (-3, 2), (1, 1), (0, 0), (-1, 0)] {
+        let e = normalize_axis(axis, ndim).unwrap_err();
+        assert_eq!(e, KernelError::AxisOutOfBounds { axis, ndim });
+        assert_eq!(
+            e.to_string(),
+            format!("axis {axis} is out of bounds for array of dimension {ndim}")
+        );
+    }
+    let s = Shape::d2(4, 0);
+    assert_eq!(reduction_len(s, None), Ok(0));
+    assert_eq!(reduction_len(s, Some(0)), Ok(4));
+    assert_eq!(reduction_len(s, Some(-1)), Ok(0));
+    assert_eq!(reduction_len(Shape::scalar(), None), Ok(1));
+    assert!(reduction_len(Shape::d1(3), Some(1)).is_err());
+}
+
+#[test]
+fn dtype_sizes_and_c_strides() {
+    assert_eq!(DType::F32.itemsize(), 4);
+    assert_eq!(DType::F64.itemsize(), 8);
+    assert_eq!(
+        <f32 as Element>::DTYPE.itemsize(),
+        std::mem::size_of::<f32>()
+    );
+    assert_eq!(c_strides(Shape::d2(0, 7)), [7, 1]);
+    let a = Array::from_vec(vec![0.0f64; 6], Shape::d2(2, 3)).unwrap();
+    assert_eq!(a.view().strides(), c_strides(Shape::d2(2, 3)));
+}

@@ -26,16 +26,9 @@ pub struct RArray {
     buf_strides: [ffi::Py_ssize_t; 2],
 }
 
-fn itemsize(dt: DType) -> usize {
-    match dt {
-        DType::F32 => 4,
-        DType::F64 => 8,
-    }
-}
-
 impl RArray {
     fn with_storage(storage: Storage, shape: Shape, writeable: bool) -> Self {
-        let item = itemsize(storage.dtype()) as ffi::Py_ssize_t;
+        let item = storage.dtype().itemsize() as ffi::Py_ssize_t;
         let mut buf_shape = [0; 2];
         let mut buf_strides = [0; 2];
         let dims = shape.dims();
@@ -66,11 +59,9 @@ impl RArray {
 
     /// Copies (and if needed casts) any view into a new owned array of dtype `to`.
     pub(crate) fn from_view(v: &DynView<'_>, to: DType) -> Self {
-        match (v, to) {
-            (DynView::F32(v), DType::F32) => Self::from_array(v.to_array()),
-            (DynView::F64(v), DType::F64) => Self::from_array(v.to_array()),
-            (_, DType::F32) => Self::from_array(cast_to::<f32>(v)),
-            (_, DType::F64) => Self::from_array(cast_to::<f64>(v)),
+        match to {
+            DType::F32 => Self::from_array(cast_to::<f32>(v)),
+            DType::F64 => Self::from_array(cast_to::<f64>(v)),
         }
     }
 
@@ -112,7 +103,7 @@ impl RArray {
     }
 
     pub(crate) fn nbytes_(&self) -> usize {
-        self.shape.size() * itemsize(self.dtype_())
+        self.shape.size() * self.dtype_().itemsize()
     }
 
     pub(crate) fn view(&self) -> DynView<'_> {
@@ -250,7 +241,7 @@ impl RArray {
 
     #[getter]
     fn itemsize(&self) -> usize {
-        itemsize(self.dtype_())
+        self.dtype_().itemsize()
     }
 
     #[getter]
@@ -487,7 +478,7 @@ impl RArray {
 
     /// `-a` is `a * -1` (an exact sign flip in IEEE arithmetic).
     fn __neg__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
-        let minus_one = Operand::Weak(-1.0);
+        let minus_one = Operand::PyInt(-1.0);
         Ok(ops::binary(
             slf.py(),
             BinaryOp::Mul,
@@ -527,7 +518,7 @@ impl RArray {
             (*view).buf = this.data_ptr().cast();
             (*view).len = this.nbytes_() as ffi::Py_ssize_t;
             (*view).readonly = c_int::from(!this.writeable);
-            (*view).itemsize = itemsize(this.dtype_()) as ffi::Py_ssize_t;
+            (*view).itemsize = this.dtype_().itemsize() as ffi::Py_ssize_t;
             (*view).format = if flags & ffi::PyBUF_FORMAT == ffi::PyBUF_FORMAT {
                 format.as_ptr().cast_mut()
             } else {

@@ -8,7 +8,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PyModule, PyString, PyTuple, PyType};
-use raptors_kernels::{ArrayView, DType, Shape};
+use raptors_kernels::{ArrayView, DType, OperandType, ScalarType, Shape};
 
 use crate::array::RArray;
 use crate::errors::{kernel_err, too_many_dims, unsupported_dtype};
@@ -98,8 +98,6 @@ pub(crate) fn parse_axis(axis: Option<&Bound<'_, PyAny>>) -> PyResult<Option<isi
 pub(crate) struct ArrOperand {
     // Points into memory owned (directly or via its base) by `_keep`.
     view: DynView<'static>,
-    /// Address of the first element (for overlap checks against `out=`).
-    ptr: usize,
     _keep: Py<PyAny>,
 }
 
@@ -107,18 +105,18 @@ impl ArrOperand {
     pub(crate) fn view(&self) -> &DynView<'_> {
         &self.view
     }
-
-    pub(crate) fn ptr(&self) -> usize {
-        self.ptr
-    }
 }
 
-/// One side of an arithmetic operation. Python scalars are "weak" (NEP 50: they take the array's
-/// dtype); NumPy scalars and arrays are "strong" and take part in type promotion.
+/// One side of an arithmetic operation with its value. Which dtype the operation computes in is
+/// decided by the kernels' NEP 50 rules from [`Operand::type_`].
 pub(crate) enum Operand {
     Array(ArrOperand),
-    Weak(f64),
-    Strong(DType, f64),
+    /// A Python float (weak).
+    PyFloat(f64),
+    /// A Python int or bool (weak).
+    PyInt(f64),
+    /// A NumPy scalar (strong) and its value.
+    Scalar(ScalarType, f64),
 }
 
 impl Operand {
@@ -128,10 +126,8 @@ impl Operand {
         // Array) keeps alive for as long as this operand exists.
         let view: DynView<'static> =
             unsafe { std::mem::transmute::<DynView<'_>, DynView<'static>>(view) };
-        let ptr = a.get().data_ptr() as usize;
         Operand::Array(ArrOperand {
             view,
-            ptr,
             _keep: a.clone().into_any().unbind(),
         })
     }
@@ -142,6 +138,37 @@ impl Operand {
             _ => Shape::scalar(),
         }
     }
+
+    /// What the kernels' dtype promotion needs to know about this operand.
+    pub(crate) fn type_(&self) -> OperandType {
+        match self {
+            Operand::Array(a) => OperandType::Array(a.view.dtype()),
+            Operand::PyFloat(_) => OperandType::PyFloat,
+            Operand::PyInt(_) => OperandType::PyInt,
+            Operand::Scalar(t, _) => OperandType::Scalar(*t),
+        }
+    }
+}
+
+/// NumPy's byte strides (at most 2) as the kernels' element strides, `None` when the data pointer or
+/// a stride is not a multiple of the element size (unaligned memory the kernels cannot view).
+pub(crate) fn element_strides(
+    data: *const u8,
+    byte_strides: &[isize],
+    dt: DType,
+) -> Option<[isize; 2]> {
+    let item = dt.itemsize();
+    if !(data as usize).is_multiple_of(item) {
+        return None;
+    }
+    let mut es = [0isize; 2];
+    for (e, &s) in es.iter_mut().zip(byte_strides) {
+        if s % item as isize != 0 {
+            return None;
+        }
+        *e = s / item as isize;
+    }
+    Some(es)
 }
 
 /// Strided kernel view over a float32/float64 ndarray (no copy); converts byte-swapped or unaligned
@@ -165,23 +192,15 @@ pub(crate) fn ndarray_operand(
     if arr.ndim() > 2 {
         return Err(too_many_dims(arr.ndim()));
     }
-    let item = descr.itemsize() as isize;
     // SAFETY: `arr` is a live ndarray; reading its field struct is valid while we hold it.
     let data = unsafe { (*npyffi::_PyArray_GET_ITEM_DATA(arr.as_array_ptr())).data };
-    let strides = arr.strides();
-    let aligned =
-        (data as usize).is_multiple_of(item as usize) && strides.iter().all(|s| s % item == 0);
-    if !aligned {
+    let Some(es) = element_strides(data.cast(), arr.strides(), dt) else {
         // `copy()` always allocates fresh (aligned, C-contiguous) memory; `ascontiguousarray` would
         // hand back the same unaligned array when it is already contiguous.
         let fixed = arr.call_method0("copy")?;
         return ndarray_operand(py, fixed.cast::<PyUntypedArray>()?);
-    }
+    };
     let shape = Shape::new(arr.shape()).map_err(|e| kernel_err(py, e))?;
-    let mut es = [0isize; 2];
-    for (e, s) in es.iter_mut().zip(strides) {
-        *e = s / item;
-    }
     // SAFETY: NumPy guarantees every element reachable through shape/strides lies in the array's
     // memory; `_keep` holds the array (and thus its memory) for the operand's lifetime.
     let view = unsafe {
@@ -200,7 +219,6 @@ pub(crate) fn ndarray_operand(
     };
     Ok(ArrOperand {
         view,
-        ptr: data as usize,
         _keep: arr.clone().into_any().unbind(),
     })
 }
@@ -238,11 +256,11 @@ pub(crate) fn operand(
         return Ok(Some(Operand::from_rarray(a)));
     }
     if obj.is_exact_instance_of::<PyFloat>() {
-        return Ok(Some(Operand::Weak(obj.extract::<f64>()?)));
+        return Ok(Some(Operand::PyFloat(obj.extract::<f64>()?)));
     }
     if obj.is_instance_of::<PyInt>() {
         // Includes bool. Ints beyond f64's range raise OverflowError like NumPy.
-        return Ok(Some(Operand::Weak(obj.extract::<f64>()?)));
+        return Ok(Some(Operand::PyInt(obj.extract::<f64>()?)));
     }
     if let Ok(arr) = obj.cast::<PyUntypedArray>() {
         return Ok(Some(Operand::Array(ndarray_operand(py, arr)?)));
@@ -252,7 +270,7 @@ pub(crate) fn operand(
     }
     if obj.is_instance_of::<PyFloat>() {
         // A float subclass that is not a NumPy scalar: still a Python float.
-        return Ok(Some(Operand::Weak(obj.extract::<f64>()?)));
+        return Ok(Some(Operand::PyFloat(obj.extract::<f64>()?)));
     }
     let sequence = obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>();
     if for_operator && !sequence {
@@ -262,20 +280,21 @@ pub(crate) fn operand(
     Ok(Some(Operand::Array(ndarray_operand(py, &arr)?)))
 }
 
-/// NumPy scalars are strong types (NEP 50). Integer scalars promote like NumPy's
-/// `promote_types(intN, float32)`: up to 16 bits (and bool) stay float32, wider ones need float64.
+/// NumPy scalars are strong types (NEP 50); the kernels decide what they promote to.
 fn numpy_scalar(obj: &Bound<'_, PyAny>) -> PyResult<Operand> {
     let descr = obj.getattr("dtype")?.cast_into::<PyArrayDescr>()?;
     let size = descr.itemsize();
-    let dt = match descr.kind() {
-        b'b' => DType::F32,
-        b'i' | b'u' if size <= 2 => DType::F32,
-        b'i' | b'u' => DType::F64,
-        b'f' if size <= 4 => DType::F32,
-        b'f' if size == 8 => DType::F64,
+    let t = match descr.kind() {
+        b'b' => ScalarType::Bool,
+        b'i' | b'u' => ScalarType::Int {
+            bits: 8 * size as u32,
+        },
+        b'f' if size == 2 => ScalarType::Half,
+        b'f' if size == 4 => ScalarType::Float(DType::F32),
+        b'f' if size == 8 => ScalarType::Float(DType::F64),
         _ => return Err(unsupported_dtype(&descr.to_string())),
     };
-    Ok(Operand::Strong(dt, obj.extract::<f64>()?))
+    Ok(Operand::Scalar(t, obj.extract::<f64>()?))
 }
 
 /// Operand for module-level functions: like `operand`, but anything array-like is converted.

@@ -17,6 +17,7 @@ use raptors_kernels::{BinaryOp, DType, ReduceOp};
 pub use array::RArray;
 
 use convert::{any_array, any_operand, parse_axis, parse_dtype, parse_shape, to_rarray};
+use storage::Float;
 
 /// Converts `obj` to an Array without copying when it already is a C-contiguous float32/float64
 /// array (NumPy arrays are shared, not copied). Lists/tuples of numbers become float64.
@@ -50,9 +51,8 @@ fn filled(
     let shape = parse_shape(shape)?;
     let n = shape.size();
     Ok(match parse_dtype(py, dtype)?.unwrap_or(DType::F64) {
-        // NumPy casts the fill value to the array dtype (round to nearest).
-        DType::F32 => RArray::from_vec(vec![value as f32; n], shape),
-        DType::F64 => RArray::from_vec(vec![value; n], shape),
+        DType::F32 => RArray::from_vec(vec![f32::from_py_float(value); n], shape),
+        DType::F64 => RArray::from_vec(vec![f64::from_py_float(value); n], shape),
     })
 }
 

@@ -2,40 +2,23 @@
 //! casting, `out=` handling, GIL release and error mapping. No arithmetic happens here.
 
 use numpy::npyffi::{self, NPY_ARRAY_WRITEABLE};
-use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeWarning, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::PyFloat;
 use raptors_kernels::{
-    self as k, Array, ArrayView, ArrayViewMut, BinaryOp, DType, ReduceOp, Reduced, ScalarSide,
-    Shape,
+    self as k, Array, ArrayView, ArrayViewMut, BinaryOp, DType, KernelError, ReduceOp, Reduced,
+    ScalarSide, Shape,
 };
 
 use crate::array::RArray;
-use crate::convert::{descr_dtype, Operand};
+use crate::convert::{descr_dtype, element_strides, Operand};
 use crate::errors::{kernel_err, read_only, too_many_dims, unsupported_dtype};
 use crate::storage::{cast_to, run_kernel, DynView, Float};
 
-fn promote(a: DType, b: DType) -> DType {
-    if a == DType::F64 || b == DType::F64 {
-        DType::F64
-    } else {
-        DType::F32
-    }
-}
-
-/// Result dtype of `x op y` under NumPy 2 / NEP 50 rules.
+/// Result dtype of `x op y`: the kernels' NEP 50 promotion.
 pub(crate) fn result_dtype(x: &Operand, y: &Operand) -> DType {
-    let strong = |o: &Operand| match o {
-        Operand::Array(a) => Some(a.view().dtype()),
-        Operand::Strong(dt, _) => Some(*dt),
-        Operand::Weak(_) => None,
-    };
-    match (strong(x), strong(y)) {
-        (Some(a), Some(b)) => promote(a, b),
-        (Some(a), None) | (None, Some(a)) => a,
-        (None, None) => DType::F64,
-    }
+    k::result_dtype(x.type_(), y.type_())
 }
 
 /// An operand converted to the computation dtype `T`.
@@ -50,7 +33,9 @@ fn arg<'a, T: Float>(o: &'a Operand, tmp: &'a mut Option<Array<T>>) -> Arg<'a, T
             Some(v) => Arg::View(*v),
             None => Arg::View(tmp.insert(cast_to::<T>(a.view())).view()),
         },
-        Operand::Weak(s) | Operand::Strong(_, s) => Arg::Scalar(T::from_py_float(*s)),
+        Operand::PyFloat(s) | Operand::PyInt(s) | Operand::Scalar(_, s) => {
+            Arg::Scalar(T::from_py_float(*s))
+        }
     }
 }
 
@@ -142,7 +127,7 @@ impl OutArg {
             dtype: this.dtype_(),
             ptr: this.data_ptr(),
             shape,
-            strides: crate::storage::c_strides(shape),
+            strides: k::c_strides(shape),
             _keep: a.clone().into_any().unbind(),
         })
     }
@@ -167,17 +152,10 @@ impl OutArg {
         if fields.flags & NPY_ARRAY_WRITEABLE == 0 {
             return Err(read_only());
         }
-        let item = descr.itemsize() as isize;
         let ptr = fields.data.cast::<u8>();
-        if !(ptr as usize).is_multiple_of(item as usize)
-            || arr.strides().iter().any(|s| s % item != 0)
-        {
+        let Some(strides) = element_strides(ptr, arr.strides(), dtype) else {
             return Err(PyTypeError::new_err("out= must be an aligned array"));
-        }
-        let mut strides = [0isize; 2];
-        for (e, s) in strides.iter_mut().zip(arr.strides()) {
-            *e = s / item;
-        }
+        };
         let shape = Shape::new(arr.shape()).map_err(|e| kernel_err(obj.py(), e))?;
         Ok(OutArg {
             dtype,
@@ -188,63 +166,12 @@ impl OutArg {
         })
     }
 
-    /// Byte range [lo, hi) the out array can touch.
-    fn span(&self) -> (usize, usize) {
-        span(
-            self.ptr as usize,
-            self.shape,
-            self.strides,
-            itemsize(self.dtype),
-        )
-    }
-
     fn view_mut<T: Float>(&self) -> ArrayViewMut<'_, T> {
         // SAFETY: `ptr`/`shape`/`strides` describe a live, writeable array of `T` kept alive by `_keep`;
         // the binding holds no other Rust reference into it while the kernel runs (operands that
         // overlap partially are copied first, see `binary_into`).
         unsafe { ArrayViewMut::from_raw_parts(self.ptr.cast::<T>(), self.shape, self.strides) }
     }
-}
-
-fn itemsize(dt: DType) -> usize {
-    match dt {
-        DType::F32 => 4,
-        DType::F64 => 8,
-    }
-}
-
-fn span(base: usize, shape: Shape, strides: [isize; 2], item: usize) -> (usize, usize) {
-    if shape.size() == 0 {
-        return (base, base);
-    }
-    let (mut lo, mut hi) = (0isize, 0isize);
-    for (d, s) in shape.dims().iter().zip(strides) {
-        let ext = (*d as isize - 1) * s * item as isize;
-        if ext < 0 {
-            lo += ext;
-        } else {
-            hi += ext;
-        }
-    }
-    (
-        (base as isize + lo) as usize,
-        (base as isize + hi) as usize + item,
-    )
-}
-
-/// True when `o` is an array whose memory overlaps `out` without being exactly `out`.
-fn overlaps_partially(o: &Operand, out: &OutArg) -> bool {
-    let Operand::Array(a) = o else { return false };
-    let v = a.view();
-    let (strides, item) = match v {
-        DynView::F32(v) => (v.strides(), 4),
-        DynView::F64(v) => (v.strides(), 8),
-    };
-    let (lo, hi) = span(a.ptr(), v.shape(), strides, item);
-    let (olo, ohi) = out.span();
-    let overlaps = lo < hi && olo < ohi && lo < ohi && olo < hi;
-    let identical = a.ptr() == out.ptr as usize && v.shape() == out.shape && strides == out.strides;
-    overlaps && !identical
 }
 
 /// `x op y` written into `out`. NumPy's `same_kind` casting applies between float32 and float64;
@@ -275,18 +202,18 @@ fn into_same<T: Float>(
 ) -> PyResult<()> {
     let (mut tx, mut ty) = (None, None);
     let (mut a, mut b) = (arg::<T>(x, &mut tx), arg::<T>(y, &mut ty));
+    let dst = out.view_mut::<T>();
     // The kernels accept an input that is exactly the out array (a += b) but not a partial overlap
     // (e.g. out is a transposed or shifted view of an input): copy such inputs first.
     let (mut cx, mut cy) = (None, None);
-    for (o, arg, copy) in [(x, &mut a, &mut cx), (y, &mut b, &mut cy)] {
+    for (arg, copy) in [(&mut a, &mut cx), (&mut b, &mut cy)] {
         if let Arg::View(v) = arg {
-            if overlaps_partially(o, out) {
+            if k::overlaps_partially(v, &dst) {
                 *arg = Arg::View(copy.insert(v.to_array()).view());
             }
         }
     }
     let n = out.shape.size();
-    let dst = out.view_mut::<T>();
     let r = match (a, b) {
         (Arg::View(a), Arg::View(b)) => run_kernel(py, n, || k::binary_into(op, a, b, dst)),
         (Arg::View(a), Arg::Scalar(s)) => run_kernel(py, n, || {
@@ -327,36 +254,25 @@ fn cast_into(
         DType::F32 => RArray::from_array(compute::<f32>(py, op, x, y)?),
         DType::F64 => RArray::from_array(compute::<f64>(py, op, x, y)?),
     };
-    match out.dtype {
-        DType::F32 => store_cast::<f32>(&tmp.view(), out),
-        DType::F64 => store_cast::<f64>(&tmp.view(), out),
-    }
-    Ok(())
+    let src = tmp.view();
+    let r = match out.dtype {
+        DType::F32 => store_cast::<f32>(py, &src, out),
+        DType::F64 => store_cast::<f64>(py, &src, out),
+    };
+    r.map_err(|e| kernel_err(py, e))
 }
 
-fn store_cast<T: Float>(src: &DynView<'_>, out: &OutArg) {
-    let c = cast_to::<T>(src);
-    let data = c.as_slice();
-    let dims = out.shape.dims();
-    let (rows, cols) = match *dims {
-        [] => (1, 1),
-        [n] => (1, n),
-        [m, n] => (m, n),
-        _ => unreachable!("Shape has at most 2 dimensions"),
-    };
-    let (rs, cs) = match *dims {
-        [] => (0, 0),
-        [_] => (0, out.strides[0]),
-        _ => (out.strides[0], out.strides[1]),
-    };
-    let base = out.ptr.cast::<T>();
-    for i in 0..rows {
-        for j in 0..cols {
-            // SAFETY: (i, j) is inside out's shape, so the strided offset addresses an element of the
-            // live, writeable out array (checked in `OutArg::from_*`).
-            unsafe { *base.offset(i as isize * rs + j as isize * cs) = data[i * cols + j] };
-        }
-    }
+/// The kernels' cast of `src` (the result, out's shape) into `out`'s dtype and strides.
+fn store_cast<T: Float>(
+    py: Python<'_>,
+    src: &DynView<'_>,
+    out: &OutArg,
+) -> Result<(), KernelError> {
+    let dst = out.view_mut::<T>();
+    run_kernel(py, out.shape.size(), || match src {
+        DynView::F32(v) => k::cast_into(*v, dst),
+        DynView::F64(v) => k::cast_into(*v, dst),
+    })
 }
 
 /// A reduction over `axis` (None: all elements -> Python float; else an Array).
@@ -372,13 +288,7 @@ pub(crate) fn reduce(
         DynView::F64(v) => reduce_t(py, op, *v, axis)?,
     };
     if matches!(op, ReduceOp::Mean) {
-        let count = match axis {
-            None => shape.size(),
-            Some(ax) => {
-                let nd = shape.ndim() as isize;
-                shape.dims()[(if ax < 0 { ax + nd } else { ax }) as usize]
-            }
-        };
+        let count = k::reduction_len(shape, axis).map_err(|e| kernel_err(py, e))?;
         if count == 0 {
             let cat = py.get_type::<PyRuntimeWarning>();
             PyErr::warn(py, &cat, c"Mean of empty slice.", 1)?;

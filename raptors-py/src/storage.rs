@@ -4,7 +4,7 @@
 use std::ptr::NonNull;
 
 use pyo3::prelude::*;
-use raptors_kernels::{Array, ArrayView, DType, Element, Shape};
+use raptors_kernels::{c_strides, Array, ArrayView, DType, Element, Shape};
 
 /// Who frees the memory.
 enum Owner {
@@ -88,15 +88,6 @@ impl<T: Element> Buffer<T> {
     }
 }
 
-/// Element strides of a C-contiguous array of `shape` (unused trailing entries are 0).
-pub(crate) fn c_strides(shape: Shape) -> [isize; 2] {
-    match shape.dims() {
-        [_, n] => [*n as isize, 1],
-        [_] => [1, 0],
-        _ => [0, 0],
-    }
-}
-
 /// Type-erased storage of an `Array`.
 pub(crate) enum Storage {
     F32(Buffer<f32>),
@@ -148,8 +139,9 @@ impl DynView<'_> {
     }
 }
 
-/// Element types the binding converts between (only f32 <-> f64 and from Python floats).
+/// The binding's view of the two element types: Python float conversion and dtype dispatch.
 pub(crate) trait Float: Element + Into<f64> {
+    /// A Python float (or a NumPy scalar's value) as this type.
     fn from_py_float(x: f64) -> Self;
     fn storage(b: Buffer<Self>) -> Storage;
     fn view<'a, 'b>(v: &'b DynView<'a>) -> Option<&'b ArrayView<'a, Self>>;
@@ -186,22 +178,11 @@ impl Float for f64 {
     }
 }
 
-/// Converts any view to a C-contiguous `Array<U>` (a dtype cast: f32 -> f64 is exact, f64 -> f32
-/// rounds to nearest like NumPy's `astype`).
+/// Any view as a C-contiguous `Array<U>`: the kernels' cast (a copy when the dtype already is `U`).
 pub(crate) fn cast_to<U: Float>(v: &DynView<'_>) -> Array<U> {
-    fn conv<T: Float, U: Float>(v: &ArrayView<'_, T>) -> Array<U> {
-        let shape = v.shape();
-        let src = v.to_array();
-        let data: Vec<U> = src
-            .as_slice()
-            .iter()
-            .map(|&x| U::from_py_float(x.into()))
-            .collect();
-        Array::from_vec(data, shape).expect("cast preserves the element count")
-    }
     match v {
-        DynView::F32(v) => conv::<f32, U>(v),
-        DynView::F64(v) => conv::<f64, U>(v),
+        DynView::F32(v) => raptors_kernels::cast(*v),
+        DynView::F64(v) => raptors_kernels::cast(*v),
     }
 }
 

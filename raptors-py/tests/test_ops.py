@@ -108,6 +108,17 @@ def test_nep50_scalar_promotion(dtype, other):
         assert_same(got_r, want_r)
 
 
+@pytest.mark.parametrize("s", [np.int8(3), np.int16(-3), np.int64(3), np.uint8(2), np.bool_(True)])
+def test_nep50_integer_scalar_with_python_float(s):
+    """NEP 50: a Python float meeting an integer or bool scalar gives NumPy's default float,
+    float64 (raptors computed the narrow ones in float32 until promotion moved into the kernels)."""
+    for op in OPS:
+        want = np.asarray(expected(op, s, 1.5))
+        assert want.dtype == np.float64
+        assert_same(FUNCS[op](s, 1.5), want)
+        assert_same(FUNCS[op](1.5, s), np.asarray(expected(op, 1.5, s)))
+
+
 @pytest.mark.parametrize("da", DTYPES)
 @pytest.mark.parametrize("db", DTYPES)
 def test_nep50_array_promotion(rng, da, db):

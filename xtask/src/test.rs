@@ -32,23 +32,35 @@ pub fn run(args: TestArgs) -> Result<()> {
         })
         .is_ok();
     if setup_ok {
-        let lint = [
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ];
         steps.tests("cargo fmt --check", || {
             run_streaming(host_cargo().args(["fmt", "--all", "--check"]))
         });
+        // The kernels' ndarray doctests and tests need their feature; named here rather than
+        // relying on another crate's dev-dependency to switch it on.
+        let ndarray = ["--features", "raptors-kernels/ndarray"];
         steps.tests("cargo clippy (all targets, -D warnings)", || {
-            run_streaming(host_cargo().args(lint))
+            let lint = ["--", "-D", "warnings"];
+            run_streaming(
+                host_cargo()
+                    .args(["clippy", "--workspace", "--all-targets"])
+                    .args(ndarray)
+                    .args(lint),
+            )
         });
         let host = Arch::host();
         steps.tests(&format!("cargo test --workspace ({host})"), || {
-            run_streaming(host_cargo().args(["test", "--workspace"]))
+            run_streaming(host_cargo().args(["test", "--workspace"]).args(ndarray))
+        });
+        steps.tests("example: raptors-kernels on an ndarray matrix", || {
+            run_streaming(host_cargo().args([
+                "run",
+                "-p",
+                "raptors-kernels",
+                "--example",
+                "ndarray_matrix",
+                "--features",
+                "ndarray",
+            ]))
         });
         other_architecture_tests(&steps, host, args.no_cross);
         let built = steps.step(

@@ -99,14 +99,15 @@ impl Fx {
         require_tool(&t, self.package());
         t
     }
-    fn source(self) -> PathBuf {
-        let name = match self {
-            Fx::X86 => "kernels_x86.s",
-            Fx::A64 => "kernels_a64.s",
+    /// `tests/fixtures/<stem>_{x86,a64}.s`.
+    fn named_source(self, stem: &str) -> PathBuf {
+        let arch = match self {
+            Fx::X86 => "x86",
+            Fx::A64 => "a64",
         };
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures")
-            .join(name)
+            .join(format!("{stem}_{arch}.s"))
     }
 }
 
@@ -119,16 +120,28 @@ pub struct Fixture {
 
 /// Assembles and links the fixture for `fx` into a new temp dir.
 pub fn build_fixture(fx: Fx) -> Fixture {
+    build_named_fixture(fx, "kernels")
+}
+
+/// Assembles and links `tests/fixtures/<stem>_{x86,a64}.s` into a new temp dir.
+pub fn build_named_fixture(fx: Fx, stem: &str) -> Fixture {
+    build_variant(fx, stem, &[])
+}
+
+/// Like [`build_named_fixture`], with `--defsym NAME=1` for each of `defs` (`.if NAME` blocks
+/// in the source select a variant).
+pub fn build_variant(fx: Fx, stem: &str, defs: &[&str]) -> Fixture {
     let dir = temp_dir(match fx {
         Fx::X86 => "x86",
         Fx::A64 => "a64",
     });
-    let object = dir.join("kernels.o");
-    let shared = dir.join("libkernels.so");
-    run(Command::new(fx.tool("as"))
-        .arg("-o")
-        .arg(&object)
-        .arg(fx.source()));
+    let object = dir.join(format!("{stem}.o"));
+    let shared = dir.join(format!("lib{stem}.so"));
+    let mut asm = Command::new(fx.tool("as"));
+    for d in defs {
+        asm.arg("--defsym").arg(format!("{d}=1"));
+    }
+    run(asm.arg("-o").arg(&object).arg(fx.named_source(stem)));
     let mut ld = Command::new(fx.tool("ld"));
     // Small page size keeps the aarch64 .so a few KB (default alignment pads to 64 KiB).
     ld.args([

@@ -95,9 +95,10 @@ pub struct LibraryProfile {
 }
 
 impl LibraryProfile {
-    /// The function with the highest self cost: the one that runs the op.
-    pub fn hottest(&self) -> &FunctionCost {
-        &self.functions[0]
+    /// The function with the highest self cost: the one that runs the op (None only for a
+    /// profile read from a file that lists no function).
+    pub fn hottest(&self) -> Option<&FunctionCost> {
+        self.functions.first()
     }
 
     /// `f`'s share of the library's instructions (0–1).
@@ -357,20 +358,18 @@ pub fn summary_text(r: &CallgrindRun) -> String {
     );
     for p in &r.profiles {
         for (side, lib) in [("numpy", &p.numpy), ("raptors", &p.raptors)] {
-            let _ = match lib {
-                Ok(l) => {
-                    let h = l.hottest();
-                    writeln!(
-                        s,
-                        "{:<18} {} {:<7} {:5.1} % {}  ({:.3} Ir/element in the library)",
-                        p.op,
-                        p.dtype,
-                        side,
-                        100.0 * l.share(h),
-                        h.name,
-                        l.library_ir as f64 / p.elements.max(1) as f64
-                    )
-                }
+            let _ = match lib.as_ref().map(|l| (l, l.hottest())) {
+                Ok((l, Some(h))) => writeln!(
+                    s,
+                    "{:<18} {} {:<7} {:5.1} % {}  ({:.3} Ir/element in the library)",
+                    p.op,
+                    p.dtype,
+                    side,
+                    100.0 * l.share(h),
+                    h.name,
+                    l.library_ir as f64 / p.elements.max(1) as f64
+                ),
+                Ok((_, None)) => writeln!(s, "{:<18} {} {:<7} — no function", p.op, p.dtype, side),
                 Err(e) => writeln!(s, "{:<18} {} {:<7} — {e}", p.op, p.dtype, side),
             };
         }

@@ -42,7 +42,9 @@ macro_rules! isa_kernels {
         $(#[$attr])*
         #[inline(never)]
         pub(crate) unsafe fn $sum(p: *const $E, n: usize) -> f64 {
-            $crate::generic::reduce::sum::<$V>(p, n)
+            // SAFETY: forwarded contract: `p` readable for n elements, and this entry point is only
+            // reached through its level's table, handed out after the feature was detected.
+            unsafe { $crate::generic::reduce::sum::<$V>(p, n) }
         }
         $crate::arch::isa_kernels!(@mm $(#[$attr])* $V, $E, $min, MIN);
         $crate::arch::isa_kernels!(@mm $(#[$attr])* $V, $E, $max, MAX);
@@ -74,7 +76,10 @@ macro_rules! isa_kernels {
         #[inline(never)]
         pub(crate) unsafe fn $name(a: *const $E, b: *const $E, out: *mut $E, n: usize, nt: bool) {
             use $crate::generic::binary::*;
-            binary::<$V, $op, $mode>(a, b, out, n, nt)
+            // SAFETY: forwarded contract (operands readable and `out` writable for n elements);
+            // the target feature: this entry point is only reached through its level's table,
+            // handed out after the feature was detected.
+            unsafe { binary::<$V, $op, $mode>(a, b, out, n, nt) }
         }
     };
     (@mm $(#[$attr:meta])* $V:ty, $E:ty, $name:ident, $k:ident) => {
@@ -86,7 +91,9 @@ macro_rules! isa_kernels {
         #[inline(never)]
         pub(crate) unsafe fn $name(p: *const $E, n: usize) -> $E {
             use $crate::generic::reduce::*;
-            minmax::<$V, $k>(p, n)
+            // SAFETY: forwarded contract (`p` readable for n >= 1 elements); target feature as
+            // for the binary entry points.
+            unsafe { minmax::<$V, $k>(p, n) }
         }
     };
     (@a0 $(#[$attr:meta])* $V:ty, $E:ty, $name:ident, $k:ident) => {
@@ -98,7 +105,9 @@ macro_rules! isa_kernels {
         #[inline(never)]
         pub(crate) unsafe fn $name(p: *const $E, m: usize, n: usize, rs: isize, out: *mut $E) {
             use $crate::generic::reduce::*;
-            axis0::<$V, $k>(p, m, n, rs, out)
+            // SAFETY: forwarded contract (every row readable over n columns, `out` writable for
+            // n); target feature as for the binary entry points.
+            unsafe { axis0::<$V, $k>(p, m, n, rs, out) }
         }
     };
     (@a1 $(#[$attr:meta])* $V:ty, $E:ty, $name:ident, $k:ident) => {
@@ -118,7 +127,9 @@ macro_rules! isa_kernels {
             div: f64,
         ) {
             use $crate::generic::reduce::*;
-            axis1::<$V, $k>(p, m, n, rs, out, os, div)
+            // SAFETY: forwarded contract (every row readable over n elements, `out + i*os`
+            // writable); target feature as for the binary entry points.
+            unsafe { axis1::<$V, $k>(p, m, n, rs, out, os, div) }
         }
     };
 }

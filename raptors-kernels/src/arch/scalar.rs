@@ -21,15 +21,18 @@ unsafe impl<E: Element> Lanes for Scalar<E> {
     }
     #[inline(always)]
     unsafe fn load(p: *const E) -> Self {
-        Scalar(*p)
+        // SAFETY: the caller guarantees `p` readable for W = 1 element.
+        Scalar(unsafe { *p })
     }
     #[inline(always)]
     unsafe fn store(p: *mut E, v: Self) {
-        *p = v.0
+        // SAFETY: the caller guarantees `p` writable for W = 1 element.
+        unsafe { *p = v.0 }
     }
     #[inline(always)]
     unsafe fn stream(p: *mut E, v: Self) {
-        *p = v.0
+        // SAFETY: as in `store` (a plain store: there is no streaming form for one element).
+        unsafe { *p = v.0 }
     }
     #[inline(always)]
     unsafe fn fence() {}

@@ -33,11 +33,91 @@ fn op_s<E: Element, const OP: u8>(x: E, y: E) -> E {
 
 #[inline(always)]
 unsafe fn op_v<V: Lanes, const OP: u8>(x: V, y: V) -> V {
-    match OP {
-        ADD => V::add(x, y),
-        SUB => V::sub(x, y),
-        MUL => V::mul(x, y),
-        _ => V::div(x, y),
+    // SAFETY: lane arithmetic only needs `V`'s target feature, which the caller guarantees.
+    unsafe {
+        match OP {
+            ADD => V::add(x, y),
+            SUB => V::sub(x, y),
+            MUL => V::mul(x, y),
+            _ => V::div(x, y),
+        }
+    }
+}
+
+/// The two operands of one call: each an array pointer or a broadcast scalar (MODE decides).
+struct Operands<V: Lanes, const MODE: u8> {
+    a: *const V::E,
+    b: *const V::E,
+    /// The broadcast scalar (when MODE says so), as an element and splat to a vector.
+    sa: V::E,
+    sb: V::E,
+    va: V,
+    vb: V,
+}
+
+impl<V: Lanes, const MODE: u8> Operands<V, MODE> {
+    /// # Safety
+    /// A broadcast-scalar operand (`a` for `SV`, `b` for `VS`) is readable at its one element; the
+    /// CPU supports `V`'s target feature.
+    #[inline(always)]
+    unsafe fn new(a: *const V::E, b: *const V::E) -> Self {
+        let zero = <V::E as crate::shape::sealed::Sealed>::ZERO;
+        // SAFETY: each scalar operand is read at its one readable element (caller's contract).
+        let (sa, sb) = unsafe {
+            (
+                if MODE == SV { *a } else { zero },
+                if MODE == VS { *b } else { zero },
+            )
+        };
+        // SAFETY: `splat` only needs `V`'s target feature (caller's contract).
+        let (va, vb) = unsafe { (V::splat(sa), V::splat(sb)) };
+        Operands {
+            a,
+            b,
+            sa,
+            sb,
+            va,
+            vb,
+        }
+    }
+
+    /// `a[i..i+W] OP b[i..i+W]` (a broadcast scalar stands for every lane).
+    ///
+    /// # Safety
+    /// `i + W <= n`, the length every array operand is readable for; `V`'s feature is available.
+    #[inline(always)]
+    unsafe fn vector<const OP: u8>(&self, i: usize) -> V {
+        // SAFETY: array operands are loaded at i..i+W, inside their n readable elements
+        // (caller's contract), and the CPU supports `V` (ditto).
+        unsafe {
+            let x = if MODE == SV {
+                self.va
+            } else {
+                V::load(self.a.add(i))
+            };
+            let y = if MODE == VS {
+                self.vb
+            } else {
+                V::load(self.b.add(i))
+            };
+            op_v::<V, OP>(x, y)
+        }
+    }
+
+    /// `a[i] OP b[i]`.
+    ///
+    /// # Safety
+    /// `i < n`, the length every array operand is readable for.
+    #[inline(always)]
+    unsafe fn element<const OP: u8>(&self, i: usize) -> V::E {
+        // SAFETY: element i < n of an array operand is readable (caller's contract).
+        let (x, y) = unsafe {
+            (
+                if MODE == SV { self.sa } else { *self.a.add(i) },
+                if MODE == VS { self.sb } else { *self.b.add(i) },
+            )
+        };
+        op_s::<V::E, OP>(x, y)
     }
 }
 
@@ -57,22 +137,8 @@ pub(crate) unsafe fn binary<V: Lanes, const OP: u8, const MODE: u8>(
     nt: bool,
 ) {
     let w = V::W;
-    let sa = if MODE == SV {
-        *a
-    } else {
-        <V::E as crate::shape::sealed::Sealed>::ZERO
-    };
-    let sb = if MODE == VS {
-        *b
-    } else {
-        <V::E as crate::shape::sealed::Sealed>::ZERO
-    };
-    let va = V::splat(sa);
-    let vb = V::splat(sb);
-    let lda = |i: usize| if MODE == SV { va } else { V::load(a.add(i)) };
-    let ldb = |i: usize| if MODE == VS { vb } else { V::load(b.add(i)) };
-    let ea = |i: usize| if MODE == SV { sa } else { *a.add(i) };
-    let eb = |i: usize| if MODE == VS { sb } else { *b.add(i) };
+    // SAFETY: forwarded contract (scalar operands readable, target feature available).
+    let ops = unsafe { Operands::<V, MODE>::new(a, b) };
 
     let mut i = 0;
     // Peel to a vector-aligned `out` (always for streaming stores, which need it; otherwise once
@@ -81,44 +147,57 @@ pub(crate) unsafe fn binary<V: Lanes, const OP: u8, const MODE: u8>(
     // ~1.5x slower from L2). Operands allocated the same way become aligned too.
     if w > 1 && (nt || n >= PEEL_MIN) {
         let align = w * std::mem::size_of::<V::E>();
-        while i < n && !(out.add(i) as usize).is_multiple_of(align) {
-            *out.add(i) = op_s::<V::E, OP>(ea(i), eb(i));
+        while i < n && !(out.wrapping_add(i) as usize).is_multiple_of(align) {
+            // SAFETY: i < n, so element i is readable in the operands and writable in `out`.
+            unsafe { *out.add(i) = ops.element::<OP>(i) };
             i += 1;
         }
     }
     if nt && w > 1 {
         while i + 4 * w <= n {
-            let r0 = op_v::<V, OP>(lda(i), ldb(i));
-            let r1 = op_v::<V, OP>(lda(i + w), ldb(i + w));
-            let r2 = op_v::<V, OP>(lda(i + 2 * w), ldb(i + 2 * w));
-            let r3 = op_v::<V, OP>(lda(i + 3 * w), ldb(i + 3 * w));
-            V::stream(out.add(i), r0);
-            V::stream(out.add(i + w), r1);
-            V::stream(out.add(i + 2 * w), r2);
-            V::stream(out.add(i + 3 * w), r3);
+            // SAFETY: i + 4W <= n keeps the four vectors inside every operand and `out`; `out + i`
+            // is vector-aligned for `stream` (the peel stopped at an aligned address, which
+            // `i == n` would have ended instead, and i advances by whole vectors).
+            unsafe {
+                let r0 = ops.vector::<OP>(i);
+                let r1 = ops.vector::<OP>(i + w);
+                let r2 = ops.vector::<OP>(i + 2 * w);
+                let r3 = ops.vector::<OP>(i + 3 * w);
+                V::stream(out.add(i), r0);
+                V::stream(out.add(i + w), r1);
+                V::stream(out.add(i + 2 * w), r2);
+                V::stream(out.add(i + 3 * w), r3);
+            }
             i += 4 * w;
         }
     }
     while i + 4 * w <= n {
-        let r0 = op_v::<V, OP>(lda(i), ldb(i));
-        let r1 = op_v::<V, OP>(lda(i + w), ldb(i + w));
-        let r2 = op_v::<V, OP>(lda(i + 2 * w), ldb(i + 2 * w));
-        let r3 = op_v::<V, OP>(lda(i + 3 * w), ldb(i + 3 * w));
-        V::store(out.add(i), r0);
-        V::store(out.add(i + w), r1);
-        V::store(out.add(i + 2 * w), r2);
-        V::store(out.add(i + 3 * w), r3);
+        // SAFETY: i + 4W <= n keeps the four vectors inside every operand and `out` (unaligned
+        // stores are fine).
+        unsafe {
+            let r0 = ops.vector::<OP>(i);
+            let r1 = ops.vector::<OP>(i + w);
+            let r2 = ops.vector::<OP>(i + 2 * w);
+            let r3 = ops.vector::<OP>(i + 3 * w);
+            V::store(out.add(i), r0);
+            V::store(out.add(i + w), r1);
+            V::store(out.add(i + 2 * w), r2);
+            V::store(out.add(i + 3 * w), r3);
+        }
         i += 4 * w;
     }
     while i + w <= n {
-        V::store(out.add(i), op_v::<V, OP>(lda(i), ldb(i)));
+        // SAFETY: i + W <= n keeps the vector inside every operand and `out`.
+        unsafe { V::store(out.add(i), ops.vector::<OP>(i)) };
         i += w;
     }
     while i < n {
-        *out.add(i) = op_s::<V::E, OP>(ea(i), eb(i));
+        // SAFETY: i < n.
+        unsafe { *out.add(i) = ops.element::<OP>(i) };
         i += 1;
     }
     if nt {
-        V::fence();
+        // SAFETY: `fence` only needs `V`'s target feature (caller's contract).
+        unsafe { V::fence() };
     }
 }

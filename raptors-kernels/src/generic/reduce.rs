@@ -43,12 +43,17 @@ impl Neumaier {
     }
 }
 
+/// # Safety
+/// The CPU supports `V`'s target feature.
 #[inline(always)]
 unsafe fn red_v<V: Lanes, const K: u8>(x: V, y: V) -> V {
-    match K {
-        SUM => V::add(x, y),
-        MIN => V::min(x, y),
-        _ => V::max(x, y),
+    // SAFETY: lane arithmetic only needs `V`'s target feature (caller's contract).
+    unsafe {
+        match K {
+            SUM => V::add(x, y),
+            MIN => V::min(x, y),
+            _ => V::max(x, y),
+        }
     }
 }
 
@@ -66,10 +71,15 @@ fn red_s<E: Element, const K: u8>(x: E, y: E) -> E {
 const PER_LANE: usize = 8;
 
 /// Horizontal sum of the lanes in f64 (exact for f32 lanes up to W = 16 within f64 range).
+///
+/// # Safety
+/// The CPU supports `V`'s target feature.
 #[inline(always)]
 unsafe fn hsum_f64<V: Lanes>(v: V) -> f64 {
     let mut buf = [V::E::ZERO; 16];
-    V::store(buf.as_mut_ptr(), v);
+    debug_assert!(V::W <= 16);
+    // SAFETY: `buf` holds 16 >= W elements; the target feature is the caller's contract.
+    unsafe { V::store(buf.as_mut_ptr(), v) };
     let mut f = [0f64; 16];
     for (d, s) in f.iter_mut().zip(buf.iter()).take(V::W) {
         *d = s.to_f64();
@@ -100,8 +110,9 @@ pub(crate) unsafe fn sum<V: Lanes>(p: *const V::E, n: usize) -> f64 {
     if w > 1 {
         let align = w * std::mem::size_of::<V::E>();
         let mut head = 0.0f64;
-        while i < n && !(p.add(i) as usize).is_multiple_of(align) {
-            head += (*p.add(i)).to_f64();
+        while i < n && !(p.wrapping_add(i) as usize).is_multiple_of(align) {
+            // SAFETY: i < n, inside the n readable elements.
+            head += unsafe { *p.add(i) }.to_f64();
             i += 1;
         }
         acc.add(head);
@@ -109,44 +120,62 @@ pub(crate) unsafe fn sum<V: Lanes>(p: *const V::E, n: usize) -> f64 {
     let block = PER_LANE * 8 * w;
     while i < n {
         let len = block.min(n - i);
-        acc.add(block_sum::<V>(p.add(i), len));
+        // SAFETY: p + i .. p + i + len lies inside the n readable elements (len <= n - i); the
+        // target feature is the caller's contract.
+        acc.add(unsafe { block_sum::<V>(p.add(i), len) });
         i += len;
     }
     acc.result()
 }
 
+/// Sum of one block of `len` contiguous elements (see the module docs).
+///
+/// # Safety
+/// `p` readable for `len` elements; CPU supports `V`'s feature.
 #[inline(always)]
 unsafe fn block_sum<V: Lanes>(p: *const V::E, len: usize) -> f64 {
     let w = V::W;
-    let (mut a0, mut a1, mut a2, mut a3) = (V::zero(), V::zero(), V::zero(), V::zero());
-    let (mut a4, mut a5, mut a6, mut a7) = (V::zero(), V::zero(), V::zero(), V::zero());
+    // SAFETY: `zero` only needs the target feature (caller's contract).
+    let z = unsafe { V::zero() };
+    let (mut a0, mut a1, mut a2, mut a3) = (z, z, z, z);
+    let (mut a4, mut a5, mut a6, mut a7) = (z, z, z, z);
     let mut j = 0;
     while j + 8 * w <= len {
-        let q = p.add(j);
-        a0 = V::add(a0, V::load(q));
-        a1 = V::add(a1, V::load(q.add(w)));
-        a2 = V::add(a2, V::load(q.add(2 * w)));
-        a3 = V::add(a3, V::load(q.add(3 * w)));
-        a4 = V::add(a4, V::load(q.add(4 * w)));
-        a5 = V::add(a5, V::load(q.add(5 * w)));
-        a6 = V::add(a6, V::load(q.add(6 * w)));
-        a7 = V::add(a7, V::load(q.add(7 * w)));
+        // SAFETY: j + 8W <= len: the eight vectors lie inside the `len` readable elements; the
+        // target feature is the caller's contract.
+        unsafe {
+            let q = p.add(j);
+            a0 = V::add(a0, V::load(q));
+            a1 = V::add(a1, V::load(q.add(w)));
+            a2 = V::add(a2, V::load(q.add(2 * w)));
+            a3 = V::add(a3, V::load(q.add(3 * w)));
+            a4 = V::add(a4, V::load(q.add(4 * w)));
+            a5 = V::add(a5, V::load(q.add(5 * w)));
+            a6 = V::add(a6, V::load(q.add(6 * w)));
+            a7 = V::add(a7, V::load(q.add(7 * w)));
+        }
         j += 8 * w;
     }
     while j + w <= len {
-        a0 = V::add(a0, V::load(p.add(j)));
+        // SAFETY: j + W <= len; target feature as above.
+        a0 = unsafe { V::add(a0, V::load(p.add(j))) };
         j += w;
     }
-    let v = V::add(
-        V::add(V::add(a0, a1), V::add(a2, a3)),
-        V::add(V::add(a4, a5), V::add(a6, a7)),
-    );
+    // SAFETY: register arithmetic, target feature as above.
+    let v = unsafe {
+        V::add(
+            V::add(V::add(a0, a1), V::add(a2, a3)),
+            V::add(V::add(a4, a5), V::add(a6, a7)),
+        )
+    };
     let mut tail = V::E::ZERO;
     while j < len {
-        tail = tail + *p.add(j);
+        // SAFETY: j < len.
+        tail = tail + unsafe { *p.add(j) };
         j += 1;
     }
-    hsum_f64::<V>(v) + tail.to_f64()
+    // SAFETY: target feature as above.
+    unsafe { hsum_f64::<V>(v) + tail.to_f64() }
 }
 
 /// NaN-propagating min (K = MIN) or max (K = MAX) of `n >= 1` contiguous elements.
@@ -157,43 +186,55 @@ unsafe fn block_sum<V: Lanes>(p: *const V::E, len: usize) -> f64 {
 pub(crate) unsafe fn minmax<V: Lanes, const K: u8>(p: *const V::E, n: usize) -> V::E {
     let w = V::W;
     if n < w {
-        let mut r = *p;
+        // SAFETY: n >= 1 (contract), so element 0 is readable.
+        let mut r = unsafe { *p };
         for i in 1..n {
-            r = red_s::<V::E, K>(r, *p.add(i));
+            // SAFETY: i < n.
+            r = red_s::<V::E, K>(r, unsafe { *p.add(i) });
         }
         return r;
     }
-    let first = V::load(p);
+    // SAFETY: n >= W elements are readable; the target feature is the caller's contract.
+    let first = unsafe { V::load(p) };
     let (mut a0, mut a1, mut a2, mut a3) = (first, first, first, first);
     let (mut a4, mut a5, mut a6, mut a7) = (first, first, first, first);
     let mut j = 0;
     while j + 8 * w <= n {
-        let q = p.add(j);
-        a0 = red_v::<V, K>(a0, V::load(q));
-        a1 = red_v::<V, K>(a1, V::load(q.add(w)));
-        a2 = red_v::<V, K>(a2, V::load(q.add(2 * w)));
-        a3 = red_v::<V, K>(a3, V::load(q.add(3 * w)));
-        a4 = red_v::<V, K>(a4, V::load(q.add(4 * w)));
-        a5 = red_v::<V, K>(a5, V::load(q.add(5 * w)));
-        a6 = red_v::<V, K>(a6, V::load(q.add(6 * w)));
-        a7 = red_v::<V, K>(a7, V::load(q.add(7 * w)));
+        // SAFETY: j + 8W <= n: the eight vectors lie inside the readable elements; target feature
+        // as above.
+        unsafe {
+            let q = p.add(j);
+            a0 = red_v::<V, K>(a0, V::load(q));
+            a1 = red_v::<V, K>(a1, V::load(q.add(w)));
+            a2 = red_v::<V, K>(a2, V::load(q.add(2 * w)));
+            a3 = red_v::<V, K>(a3, V::load(q.add(3 * w)));
+            a4 = red_v::<V, K>(a4, V::load(q.add(4 * w)));
+            a5 = red_v::<V, K>(a5, V::load(q.add(5 * w)));
+            a6 = red_v::<V, K>(a6, V::load(q.add(6 * w)));
+            a7 = red_v::<V, K>(a7, V::load(q.add(7 * w)));
+        }
         j += 8 * w;
     }
     while j + w <= n {
-        a0 = red_v::<V, K>(a0, V::load(p.add(j)));
+        // SAFETY: j + W <= n; target feature as above.
+        a0 = unsafe { red_v::<V, K>(a0, V::load(p.add(j))) };
         j += w;
     }
     if j < n {
         // min/max are idempotent: an overlapping last vector covers the tail.
-        a0 = red_v::<V, K>(a0, V::load(p.add(n - w)));
+        // SAFETY: n >= W, so n - W .. n is a readable vector; target feature as above.
+        a0 = unsafe { red_v::<V, K>(a0, V::load(p.add(n - w))) };
     }
-    let v = red_v::<V, K>(
-        red_v::<V, K>(red_v::<V, K>(a0, a1), red_v::<V, K>(a2, a3)),
-        red_v::<V, K>(red_v::<V, K>(a4, a5), red_v::<V, K>(a6, a7)),
-    );
-    match K {
-        MIN => V::hmin(v),
-        _ => V::hmax(v),
+    // SAFETY: register operations; target feature as above.
+    unsafe {
+        let v = red_v::<V, K>(
+            red_v::<V, K>(red_v::<V, K>(a0, a1), red_v::<V, K>(a2, a3)),
+            red_v::<V, K>(red_v::<V, K>(a4, a5), red_v::<V, K>(a6, a7)),
+        );
+        match K {
+            MIN => V::hmin(v),
+            _ => V::hmax(v),
+        }
     }
 }
 
@@ -201,23 +242,30 @@ pub(crate) unsafe fn minmax<V: Lanes, const K: u8>(p: *const V::E, n: usize) -> 
 pub(crate) const AXIS0_ROWS: usize = 8;
 
 /// Combines `rows` (1..=8) row vectors at column offset `j` as a balanced tree.
+///
+/// # Safety
+/// `r[k] + j .. r[k] + j + W` readable for `k < rows`; CPU supports `V`'s feature.
 #[inline(always)]
 unsafe fn rows_v<V: Lanes, const K: u8>(r: &[*const V::E; AXIS0_ROWS], rows: usize, j: usize) -> V {
     if rows == AXIS0_ROWS {
-        let mut v: [V; AXIS0_ROWS] = core::array::from_fn(|k| V::load(r[k].add(j)));
+        // SAFETY: all 8 rows are readable at j..j+W (caller's contract, rows == 8).
+        let mut v: [V; AXIS0_ROWS] = core::array::from_fn(|k| unsafe { V::load(r[k].add(j)) });
         // Balanced tree over adjacent rows (fully unrolled: the array size is a constant).
         let mut w = AXIS0_ROWS;
         while w > 1 {
             w /= 2;
             for k in 0..w {
-                v[k] = red_v::<V, K>(v[2 * k], v[2 * k + 1]);
+                // SAFETY: register operation; target feature is the caller's contract.
+                v[k] = unsafe { red_v::<V, K>(v[2 * k], v[2 * k + 1]) };
             }
         }
         v[0]
     } else {
-        let mut v = V::load(r[0].add(j));
+        // SAFETY: rows >= 1 rows are readable at j..j+W (caller's contract).
+        let mut v = unsafe { V::load(r[0].add(j)) };
         for q in r.iter().take(rows).skip(1) {
-            v = red_v::<V, K>(v, V::load(q.add(j)));
+            // SAFETY: q is one of the first `rows` row pointers, readable at j..j+W.
+            v = unsafe { red_v::<V, K>(v, V::load(q.add(j))) };
         }
         v
     }
@@ -242,6 +290,7 @@ pub(crate) unsafe fn axis0<V: Lanes, const K: u8>(
     // 64-byte line; rows whose stride is a multiple of the vector size then all load aligned
     // instead of splitting cache lines on every AVX-512 load).
     let align = V::W * std::mem::size_of::<V::E>();
+    // h < W <= n / 4: the peeled columns are a prefix of the n columns.
     let h = if V::W > 1 && n >= 4 * V::W {
         let mis = (p as usize) % align;
         if mis.is_multiple_of(std::mem::size_of::<V::E>()) && mis != 0 {
@@ -252,10 +301,14 @@ pub(crate) unsafe fn axis0<V: Lanes, const K: u8>(
     } else {
         0
     };
-    if h > 0 {
-        axis0_cols::<V, K>(p, m, h, rs, out);
+    // SAFETY: columns 0..h and h..n are sub-ranges of the n readable columns of every row and
+    // of the n writable elements of `out` (h <= n, see above); target feature forwarded.
+    unsafe {
+        if h > 0 {
+            axis0_cols::<V, K>(p, m, h, rs, out);
+        }
+        axis0_cols::<V, K>(p.add(h), m, n - h, rs, out.add(h));
     }
-    axis0_cols::<V, K>(p.add(h), m, n - h, rs, out.add(h));
 }
 
 /// [`axis0`] without the alignment peel.
@@ -276,38 +329,50 @@ unsafe fn axis0_cols<V: Lanes, const K: u8>(
         let rows = AXIS0_ROWS.min(m - r0);
         let mut r = [p; AXIS0_ROWS];
         for (k, slot) in r.iter_mut().enumerate().take(rows) {
-            *slot = p.offset((r0 + k) as isize * rs);
+            // Unused slots keep `p` and are never read (`rows_v` reads the first `rows`).
+            *slot = p.wrapping_offset((r0 + k) as isize * rs);
         }
         let first = r0 == 0;
         let mut j = 0;
         while j + 4 * w <= n {
             for c in 0..4 {
                 let jj = j + c * w;
-                let mut v = rows_v::<V, K>(&r, rows, jj);
-                if !first {
-                    v = red_v::<V, K>(V::load(out.add(jj)), v);
+                // SAFETY: jj + W <= n: the vector lies inside columns 0..n of the rows r0..r0+rows
+                // (< m, each readable over n columns) and of `out` (n writable); target feature
+                // is the caller's contract.
+                unsafe {
+                    let mut v = rows_v::<V, K>(&r, rows, jj);
+                    if !first {
+                        v = red_v::<V, K>(V::load(out.add(jj)), v);
+                    }
+                    V::store(out.add(jj), v);
                 }
-                V::store(out.add(jj), v);
             }
             j += 4 * w;
         }
         while j + w <= n {
-            let mut v = rows_v::<V, K>(&r, rows, j);
-            if !first {
-                v = red_v::<V, K>(V::load(out.add(j)), v);
+            // SAFETY: j + W <= n, as above.
+            unsafe {
+                let mut v = rows_v::<V, K>(&r, rows, j);
+                if !first {
+                    v = red_v::<V, K>(V::load(out.add(j)), v);
+                }
+                V::store(out.add(j), v);
             }
-            V::store(out.add(j), v);
             j += w;
         }
         while j < n {
-            let mut s = *r[0].add(j);
-            for q in r.iter().take(rows).skip(1) {
-                s = red_s::<V::E, K>(s, *q.add(j));
+            // SAFETY: j < n: column j of the rows in use is readable and `out[j]` writable.
+            unsafe {
+                let mut s = *r[0].add(j);
+                for q in r.iter().take(rows).skip(1) {
+                    s = red_s::<V::E, K>(s, *q.add(j));
+                }
+                if !first {
+                    s = red_s::<V::E, K>(*out.add(j), s);
+                }
+                *out.add(j) = s;
             }
-            if !first {
-                s = red_s::<V::E, K>(*out.add(j), s);
-            }
-            *out.add(j) = s;
             j += 1;
         }
         r0 += rows;
@@ -330,11 +395,15 @@ pub(crate) unsafe fn axis1<V: Lanes, const K: u8>(
     div: f64,
 ) {
     for i in 0..m {
-        let row = p.offset(i as isize * rs);
-        let r = match K {
-            SUM => V::E::from_f64(sum::<V>(row, n) / div),
-            _ => minmax::<V, K>(row, n),
-        };
-        *out.offset(i as isize * os) = r;
+        // SAFETY: row i < m is readable over its n contiguous elements and `out + i*os` is
+        // writable (caller's contract); min/max get n >= 1 (ditto); target feature forwarded.
+        unsafe {
+            let row = p.offset(i as isize * rs);
+            let r = match K {
+                SUM => V::E::from_f64(sum::<V>(row, n) / div),
+                _ => minmax::<V, K>(row, n),
+            };
+            *out.offset(i as isize * os) = r;
+        }
     }
 }

@@ -350,18 +350,12 @@ pub fn readme(input: &ReportInput) -> String {
     s
 }
 
-fn per_element(l: &Loop, n: u64) -> Option<f64> {
-    l.elements_per_iteration
-        .filter(|e| *e > 0.0)
-        .map(|e| n as f64 / e)
-}
-
 fn loops_table(loops: &[LoopPair]) -> String {
     let mut s = String::from("| op | dtype | arch | build | insns/elem NumPy | Raptors | loads/elem NumPy | Raptors | vector bits NumPy | Raptors | accumulators NumPy | Raptors |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     let opt = |x: Option<f64>| x.map_or("n/a".into(), fmt_num);
     let metrics: [&dyn Fn(&Loop) -> String; 4] = [
         &|l| opt(l.instructions_per_element),
-        &|l| opt(per_element(l, l.loads)),
+        &|l| opt(l.per_element.map(|p| p.loads)),
         &|l| l.vector_bits.to_string(),
         &|l| l.accumulators.to_string(),
     ];
@@ -384,8 +378,8 @@ fn describe_loop(l: &Loop) -> String {
     } else {
         "scalar code".into()
     };
-    let traffic = match (per_element(l, l.loads), per_element(l, l.stores)) {
-        (Some(a), Some(b)) => format!("{} loads + {} stores per element", fmt_num(a), fmt_num(b)),
+    let traffic = match l.per_element.map(|p| (p.loads, p.stores)) {
+        Some((a, b)) => format!("{} loads + {} stores per element", fmt_num(a), fmt_num(b)),
         _ => format!("{} loads + {} stores per iteration", l.loads, l.stores),
     };
     let insns = l

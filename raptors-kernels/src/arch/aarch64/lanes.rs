@@ -11,64 +11,94 @@ macro_rules! lanes_neon {
         $V:ty, $E:ty, $W:expr, $load:ident, $store:ident, $dup:ident, $add:ident, $sub:ident,
         $mul:ident, $div:ident, $min:ident, $max:ident, $minv:ident, $maxv:ident
     ) => {
-        // SAFETY: NEON intrinsics; callers uphold the `Lanes` contract (only run inside the neon
-        // `#[target_feature]` entry points, pointers valid for W elements).
+        // SAFETY: (this note covers the impl and every intrinsic call below) the intrinsics need
+        // NEON.
+        // `Lanes` methods are only called, inlined, inside the `#[target_feature(enable = "neon")]`
+        // entry points of `arch::aarch64::neon`, and dispatch hands those out only after
+        // `SimdLevel::Neon.is_available()` detected NEON at run time. Pointer arguments are valid
+        // for W elements per the trait's contract.
         unsafe impl Lanes for $V {
             type E = $E;
             const W: usize = $W;
             #[inline(always)]
             unsafe fn splat(x: $E) -> Self {
-                $dup(x)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $dup(x) }
             }
             #[inline(always)]
             unsafe fn zero() -> Self {
-                $dup(0.0)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $dup(0.0) }
             }
             #[inline(always)]
             unsafe fn load(p: *const $E) -> Self {
-                $load(p)
+                // SAFETY: `p` is readable for W elements (caller's contract; unaligned loads are
+                // allowed); level's feature: see the impl's SAFETY note.
+                unsafe { $load(p) }
             }
             #[inline(always)]
             unsafe fn store(p: *mut $E, v: Self) {
-                $store(p, v)
+                // SAFETY: `p` is writable for W elements (caller's contract; unaligned stores are
+                // allowed); level's feature: see the impl's SAFETY note.
+                unsafe { $store(p, v) }
             }
             #[inline(always)]
             unsafe fn stream(p: *mut $E, v: Self) {
-                $store(p, v)
+                // SAFETY: `p` is writable for W elements (caller's contract; a plain store: NEON
+                // has no non-temporal one); level's feature: see the impl's SAFETY note.
+                unsafe { $store(p, v) }
             }
             #[inline(always)]
             unsafe fn fence() {}
             #[inline(always)]
             unsafe fn add(a: Self, b: Self) -> Self {
-                $add(a, b)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $add(a, b) }
             }
             #[inline(always)]
             unsafe fn sub(a: Self, b: Self) -> Self {
-                $sub(a, b)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $sub(a, b) }
             }
             #[inline(always)]
             unsafe fn mul(a: Self, b: Self) -> Self {
-                $mul(a, b)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $mul(a, b) }
             }
             #[inline(always)]
             unsafe fn div(a: Self, b: Self) -> Self {
-                $div(a, b)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $div(a, b) }
             }
             #[inline(always)]
             unsafe fn min(a: Self, b: Self) -> Self {
-                $min(a, b)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $min(a, b) }
             }
             #[inline(always)]
             unsafe fn max(a: Self, b: Self) -> Self {
-                $max(a, b)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $max(a, b) }
             }
             #[inline(always)]
             unsafe fn hmin(v: Self) -> $E {
-                $minv(v)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $minv(v) }
             }
             #[inline(always)]
             unsafe fn hmax(v: Self) -> $E {
-                $maxv(v)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $maxv(v) }
             }
         }
     };

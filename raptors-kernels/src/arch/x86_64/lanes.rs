@@ -14,60 +14,92 @@ macro_rules! lanes_x86 {
         $add:ident, $sub:ident, $mul:ident, $div:ident, $min:ident, $max:ident,
         nan_first: |$r:ident, $a:ident| $keep_nan:expr
     ) => {
-        // SAFETY: intrinsics of the level's feature; callers uphold the `Lanes` contract (only run
-        // inside this level's `#[target_feature]` entry points, pointers valid for W elements).
+        // SAFETY: (this note covers the impl and every intrinsic call below) the intrinsics need
+        // the CPU feature of the register type (sse/sse2, avx/avx2, avx512f). `Lanes` methods are only
+        // called, inlined, inside the `#[target_feature]` entry points of the matching level
+        // (`arch::x86_64::{sse2,avx2,avx512}`), and dispatch hands those out only after
+        // `SimdLevel::is_available` detected the feature at run time. Pointer arguments are valid
+        // for W elements (and aligned for `stream`) per the trait's contract.
         unsafe impl Lanes for $V {
             type E = $E;
             const W: usize = $W;
             #[inline(always)]
             unsafe fn splat(x: $E) -> Self {
-                $set1(x)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $set1(x) }
             }
             #[inline(always)]
             unsafe fn zero() -> Self {
-                $zero()
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $zero() }
             }
             #[inline(always)]
             unsafe fn load(p: *const $E) -> Self {
-                $load(p)
+                // SAFETY: `p` is readable for W elements (caller's contract; unaligned loads are
+                // allowed); level's feature: see the impl's SAFETY note.
+                unsafe { $load(p) }
             }
             #[inline(always)]
             unsafe fn store(p: *mut $E, v: Self) {
-                $store(p, v)
+                // SAFETY: `p` is writable for W elements (caller's contract; unaligned stores are
+                // allowed); level's feature: see the impl's SAFETY note.
+                unsafe { $store(p, v) }
             }
             #[inline(always)]
             unsafe fn stream(p: *mut $E, v: Self) {
-                $stream(p, v)
+                // SAFETY: `p` is writable for W elements and vector-aligned, as the streaming store
+                // requires (caller's contract); level's feature: see the impl's SAFETY note.
+                unsafe { $stream(p, v) }
             }
             #[inline(always)]
             unsafe fn fence() {
-                _mm_sfence()
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { _mm_sfence() }
             }
             #[inline(always)]
             unsafe fn add(a: Self, b: Self) -> Self {
-                $add(a, b)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $add(a, b) }
             }
             #[inline(always)]
             unsafe fn sub(a: Self, b: Self) -> Self {
-                $sub(a, b)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $sub(a, b) }
             }
             #[inline(always)]
             unsafe fn mul(a: Self, b: Self) -> Self {
-                $mul(a, b)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $mul(a, b) }
             }
             #[inline(always)]
             unsafe fn div(a: Self, b: Self) -> Self {
-                $div(a, b)
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { $div(a, b) }
             }
             #[inline(always)]
             unsafe fn min(a: Self, b: Self) -> Self {
-                let ($r, $a) = ($min(a, b), a);
-                $keep_nan
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe {
+                    let ($r, $a) = ($min(a, b), a);
+                    $keep_nan
+                }
             }
             #[inline(always)]
             unsafe fn max(a: Self, b: Self) -> Self {
-                let ($r, $a) = ($max(a, b), a);
-                $keep_nan
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe {
+                    let ($r, $a) = ($max(a, b), a);
+                    $keep_nan
+                }
             }
         }
     };
