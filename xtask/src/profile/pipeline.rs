@@ -499,7 +499,7 @@ fn choose_op(
 }
 
 /// x86-64: `*_asm.txt`, `*_simd.{txt,json}`; aarch64: `*_neon.{txt,json}` (SIMD counts and disassembly).
-fn artifact_names(arch: Arch) -> Vec<&'static str> {
+pub(super) fn artifact_names(arch: Arch) -> Vec<&'static str> {
     match arch {
         Arch::X86_64 => vec![
             "numpy_asm.txt",
