@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use raptors_asm::compare::{compare_text, side_at, Comparison, Side};
+use raptors_asm::compare::{bodies_side_by_side, compare_text, side_at, Comparison, Side};
 use raptors_asm::disasm::{disassemble_functions, TextOptions};
 use raptors_asm::simd::{simd_report, simd_text};
 use raptors_asm::twin::IsaLevel;
@@ -407,13 +407,22 @@ fn choose_op(
         r.profile(op, dtype)
             .ok_or_else(|| format!("callgrind has no profile of {op} {dtype}"))
     });
-    let vg_level = ev
-        .cg
-        .as_ref()
-        .map_or("avx2".to_string(), |r| r.level.level.clone());
-    let level_name = ev
-        .env
-        .map_or(String::new(), |e| e.raptors_simd_level.clone());
+    // Without a run to say so, the host's first valgrind candidate and its best level.
+    let host = plan.host.name();
+    let vg_level = ev.cg.as_ref().map_or_else(
+        |_| raptors_bench::valgrind::candidate_levels(host)[0].to_string(),
+        |r| r.level.level.clone(),
+    );
+    let level_name = ev.env.map_or_else(
+        || {
+            simd_levels(host)
+                .last()
+                .copied()
+                .unwrap_or("scalar")
+                .to_string()
+        },
+        |e| e.raptors_simd_level.clone(),
+    );
     let side = |lib: &Lib, numpy: bool| {
         let cg = profile.clone().and_then(|p| {
             if numpy { &p.numpy } else { &p.raptors }
@@ -655,13 +664,14 @@ fn loop_pairs(p: &OpPicks, a: &ArchPicks, [nl, rl]: [Option<&Lib>; 2]) -> Vec<Lo
         let (n, r) = (hot_side(nl, &s.numpy), hot_side(rl, &s.raptors));
         let (numpy, raptors) = (hot(&n), hot(&r));
         let c = n.and_then(|n| Ok(Comparison::new(n, r?)));
-        let (differences, comparison) = match c {
-            Ok(c) => (c.differences.clone(), {
+        let (differences, comparison, bodies) = match c {
+            Ok(c) => {
                 let mut t = String::new();
                 compare_text(&c, &mut t);
-                t
-            }),
-            Err(why) => (Vec::new(), format!("no comparison: {why}\n")),
+                let bodies = bodies_side_by_side(&c, "NumPy", "Raptors");
+                (c.differences, t, bodies)
+            }
+            Err(why) => (Vec::new(), format!("no comparison: {why}\n"), String::new()),
         };
         LoopPair {
             op: p.op.clone(),
@@ -672,6 +682,7 @@ fn loop_pairs(p: &OpPicks, a: &ArchPicks, [nl, rl]: [Option<&Lib>; 2]) -> Vec<Lo
             raptors,
             differences,
             comparison,
+            bodies,
         }
     };
     builds.into_iter().map(pair).collect()

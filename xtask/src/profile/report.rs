@@ -42,6 +42,9 @@ pub struct LoopPair {
     /// raptors-asm's differences (NumPy as side A) and its side-by-side table.
     pub differences: Vec<Difference>,
     pub comparison: String,
+    /// The two loop bodies in columns (`raptors_asm::compare::bodies_side_by_side`).
+    #[serde(default)]
+    pub bodies: String,
 }
 
 fn timings_elsewhere() -> Result<Results, String> {
@@ -408,36 +411,7 @@ pub fn hot_loops_md(input: &ReportInput) -> String {
                 let _ = writeln!(s, "- {side}: no loop — {}", one_line(why, 200));
             }
         }
-        let body = |r: &Result<(String, Loop), String>| -> Vec<String> {
-            let text = r.as_ref().map_or("", |(_, l)| l.mca.as_str());
-            text.lines()
-                .filter(|t| !t.contains("LLVM-MCA") && !t.trim().is_empty())
-                .map(|t| t.trim_end().replace('\t', " "))
-                .collect()
-        };
-        let (a, b) = (body(&p.numpy), body(&p.raptors));
-        let w = a
-            .iter()
-            .map(|l| l.chars().count())
-            .max()
-            .unwrap_or(0)
-            .max(40);
-        let _ = writeln!(
-            s,
-            "```text\n{}\n{:w$} | Raptors\n{}-+-{}",
-            p.comparison.trim_end(),
-            "NumPy",
-            "-".repeat(w),
-            "-".repeat(40)
-        );
-        for i in 0..a.len().max(b.len()) {
-            let _ = writeln!(
-                s,
-                "{:w$} | {}",
-                a.get(i).map_or("", String::as_str),
-                b.get(i).map_or("", String::as_str)
-            );
-        }
+        let _ = writeln!(s, "```text\n{}\n\n{}", p.comparison.trim_end(), p.bodies);
         s.push_str("```\n");
     }
     s
