@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::inputs::Lib;
 
+/// Why the measured side has no execution profile under emulation (named on every choice).
+pub const EMULATED: &str = "chosen statically: no execution profile under emulation";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum How {

@@ -21,16 +21,13 @@ use raptors_bench::sampling::{self, Samples, SamplingError};
 use serde_json::json;
 
 use super::artifacts::{self, Artifacts};
-use super::functions::{self, ArchPicks, Executed, Measured, OpPicks, Picked, SidePicks};
+use super::functions::{self, ArchPicks, Executed, Measured, OpPicks, Picked, SidePicks, EMULATED};
 use super::inputs::{self, Lib};
 use super::report::{self, IsaRow, LoopPair, ReportInput};
 use super::Plan;
 use crate::cross::Arch;
 use crate::setup::{self, SystemNeeds};
 use crate::steps::{need, StepRecord, Steps, Unavailable};
-
-/// Why the measured side has no execution profile under emulation (named on every choice).
-const EMULATED: &str = "chosen statically: no execution profile under emulation";
 
 type SampleMap = BTreeMap<(String, String), Result<Samples, SamplingError>>;
 

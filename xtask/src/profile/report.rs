@@ -14,7 +14,7 @@ use raptors_bench::summary::{summarize, CellSummary, ResultsSummary};
 use raptors_bench::valgrind::ValgrindLevel;
 use serde::{Deserialize, Serialize};
 
-use super::functions::{Executed, How, OpPicks, Picked};
+use super::functions::{Executed, How, OpPicks, Picked, EMULATED};
 use crate::steps::{Outcome, StepRecord};
 
 /// Widest vectors and ISA extensions of one analysed function (`raptors-asm simd`).
@@ -103,11 +103,8 @@ fn one_line(s: &str, max: usize) -> String {
 
 fn cell(p: &Picked) -> String {
     match p {
-        Ok(p) if p.how == How::Pattern && p.evidence.contains("chosen statically") => {
-            format!(
-                "`{}` (pattern; chosen statically: no execution profile under emulation)",
-                p.function
-            )
+        Ok(p) if p.how == How::Pattern && p.evidence.contains(EMULATED) => {
+            format!("`{}` (pattern; {EMULATED})", p.function)
         }
         Ok(p) => format!("`{}` ({})", p.function, p.how.label()),
         Err(why) => format!("— ({})", one_line(why, 90)),

@@ -238,3 +238,26 @@ fn an_emulated_run_says_so_everywhere() {
     assert!(rows.count() > 0);
     assert!(findings(&input)[0].contains("under qemu-user emulation"));
 }
+
+/// Under emulation neither valgrind nor perf runs: the real-run function comes from the op
+/// table's patterns, and its evidence carries the reason the report prints on every row.
+#[test]
+fn under_emulation_the_measured_choice_is_static_and_says_why() {
+    use super::functions::{measured, How, Measured, EMULATED};
+    let lib = super::inputs::Lib::open(std::env::current_exe().unwrap()).unwrap();
+    let m = Measured {
+        lib: &lib,
+        callgrind: Err("valgrind cannot run under qemu-user emulation".into()),
+        samples: Err(EMULATED.into()),
+        patterns: (Vec::new(), vec![r"profile::functions::measured$".into()]),
+        level: None,
+    };
+    let (valgrind, real) = measured(&m);
+    assert!(valgrind.is_err());
+    let real = real.unwrap();
+    assert_eq!(
+        (real.how, real.function.as_str()),
+        (How::Pattern, "xtask::profile::functions::measured")
+    );
+    assert!(real.evidence.contains(EMULATED), "{}", real.evidence);
+}
