@@ -126,14 +126,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn verdict_str(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Faster => "faster",
-        Verdict::Slower => "SLOWER",
-        Verdict::NoDifference => "same",
-    }
-}
-
 fn shape_str(shape: &[usize]) -> String {
     shape
         .iter()
@@ -252,7 +244,7 @@ pub fn table(cells: &[Cell]) -> String {
             st.speedup,
             st.ci_low,
             st.ci_high,
-            verdict_str(st.verdict),
+            st.verdict.describe("Raptors", "NumPy"),
             bw.cand_gbs,
             bw.bound_gbs,
             bw.bound_kind,
@@ -279,8 +271,8 @@ pub fn aa_table(aa: &[AaSummary]) -> String {
             a.speedup,
             a.ci_low,
             a.ci_high,
-            verdict_str(a.expected),
-            verdict_str(a.verdict),
+            a.expected.label(),
+            a.verdict.label(),
             if a.pass { "yes" } else { "**NO**" }
         );
     }
@@ -291,6 +283,20 @@ pub fn markdown(r: &Results) -> String {
     let m = &r.machine;
     let txt = |k: &str| m[k].as_str().unwrap_or("unknown").to_string();
     let mut s = format!("# Raptors vs NumPy — {}\n\n", r.machine_tag);
+    if let Some(e) = m["emulation"].as_object() {
+        let what = e
+            .get("guest_arch")
+            .and_then(|g| g.as_str())
+            .unwrap_or("this program");
+        let _ = writeln!(
+            s,
+            "**Measured under qemu-user emulation ({what} on {}): not this CPU's speed.** The \
+             speedups compare two libraries as emulated code, nothing more.\n",
+            e.get("host_cpu")
+                .and_then(|h| h.as_str())
+                .unwrap_or("another CPU")
+        );
+    }
     let _ = writeln!(
         s,
         "- date: {}; git {}{}",
