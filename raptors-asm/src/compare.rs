@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::differences::{loop_differences, Difference};
 use crate::elf::{Arch, ElfFile};
 use crate::error::{AsmError, Result};
 use crate::loops::{function_loops, Loop};
@@ -27,6 +28,19 @@ pub struct Side {
 pub struct Comparison {
     pub a: Side,
     pub b: Side,
+    /// What measurably differs between the two loops (empty when either side has none, or they
+    /// look alike): see [`crate::differences`].
+    pub differences: Vec<Difference>,
+}
+
+impl Comparison {
+    pub fn new(a: Side, b: Side) -> Comparison {
+        let differences = match (&a.hot_loop, &b.hot_loop) {
+            (Some(la), Some(lb)) => loop_differences(la, lb),
+            _ => Vec::new(),
+        };
+        Comparison { a, b, differences }
+    }
 }
 
 /// Exactly one function matching `pattern`, or an error listing the candidates.
@@ -92,6 +106,57 @@ pub fn side_at(elf: &ElfFile, table: &SymbolTable, f: &Function, at: Option<u64>
         selected_by: if at.is_some() { "address" } else { "hottest" },
         hot_loop,
     })
+}
+
+/// The instruction lines of a side's loop body (its `mca` text without llvm-mca's markers).
+pub fn body_lines(side: &Side) -> Vec<String> {
+    side.hot_loop
+        .as_ref()
+        .map(|l| {
+            l.mca
+                .lines()
+                .filter(|x| {
+                    !x.contains("LLVM-MCA-BEGIN")
+                        && !x.contains("LLVM-MCA-END")
+                        && !x.trim().is_empty()
+                })
+                .map(|x| x.trim_end().replace('\t', " "))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The two loop bodies in columns under their labels and function names (A's column at least 40
+/// characters wide; a longer head is cut with `…`).
+pub fn bodies_side_by_side(c: &Comparison, label_a: &str, label_b: &str) -> String {
+    let (a, b) = (body_lines(&c.a), body_lines(&c.b));
+    let width = a
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(40);
+    let clip = |s: &str, w: usize| -> String {
+        if s.chars().count() > w {
+            s.chars().take(w - 1).collect::<String>() + "…"
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = format!(
+        "{:width$} | {}\n{:width$} | {}\n",
+        label_a,
+        label_b,
+        clip(&c.a.function, width),
+        clip(&c.b.function, 60)
+    );
+    out.push_str(&format!("{}-+-{}\n", "-".repeat(width), "-".repeat(40)));
+    for i in 0..a.len().max(b.len()) {
+        let l = a.get(i).map_or("", String::as_str);
+        let r = b.get(i).map_or("", String::as_str);
+        out.push_str(&format!("{l:width$} | {r}\n"));
+    }
+    out
 }
 
 /// Human-readable side-by-side table.
@@ -180,5 +245,15 @@ pub fn compare_text(c: &Comparison, out: &mut String) {
     let _ = writeln!(out, "{:w0$}  {:w1$}  B", "", "A");
     for (n, a, b) in cells {
         let _ = writeln!(out, "{n:w0$}  {a:w1$}  {b}");
+    }
+    if c.a.hot_loop.is_some() && c.b.hot_loop.is_some() {
+        if c.differences.is_empty() {
+            let _ = writeln!(out, "\nthe loops look alike by these measures");
+        } else {
+            let _ = writeln!(out, "\ndifferences:");
+            for d in &c.differences {
+                let _ = writeln!(out, "  {}", d.describe("A", "B"));
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use goblin::elf::sym::{STT_FILE, STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE, STT_SECTIO
 use crate::error::{AsmError, Result};
 
 /// Instruction set of the file (from `e_machine`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arch {
     X86_64,

@@ -4,15 +4,21 @@
 //! source of their bounds) → per-architecture decoders ([`x86`], [`arm64`]) that either format
 //! objdump-compatible text ([`disasm`]) or produce [`insn::Insn`] facts and
 //! [`effects::Effect`]s from decoder metadata, which [`simd`], [`loops`] (with [`streams`] and
-//! [`origins`] for elements per iteration) and [`compare`] aggregate. [`hotloop`] chooses a
-//! loop by execution counts, [`mca`] predicts loops with llvm-mca, [`diff`] diffs two
-//! functions' normalised code. The CLI (`src/main.rs`) is a thin layer; JSON shapes are
+//! [`origins`] for elements per iteration) and [`compare`] aggregate ([`differences`]: what
+//! differs between two loops). [`hotloop`] chooses a loop by execution counts, [`mca`] predicts
+//! loops with llvm-mca, [`diff`] diffs two functions' normalised code. For profiling pipelines:
+//! [`choose`] picks the function that runs an operation from executed code (a profiler's hot
+//! functions or addresses) or caller-given name patterns, [`twin`] maps a function to its
+//! counterpart in another ISA build (both directions), and [`names`] compares names across tools
+//! (Rust hash, recursion marks). The CLI (`src/main.rs`) is a thin layer; JSON shapes are
 //! documented in the crate README.
 
 pub mod arm64;
 mod arm64_tables;
+pub mod choose;
 pub mod compare;
 pub mod diff;
+pub mod differences;
 pub mod disasm;
 pub mod effects;
 pub mod elf;
@@ -23,10 +29,12 @@ pub mod locate;
 pub mod loops;
 pub mod mca;
 pub mod mca_parse;
+pub mod names;
 pub mod origins;
 pub mod simd;
 pub mod streams;
 pub mod symbols;
+pub mod twin;
 pub mod x86;
 mod x86_tables;
 

@@ -1,11 +1,12 @@
-//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare, hot-loop, mca, diff. Text for
-//! humans, `--json` for tools (shapes in README.md). Errors go to stderr with the file and reason; exit code 1.
+//! `raptors-asm`: locate, symbols, disasm, simd, loops, compare, hot-loop, mca, diff, choose, twin.
+//! Text for humans, `--json` for tools (shapes in README.md). Errors go to stderr with the file and
+//! reason; exit code 1.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use raptors_asm::{compare, diff, disasm, hotloop, loops, mca, simd, x86::Syntax};
+use raptors_asm::{choose, compare, diff, disasm, hotloop, loops, mca, simd, twin, x86::Syntax};
 
 #[derive(Parser)]
 #[command(
@@ -139,6 +140,48 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// The function that runs an operation: from what executed (--hot, --instructions), else
+    /// the first --pattern that matches.
+    Choose(ChooseArgs),
+    /// The function of LIB that does what NAME (a function of another ISA build) does.
+    Twin {
+        /// The target library (its architecture is the target architecture).
+        lib: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// The target CPU's level: scalar, sse2, avx2, avx512, neon, or a NumPy dispatch target
+        /// (X86_V3, AVX512_SKX, ASIMD, …). Default: the best variant LIB has.
+        #[arg(long)]
+        level: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct ChooseArgs {
+    lib: PathBuf,
+    /// A function a profiler saw, `NAME=COST` or `NAME=COST@ENTRY` (runtime entry address,
+    /// hex `0x…` or decimal). Repeatable.
+    #[arg(long = "hot")]
+    hot: Vec<String>,
+    /// JSON file of executed instructions: `[[runtime_address, count], …]`.
+    #[arg(long)]
+    instructions: Option<PathBuf>,
+    /// Runtime − file address of the library (default: estimated from --hot entries).
+    #[arg(long, value_parser = parse_addr)]
+    load_bias: Option<u64>,
+    /// The profiler, named in the evidence (callgrind, qemu-exec, perf-sample, …).
+    #[arg(long, default_value = "profile")]
+    tool: String,
+    /// Fallback regex over names (Rust hash removed); repeatable, tried in order.
+    #[arg(long = "pattern")]
+    patterns: Vec<String>,
+    /// The whole request as a JSON file (`ChooseRequest`, README); replaces the flags above.
+    #[arg(long, conflicts_with_all = ["hot", "instructions", "load_bias", "patterns"])]
+    request: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
 }
 
 fn emit_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
@@ -323,10 +366,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (eb, tb) = raptors_asm::open(&lib_b)?;
             let fa = compare::one_function(&ea, &ta, &symbol_a)?;
             let fb = compare::one_function(&eb, &tb, &symbol_b)?;
-            let c = compare::Comparison {
-                a: compare::side_at(&ea, &ta, fa, loop_a)?,
-                b: compare::side_at(&eb, &tb, fb, loop_b)?,
-            };
+            let c = compare::Comparison::new(
+                compare::side_at(&ea, &ta, fa, loop_a)?,
+                compare::side_at(&eb, &tb, fb, loop_b)?,
+            );
             if json {
                 emit_json(&c)?;
             } else {
@@ -423,8 +466,118 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 emit_text(&s)?;
             }
         }
+        Cmd::Choose(a) => choose_cmd(a)?,
+        Cmd::Twin {
+            lib,
+            name,
+            level,
+            json,
+        } => twin_cmd(lib, name, level, json)?,
     }
     Ok(())
+}
+
+fn choose_cmd(a: ChooseArgs) -> anyhow::Result<()> {
+    let ChooseArgs {
+        lib,
+        hot,
+        instructions,
+        load_bias,
+        tool,
+        patterns,
+        request,
+        json,
+    } = a;
+    let (elf, table) = raptors_asm::open(&lib)?;
+    let read = |p: &PathBuf| -> anyhow::Result<String> {
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))
+    };
+    let req: choose::ChooseRequest = match request {
+        Some(p) => serde_json::from_str(&read(&p)?)
+            .map_err(|e| anyhow::anyhow!("{}: not a choose request: {e}", p.display()))?,
+        None => {
+            let mut functions = Vec::new();
+            for h in &hot {
+                let (name, rest) = h
+                    .rsplit_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--hot {h:?}: expected NAME=COST[@ENTRY]"))?;
+                let (cost, entry) = match rest.split_once('@') {
+                    Some((c, e)) => (c, Some(parse_addr(e).map_err(anyhow::Error::msg)?)),
+                    None => (rest, None),
+                };
+                let cost = cost
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("--hot {h:?}: bad cost: {e}"))?;
+                functions.push(choose::ExecutedFunction {
+                    name: name.to_string(),
+                    cost,
+                    entry,
+                });
+            }
+            let instructions: Vec<(u64, u64)> = match &instructions {
+                Some(p) => serde_json::from_str(&read(p)?).map_err(|e| {
+                    anyhow::anyhow!("{}: expected [[address, count], …]: {e}", p.display())
+                })?,
+                None => Vec::new(),
+            };
+            let profiled = !functions.is_empty() || !instructions.is_empty();
+            choose::ChooseRequest {
+                execution: profiled.then_some(choose::Execution {
+                    tool,
+                    functions,
+                    instructions,
+                    load_bias,
+                }),
+                patterns,
+            }
+        }
+    };
+    match choose::choose(&table, &req) {
+        Ok(c) if json => emit_json(&serde_json::json!({
+            "file": elf.path.display().to_string(), "arch": elf.arch, "choice": c,
+        })),
+        Ok(c) => {
+            let mut s = String::new();
+            choose::choice_text(&Ok(c), &mut s);
+            emit_text(&s)
+        }
+        Err(why) => anyhow::bail!("{}: no function chosen: {why}", elf.path.display()),
+    }
+}
+
+fn twin_cmd(lib: PathBuf, name: String, level: Option<String>, json: bool) -> anyhow::Result<()> {
+    let (elf, table) = raptors_asm::open(&lib)?;
+    let level = match level {
+        Some(l) => Some(twin::IsaLevel::parse(&l).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--level {l:?}: not a level (scalar, sse2, avx2, avx512, neon, X86_V3, …)"
+            )
+        })?),
+        None => None,
+    };
+    let target = twin::IsaTarget {
+        arch: elf.arch,
+        level,
+    };
+    let t = twin::twin(&table, &name, target)
+        .map_err(|why| anyhow::anyhow!("{}: {why}", elf.path.display()))?;
+    if json {
+        emit_json(&serde_json::json!({
+            "file": elf.path.display().to_string(), "arch": elf.arch, "twin": t,
+        }))
+    } else {
+        let mut s = format!(
+            "{} at {:#x} (size {}, {:?}): {}\n",
+            t.function, t.address, t.size, t.level, t.evidence
+        );
+        for v in &t.variants {
+            s.push_str(&format!(
+                "  variant {} at {:#x} ({:?})\n",
+                v.function, v.address, v.level
+            ));
+        }
+        emit_text(&s)
+    }
 }
 
 fn parse_addr(s: &str) -> Result<u64, String> {

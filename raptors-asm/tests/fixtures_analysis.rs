@@ -247,18 +247,18 @@ fn snapshot_compare() {
     let fa = build_fixture(Fx::A64);
     let (ea, ta) = open(&fx.object);
     let (eb, tb) = open(&fa.object);
-    let c = compare::Comparison {
-        a: compare::side(
+    let c = compare::Comparison::new(
+        compare::side(
             &ea,
             &ta,
             compare::one_function(&ea, &ta, "sum_f32").unwrap(),
         ),
-        b: compare::side(
+        compare::side(
             &eb,
             &tb,
             compare::one_function(&eb, &tb, "sum_f32").unwrap(),
         ),
-    };
+    );
     let mut s = String::new();
     compare::compare_text(&c, &mut s);
     insta::assert_snapshot!("compare_sum_f32", s);

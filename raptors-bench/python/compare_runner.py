@@ -42,22 +42,41 @@ def emit(obj):
     _PROTO.flush()
 
 
-# op -> (python expression as a NumPy user writes it, bytes moved per call as f(m, n, itemsize))
-OPS = {
-    "sum": ("x.sum()", lambda m, n, e: m * n * e),
-    "mean": ("x.mean()", lambda m, n, e: m * n * e),
-    "mean_axis0": ("x.mean(axis=0)", lambda m, n, e: (m * n + n) * e),
-    "mean_axis1": ("x.mean(axis=1)", lambda m, n, e: (m * n + m) * e),
-    "broadcast_add_row": ("x + row", lambda m, n, e: (2 * m * n + n) * e),
-    "broadcast_add_col": ("x + col", lambda m, n, e: (2 * m * n + m) * e),
-    "add": ("x + y", lambda m, n, e: 3 * m * n * e),
-    "add_out": ("mod.add(x, y, out=o)", lambda m, n, e: 3 * m * n * e),
-    "scale": ("x * 2.5", lambda m, n, e: 2 * m * n * e),
-    "scale_out": ("mod.multiply(x, 2.5, out=o)", lambda m, n, e: 2 * m * n * e),
-    # per-call overhead: 8 elements, shape (8,)
-    "add_tiny": ("x + x", lambda m, n, e: 3 * m * n * e),
-}
-DTYPES = {"f32": np.float32, "f64": np.float64}
+# The op table (expressions, fixed shapes, dtypes) is raptors-bench/ops.json, shared with the Rust
+# side (src/ops.rs: bytes moved, symbol stems, criterion kernels). Found through $RAPTORS_BENCH_OPS,
+# else next to this script (where raptors-bench writes it with the script), else at ../ops.json
+# (this script in the repository).
+OPS_SCHEMA = "raptors-bench/ops/v1"
+OPS_ENV = "RAPTORS_BENCH_OPS"
+
+
+def ops_path():
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.environ.get(OPS_ENV), os.path.join(here, "ops.json"), os.path.join(here, "..", "ops.json")):
+        if path and os.path.isfile(path):
+            return path
+    raise FileNotFoundError(f"no op table: set {OPS_ENV} or put ops.json next to {__file__}")
+
+
+def load_table(path=None):
+    """(ops by name, dtypes by name) from the op table; each dtype gains `np`, its NumPy dtype."""
+    path = path or ops_path()
+    with open(path) as f:
+        table = json.load(f)
+    if table.get("schema") != OPS_SCHEMA:
+        raise ValueError(f"{path}: schema {table.get('schema')!r}, expected {OPS_SCHEMA!r}")
+    ops = {op["name"]: op for op in table["ops"]}
+    dtypes = {d["name"]: dict(d, np=np.dtype(d["numpy"])) for d in table["dtypes"]}
+    return ops, dtypes
+
+
+def op_shape(op, size):
+    """The array shape of one call: the op's fixed shape, else size x size."""
+    return tuple(op["shape"]) if op["shape"] else (size, size)
+
+
+def default_ops(ops, suite="compare"):
+    return [name for name, op in ops.items() if suite in op["default_in"]]
 # Stopping rule (sequential on precision, never on the verdict): once --min-rounds are done and
 # MIN_TIME_FRACTION of the budget is spent, a cell stops as soon as the estimated standard error of
 # its median speedup is <= --target-se; otherwise it keeps sampling up to HARD_CAP_FACTOR budgets,
@@ -259,9 +278,21 @@ class Skip(Exception):
     pass
 
 
-def build_sides(op, dtype, shape, raptors, rng):
+def describe_table(ops, dtypes):
+    """What this script takes from the op table (a Rust test compares it with src/ops.rs)."""
+    return {
+        "type": "ops", "path": os.path.abspath(ops_path()),
+        "ops": [{"name": name, "numpy": op["numpy"], "raptors": op["raptors"], "out": op["out"],
+                 "shape_512": list(op_shape(op, 512)), "dtypes": op["dtypes"],
+                 "default_in": op["default_in"]} for name, op in ops.items()],
+        "dtypes": [{"name": name, "numpy": str(d["np"]), "itemsize": d["np"].itemsize} for name, d in dtypes.items()],
+    }
+
+
+def build_sides(dt, shape, raptors, rng):
+    """Seeded inputs in [0.5, 1.5) for every name an expression may use, per side (Raptors: zero-copy
+    views of the same data, its own `o`)."""
     m, n = shape if len(shape) == 2 else (1, shape[0])
-    dt = DTYPES[dtype]
     x = rng.uniform(0.5, 1.5, size=shape).astype(dt)
     y = rng.uniform(0.5, 1.5, size=shape).astype(dt)
     row = rng.uniform(0.5, 1.5, size=(n,)).astype(dt)
@@ -278,21 +309,22 @@ def build_sides(op, dtype, shape, raptors, rng):
     return np_side, r_side
 
 
-def check(op, expr, np_side, r_side, dtype):
+def check(op, np_side, r_side, dtype):
     """Run both once and compare. Returns "ok" or raises Skip with the reason."""
-    batch = make_batch(expr)
     env = {}
     python_float = False  # raptors returns a Python float for axis=None reductions, by design
     for name, side in (("numpy", np_side), ("raptors", r_side)):
+        expr = op[name]
+        batch = make_batch(expr)
         code = compile(expr, "<check>", "eval")
         try:
             batch(1, **side)
-            if op.endswith("_out"):
+            if op["out"]:
                 to_numpy(side["o"])[...] = np.nan  # catches an out= that is silently not written
             res = eval(code, {}, dict(side))  # noqa: S307 - our own fixed expressions
             if name == "raptors":
                 python_float = type(res) is float
-            env[name] = np.array(to_numpy(side["o"] if op.endswith("_out") else res), copy=True)
+            env[name] = np.array(to_numpy(side["o"] if op["out"] else res), copy=True)
         except Exception as e:  # noqa: BLE001
             raise Skip(f"{name} cannot run `{expr}`: {type(e).__name__}: {e}") from e
     a, b = env["numpy"], env["raptors"]
@@ -326,14 +358,14 @@ def time_batch(batch, n, side, lead_in=0):
     return time.perf_counter_ns() - t0
 
 
-def calibrate(batch, sides, target_ns, warmup_ns):
-    """Warm both sides up (alternating) and return each side's calls per sample so that its sample
-    lasts >= target_ns, plus the number of warm-up calls made. Per side, so a side 5x faster does not
-    make the other side's samples 5x longer: rounds stay short and many (each stored value is per
-    call, so the two batch sizes need not match)."""
+def calibrate(batches, sides, target_ns, warmup_ns):
+    """Warm both sides up (alternating; `batches[i]` runs side i) and return each side's calls per
+    sample so that its sample lasts >= target_ns, plus the number of warm-up calls made. Per side, so
+    a side 5x faster does not make the other side's samples 5x longer: rounds stay short and many
+    (each stored value is per call, so the two batch sizes need not match)."""
     per_call = []
     calls = 0
-    for side in sides:
+    for batch, side in zip(batches, sides):
         n = 1
         while True:
             t = time_batch(batch, n, side)
@@ -344,7 +376,7 @@ def calibrate(batch, sides, target_ns, warmup_ns):
         per_call.append(t / n)
     deadline = time.perf_counter_ns() + warmup_ns
     while time.perf_counter_ns() < deadline:
-        for i, side in enumerate(sides):
+        for i, (batch, side) in enumerate(zip(batches, sides)):
             n = max(1, int(target_ns / 4 / max(per_call[i], 1)))
             per_call[i] = min(per_call[i], time_batch(batch, n, side) / n)
             calls += n
@@ -353,22 +385,23 @@ def calibrate(batch, sides, target_ns, warmup_ns):
 
 def run_cell(spec, args, raptors, seed, limit_s=None):
     """One cell's rounds; `limit_s` is its time limit from the bank (None: HARD_CAP_FACTOR budgets)."""
-    op, dtype, size, kind = spec["op"], spec["dtype"], spec["size"], spec["kind"]
-    expr, nbytes = OPS[op]
-    shape = (8,) if op == "add_tiny" else (size, size)
+    op, dtype, kind = args.table_ops[spec["op"]], spec["dtype"], spec["kind"]
+    shape = tuple(spec["shape"])
     rng = np.random.default_rng(seed)
-    np_side, r_side = build_sides(op, dtype, shape, raptors, rng)
+    np_side, r_side = build_sides(args.table_dtypes[dtype]["np"], shape, raptors, rng)
     if kind == "compare":
-        status = check(op, expr, np_side, r_side, dtype)
-        cand = r_side
+        status = check(op, np_side, r_side, dtype)
+        cand, cand_expr = r_side, op["raptors"]
     else:
-        status, cand = "ok (A/A: both sides NumPy)", np_side
-    batch = make_batch(expr)
+        status, cand, cand_expr = "ok (A/A: both sides NumPy)", np_side, op["numpy"]
+    expr = op["numpy"]
+    batch, cand_batch = make_batch(expr), make_batch(cand_expr)
     gc.collect()
     gc.disable()
     try:
         started = time.perf_counter()
-        (n, n_cand), warm = calibrate(batch, (np_side, cand), args.target_sample_ms * 1e6, args.warmup_ms * 1e6)
+        (n, n_cand), warm = calibrate((batch, cand_batch), (np_side, cand), args.target_sample_ms * 1e6,
+                                      args.warmup_ms * 1e6)
         factor = None
         if kind == "aa_shift":
             n = max(n, n_cand, 100)  # same batch on both sides; >= 100 so 3 % is whole extra calls
@@ -396,11 +429,11 @@ def run_cell(spec, args, raptors, seed, limit_s=None):
             rs, cs = [], []
             for i in range(k):
                 if (i % 2 == 0) == cand_starts:
-                    cs.append(time_batch(batch, n_cand, cand, lead_cand))
+                    cs.append(time_batch(cand_batch, n_cand, cand, lead_cand))
                     rs.append(time_batch(batch, n, np_side, lead_ref))
                 else:
                     rs.append(time_batch(batch, n, np_side, lead_ref))
-                    cs.append(time_batch(batch, n_cand, cand, lead_cand))
+                    cs.append(time_batch(cand_batch, n_cand, cand, lead_cand))
             r, c = min(rs), min(cs)
             slow_ref += sum(1 for v in rs if v > 1.2 * r)
             slow_cand += sum(1 for v in cs if v > 1.2 * c)
@@ -409,13 +442,12 @@ def run_cell(spec, args, raptors, seed, limit_s=None):
             cand_ns.append(c / (n if kind == "aa_shift" else n_cand))
     finally:
         gc.enable()
-    rows, cols = (1, 8) if op == "add_tiny" else shape
     cell = {
-        "type": "cell", "id": spec["id"], "op": op, "dtype": dtype, "shape": list(shape),
-        "level": args.level, "kind": kind, "expr": expr, "reference": "numpy",
+        # bytes_per_call is added by raptors-bench from the op table (src/ops.rs)
+        "type": "cell", "id": spec["id"], "op": op["name"], "dtype": dtype, "shape": list(shape),
+        "level": args.level, "kind": kind, "expr": expr, "cand_expr": cand_expr, "reference": "numpy",
         "candidate": "raptors" if kind == "compare" else "numpy",
         "calls_per_sample": n, "cand_calls_per_sample": n_cand,
-        "bytes_per_call": nbytes(rows, cols, np.dtype(DTYPES[dtype]).itemsize),
         "ref_ns": ref_ns, "cand_ns": cand_ns, "cand_first_rounds": cand_first,
         "check": status, "warmup_calls": warm, "elapsed_s": time.perf_counter() - started,
         "subsamples": args.subsamples, "lead_in_calls": lead_ref, "cand_lead_in_calls": lead_cand,
@@ -439,11 +471,17 @@ def plan(args):
     if aa:
         aa.append(("aa_shift", "sum", "f32", 256))
     for kind, op, dtype, size in aa:
-        cells.append({"id": f"{kind}:{op}/{dtype}/{size}/{args.level}", "op": op, "dtype": dtype, "size": size, "kind": kind})
+        cells.append({"id": f"{kind}:{op}/{dtype}/{size}/{args.level}", "op": op, "dtype": dtype,
+                      "shape": [size, size], "kind": kind})
     for dtype in args.dtypes:
-        for op in args.ops:
-            for size in ([8] if op == "add_tiny" else args.sizes):
-                cells.append({"id": f"{op}/{dtype}/{size}/{args.level}", "op": op, "dtype": dtype, "size": size, "kind": "compare"})
+        for name in args.ops:
+            op = args.table_ops[name]
+            shapes = [op["shape"]] if op["shape"] else [[s, s] for s in args.sizes]
+            for shape in shapes:
+                # ids name the square size, or a fixed shape's dimensions ("8", "4x8")
+                size = shape[0] if len(shape) == 2 and shape[0] == shape[1] and not op["shape"] else "x".join(map(str, shape))
+                cells.append({"id": f"{name}/{dtype}/{size}/{args.level}", "op": name, "dtype": dtype,
+                              "shape": list(shape), "kind": "compare"})
     return cells
 
 
@@ -451,7 +489,7 @@ def main():
     global _PROTO
     _PROTO, sys.stdout = sys.stdout, sys.stderr
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--ops", default=",".join(OPS))
+    p.add_argument("--ops", default=None, help="comma-separated op names (default: the table's compare set)")
     p.add_argument("--dtypes", default="f32,f64")
     p.add_argument("--sizes", default="512,1024,2048")
     p.add_argument("--level", default=os.environ.get("RAPTORS_SIMD", "auto"), help="label only; RAPTORS_SIMD selects")
@@ -474,13 +512,24 @@ def main():
     p.add_argument("--quick", action="store_true", help="fewer A/A cells")
     p.add_argument("--no-self-check", action="store_true", help="skip the A/A and A/A-shift cells")
     p.add_argument("--machine-only", action="store_true")
+    p.add_argument("--list-ops", action="store_true", help="print the op table as this script reads it")
     args = p.parse_args()
-    args.ops = [o for o in args.ops.split(",") if o]
+    try:
+        args.table_ops, args.table_dtypes = load_table()
+    except (OSError, ValueError, KeyError) as e:
+        emit({"type": "fatal", "reason": f"op table: {type(e).__name__}: {e}"})
+        return 2
+    if args.list_ops:
+        emit(describe_table(args.table_ops, args.table_dtypes))
+        return 0
+    ops, dtypes = args.table_ops, args.table_dtypes
+    args.ops = [o for o in args.ops.split(",") if o] if args.ops else default_ops(ops)
     args.dtypes = [d for d in args.dtypes.split(",") if d]
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
-    bad = [o for o in args.ops if o not in OPS] + [d for d in args.dtypes if d not in DTYPES]
+    bad = [o for o in args.ops if o not in ops] + [d for d in args.dtypes if d not in dtypes]
+    bad += [f"{o}/{d}" for o in args.ops if o in ops for d in args.dtypes if d not in ops[o]["dtypes"]]
     if bad or any(s <= 0 for s in args.sizes) or args.subsamples < 1:
-        emit({"type": "fatal", "reason": f"unknown op/dtype or bad size: {bad or args.sizes}; ops: {list(OPS)}"})
+        emit({"type": "fatal", "reason": f"unknown op/dtype or bad size: {bad or args.sizes}; ops: {list(ops)}"})
         return 2
     try:
         import raptors

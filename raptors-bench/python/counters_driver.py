@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Run one benchmark op a given number of times, for perf stat / valgrind (no output, no timing).
 
-usage: counters_driver.py SIDE OP DTYPE SIZE ITERS     (SIDE: numpy | raptors)
+usage: counters_driver.py SIDE OP DTYPE SHAPE ITERS     (SIDE: numpy | raptors; SHAPE: 512x512 or 8)
 
-The setup is identical for every op of a (side, dtype, size): all arrays are built whatever the op,
+The setup is identical for every op of a (side, dtype, shape): all arrays are built whatever the op,
 so one run with OP=none (setup only) is the common baseline and (run(op, K) - run(none)) / K is the
 per-call cost, first-call effects (lazy initialisation, first page faults) averaged over K calls.
+Ops, expressions and dtypes come from the op table (ops.json, via compare_runner.load_table).
 """
 import os
 import sys
@@ -13,35 +14,24 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
-import compare_runner as cr  # noqa: E402  (shares the op table)
+import compare_runner as cr  # noqa: E402  (shares the op table and the array set-up)
 
 
 def main():
     if len(sys.argv) != 6:
         sys.exit(__doc__)
-    side, op, dtype, size, iters = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-    if (op not in cr.OPS and op != "none") or dtype not in cr.DTYPES or side not in ("numpy", "raptors"):
+    side, op, dtype, shape, iters = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+    ops, dtypes = cr.load_table()
+    if (op not in ops and op != "none") or dtype not in dtypes or side not in ("numpy", "raptors"):
         sys.exit(f"unknown side/op/dtype {side}/{op}/{dtype}")
-    tiny = op == "add_tiny" or size == 8  # size 8 = the 1-D per-call-overhead setup
-    shape = (8,) if tiny else (size, size)
-    m, n = (1, 8) if tiny else shape
-    dt = cr.DTYPES[dtype]
-    rng = np.random.default_rng(0)
-    env = {
-        "x": rng.uniform(0.5, 1.5, size=shape).astype(dt),
-        "y": rng.uniform(0.5, 1.5, size=shape).astype(dt),
-        "row": rng.uniform(0.5, 1.5, size=(n,)).astype(dt),
-        "col": rng.uniform(0.5, 1.5, size=(m, 1)).astype(dt),
-        "o": np.empty(shape, dtype=dt),
-        "mod": np,
-    }
+    shape = tuple(int(d) for d in shape.split("x"))
+    raptors = None
     if side == "raptors":
         import raptors
-
-        env = {k: (v if k == "mod" else raptors.asarray(v)) for k, v in env.items()}
-        env["mod"] = raptors
+    np_side, r_side = cr.build_sides(dtypes[dtype]["np"], shape, raptors or np, np.random.default_rng(0))
+    env = r_side if side == "raptors" else np_side
     if op != "none":
-        cr.make_batch(cr.OPS[op][0])(iters, **env)
+        cr.make_batch(ops[op][side])(iters, **env)
 
 
 if __name__ == "__main__":

@@ -208,6 +208,7 @@ pub(crate) mod tests {
                     level: "auto".into(),
                     kind: CellKind::Compare,
                     expr: "x + y".into(),
+                    cand_expr: None,
                     reference: "numpy".into(),
                     candidate: "raptors".into(),
                     calls_per_sample: 100,

@@ -5,7 +5,8 @@ use crate::counters::{
     cache_geometry, parse_cachegrind, parse_perf_csv, probe_perf, CacheGeometry, CounterStatus,
     PerfProbe, PerfStatus, PERF_EVENTS,
 };
-use crate::runner::{apply_bench_env, materialize, RUNNER_PY};
+use crate::runner::{apply_bench_env, python_scripts};
+use crate::valgrind::{self, ValgrindLevel};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,6 @@ use std::process::Command;
 use std::sync::Mutex;
 
 pub const COUNTERS_SCHEMA: &str = "raptors-bench/counters/v1";
-pub const DRIVER_PY: &str = include_str!("../python/counters_driver.py");
 const TINY_ITERS_FACTOR: u64 = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -36,8 +36,9 @@ pub struct CountersOptions {
     pub perf_iters: u64,
     pub valgrind_iters: u64,
     pub valgrind: ValgrindMode,
-    /// RAPTORS_SIMD under valgrind, which cannot run AVX-512.
-    pub valgrind_level: String,
+    /// RAPTORS_SIMD under valgrind; None: the best level valgrind runs here
+    /// ([`valgrind::level_for_python`]: avx2 or lower on x86-64, neon on aarch64).
+    pub valgrind_level: Option<String>,
     pub jobs: usize,
 }
 
@@ -94,7 +95,10 @@ struct Job {
     tool: &'static str,
     side: String,
     op: String,
+    /// The requested square size, or the op's fixed size (its last dimension), for the report.
     size: usize,
+    /// `512x512` or `8`: the driver's SHAPE argument.
+    shape: String,
     iters: u64,
 }
 
@@ -104,10 +108,11 @@ fn run_job(
     driver: &Path,
     tmp: &Path,
     geo: &[(String, CacheGeometry)],
+    level: Option<&ValgrindLevel>,
 ) -> Result<String, String> {
     let tag = format!(
         "{}-{}-{}-{}-{}",
-        job.tool, job.side, job.op, job.size, job.iters
+        job.tool, job.side, job.op, job.shape, job.iters
     );
     let outfile = tmp.join(format!("{tag}.out"));
     let py = opts.python.to_string_lossy().to_string();
@@ -116,7 +121,7 @@ fn run_job(
         job.side.clone(),
         job.op.clone(),
         opts.dtype.clone(),
-        job.size.to_string(),
+        job.shape.clone(),
         job.iters.to_string(),
     ];
     let mut cmd = if job.tool == "perf" {
@@ -124,19 +129,19 @@ fn run_job(
         c.args(["stat", "-x,", "-o"])
             .arg(&outfile)
             .args(["-e", &PERF_EVENTS.join(","), "--", &py]);
+        apply_bench_env(&mut c, opts.pythonpath.as_deref());
         c
     } else {
-        let mut c = Command::new("valgrind");
-        c.args(["--tool=cachegrind", "--cache-sim=yes"]);
+        let level = level.ok_or("no valgrind level was chosen")?;
+        let mut c = valgrind::command("cachegrind", level, opts.pythonpath.as_deref());
+        c.arg("--cache-sim=yes");
         for (name, g) in geo {
             c.arg(format!("--{name}={}", g.arg()));
         }
         c.arg(format!("--cachegrind-out-file={}", outfile.display()))
             .arg(&py);
-        c.env("RAPTORS_SIMD", &opts.valgrind_level);
         c
     };
-    apply_bench_env(&mut cmd, opts.pythonpath.as_deref());
     // Fixed string hashing: the op run and the setup-only run then execute the same interpreter
     // paths, so their difference is the op (cachegrind counts are otherwise run-to-run exact).
     cmd.env("PYTHONHASHSEED", "0");
@@ -243,9 +248,13 @@ pub fn run_counters(opts: &CountersOptions) -> Result<CountersReport> {
         opts.perf_iters > 0 && opts.valgrind_iters > 0,
         "iteration counts must be positive"
     );
-    materialize("compare_runner.py", RUNNER_PY)?;
-    let driver = materialize("counters_driver.py", DRIVER_PY)?;
-    let tmp = driver.parent().context("driver dir")?.to_path_buf();
+    let tmp = python_scripts()?;
+    let driver = tmp.join("counters_driver.py");
+    let table = crate::ops::table();
+    for op in &opts.ops {
+        table.op(op)?;
+    }
+    table.dtype(&opts.dtype)?;
     let perf = probe_perf();
     let vg_version = tool_version("valgrind");
     let want_vg = match opts.valgrind {
@@ -263,11 +272,11 @@ pub fn run_counters(opts: &CountersOptions) -> Result<CountersReport> {
         status: "skipped".into(),
         reason: String::new(),
         version: vg_version.clone(),
-        forced_env: BTreeMap::from([("RAPTORS_SIMD".to_string(), opts.valgrind_level.clone())]),
+        forced_env: BTreeMap::new(),
         geometry: geo.iter().cloned().collect(),
-        note: "valgrind hides AVX-512 from CPUID: NumPy and Raptors both run their AVX2-or-lower paths under it; \
-               cache numbers are cachegrind's simulation with the geometry above, not hardware counts"
-            .into(),
+        note:
+            "cache numbers are cachegrind's simulation with the geometry above, not hardware counts"
+                .into(),
     };
     valgrind.reason = match (want_vg, &vg_version, opts.valgrind) {
         (false, _, ValgrindMode::Never) => "--valgrind never".into(),
@@ -283,31 +292,67 @@ pub fn run_counters(opts: &CountersOptions) -> Result<CountersReport> {
             format!("perf status: {}", perf.status.label())
         }
     };
-    let sizes_of = |op: &str| if op == "add_tiny" { 8 } else { opts.size };
+    let mut level = None;
+    if valgrind.status == "ran" {
+        let chosen = match &opts.valgrind_level {
+            Some(l) => valgrind::forced_level(std::env::consts::ARCH, l, |l| {
+                valgrind::python_accepts(&opts.python, opts.pythonpath.as_deref(), l)
+            }),
+            None => valgrind::level_for_python(&opts.python, opts.pythonpath.as_deref()),
+        };
+        match chosen {
+            Ok(l) => {
+                valgrind
+                    .forced_env
+                    .insert("RAPTORS_SIMD".to_string(), l.level.clone());
+                valgrind.note = format!("{}; {}", l.note, valgrind.note);
+                level = Some(l);
+            }
+            Err(e) => {
+                valgrind.status = "failed".into();
+                valgrind.reason = format!("{e:#}");
+            }
+        }
+    }
+    // (size, shape argument) per op: the square size, or the op's fixed shape.
+    let shape_of = |op: &str| -> (usize, String, bool) {
+        let o = table.op(op).expect("checked above");
+        let shape = o.shape_for(opts.size);
+        let arg: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        (
+            *shape.last().unwrap_or(&0),
+            arg.join("x"),
+            o.shape.is_some(),
+        )
+    };
     let mut jobs = Vec::new();
     let mut plan = |tool: &'static str, iters: u64| {
         for side in ["numpy", "raptors"] {
-            let mut sizes: Vec<usize> = opts.ops.iter().map(|o| sizes_of(o)).collect();
-            sizes.sort_unstable();
-            sizes.dedup();
-            for s in sizes {
+            let mut shapes: Vec<(usize, String, bool)> =
+                opts.ops.iter().map(|o| shape_of(o)).collect();
+            shapes.sort();
+            shapes.dedup();
+            for (size, shape, _) in shapes {
                 jobs.push(Job {
                     tool,
                     side: side.into(),
                     op: "none".into(),
-                    size: s,
+                    size,
+                    shape,
                     iters: 0,
                 });
             }
             for op in &opts.ops {
+                let (size, shape, fixed) = shape_of(op);
                 jobs.push(Job {
                     tool,
                     side: side.into(),
                     op: op.clone(),
-                    size: sizes_of(op),
-                    // The 8-element op costs ~1/1000 of a 512² one: scale its calls so the op, not
-                    // the per-process noise of the two runs being subtracted, sets the count.
-                    iters: if op == "add_tiny" {
+                    size,
+                    shape,
+                    // A fixed tiny shape costs ~1/1000 of a 512² call: scale its calls so the op,
+                    // not the per-process noise of the two runs being subtracted, sets the count.
+                    iters: if fixed {
                         iters * TINY_ITERS_FACTOR
                     } else {
                         iters
@@ -341,7 +386,7 @@ pub fn run_counters(opts: &CountersOptions) -> Result<CountersReport> {
                     break;
                 };
                 pb.set_message(format!("{} {} {}", job.tool, job.side, job.op));
-                let r = run_job(job, opts, &driver, &tmp, &geo);
+                let r = run_job(job, opts, &driver, &tmp, &geo, level.as_ref());
                 if let Ok(mut res) = results.lock() {
                     res[i] = Some(r);
                 }
@@ -369,7 +414,7 @@ pub fn run_counters(opts: &CountersOptions) -> Result<CountersReport> {
         let setup_idx = jobs
             .iter()
             .position(|j| {
-                j.tool == job.tool && j.side == job.side && j.op == "none" && j.size == job.size
+                j.tool == job.tool && j.side == job.side && j.op == "none" && j.shape == job.shape
             })
             .context("setup job planned for every size")?;
         if job.tool == "perf" {
@@ -389,7 +434,7 @@ pub fn run_counters(opts: &CountersOptions) -> Result<CountersReport> {
         schema: COUNTERS_SCHEMA.into(),
         date: crate::runner::utc_now(),
         git: crate::runner::git_info(),
-        method: "per_call = (run with `iters` calls of the op - run with setup only) / iters (add_tiny: 100x iters); \
+        method: "per_call = (run with `iters` calls of the op - run with setup only) / iters (ops with a fixed tiny shape, e.g. add_tiny: 100x iters); \
                  PYTHONHASHSEED=0; same arrays, \
                  same process setup; NumPy side and Raptors side run in separate processes; OPENBLAS_NUM_THREADS=1"
             .into(),

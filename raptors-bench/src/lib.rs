@@ -1,22 +1,30 @@
 //! Criterion benches and the statistically sound Raptors-vs-NumPy comparison runner.
 //!
 //! Library layout (the `raptors-bench` binary and `cargo xtask` call into it):
-//! - [`stats`]: paired speedup, bootstrap CI, outliers, the significance rule;
+//! - [`ops`]: the one op table (`ops.json`), also read by the Python runner and drivers;
+//! - [`stats`]: paired speedup, bootstrap CI, outliers, the significance rule (`decide`);
 //! - [`power`]: power / false-positive simulation from recorded noise ([`stop_rule`]: the runner's
 //!   stopping rule, replayed for the sequential simulation);
-//! - [`model`] + [`report`]: results JSON and markdown table;
+//! - [`model`] + [`report`]: results JSON and markdown table; [`summary`]: the typed view a report
+//!   needs (per cell: speedup, intervals, the stored verdict, drift);
 //! - [`baseline`]: `--baseline FILE` regression detection;
 //! - [`runner`]: drives `python/compare_runner.py` with progress and Ctrl-C handling;
-//! - [`counters`]: perf probe/classification, `perf stat` and the valgrind fallback.
+//! - [`counters`] + [`collect`]: perf probe/classification, `perf stat` and the cachegrind fallback;
+//! - [`callgrind`]: which functions and instructions run each op (valgrind callgrind), and
+//!   [`valgrind`]: the SIMD level valgrind can run on this host, shared by both valgrind tools.
 
 pub mod baseline;
+pub mod callgrind;
 pub mod collect;
 pub mod counters;
 pub mod criterion_report;
 pub mod model;
+pub mod ops;
 pub mod power;
 pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod stats;
 pub mod stop_rule;
+pub mod summary;
+pub mod valgrind;

@@ -4,6 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use raptors_bench::collect::{run_counters, summary, CountersOptions, ValgrindMode};
 use raptors_bench::model::{Results, RunConfig, Skipped, RESULTS_SCHEMA};
+use raptors_bench::ops::Suite;
 use raptors_bench::report::{
     aa_summaries, analyze, markdown, output_paths, read_results, write_atomic, write_json,
     BoundModel,
@@ -15,7 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-const ALL_OPS: &str = "sum,mean,mean_axis0,mean_axis1,broadcast_add_row,broadcast_add_col,add,add_out,scale,scale_out,add_tiny";
+/// Default `--ops` of a subcommand: the op table's set for that tool.
+fn default_ops(suite: Suite) -> String {
+    raptors_bench::ops::table().default_list(suite)
+}
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +42,93 @@ enum Cmd {
     Power(PowerArgs),
     /// Summarise the last `cargo bench -p raptors-bench` into <out-dir>/<name>.md/.json (GB/s per level).
     CriterionReport(CriterionArgs),
+    /// Run every op under valgrind's callgrind: hottest function per op and library, executions per
+    /// instruction address; write --out (JSON).
+    Callgrind(CallgrindArgs),
+    /// Print the op table (ops.json) as this build reads it.
+    Ops {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct CallgrindArgs {
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Comma-separated ops (default: the op table's profile set).
+    #[arg(long)]
+    ops: Option<String>,
+    #[arg(long, default_value = "f32,f64")]
+    dtypes: String,
+    #[arg(long, default_value_t = raptors_bench::callgrind::DEFAULT_SIZE)]
+    size: usize,
+    #[arg(long, default_value_t = raptors_bench::callgrind::DEFAULT_REPS)]
+    reps: usize,
+    /// RAPTORS_SIMD under valgrind (default: the best level valgrind runs here).
+    #[arg(long)]
+    level: Option<String>,
+    /// NumPy's / Raptors's extension module (default: what the driver reports it loaded).
+    #[arg(long)]
+    numpy_lib: Option<PathBuf>,
+    #[arg(long)]
+    raptors_lib: Option<PathBuf>,
+    /// Keep the callgrind profiles in this directory.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    #[arg(long, default_value = "callgrind.json")]
+    out: PathBuf,
+    #[arg(long, hide = true)]
+    pythonpath: Option<PathBuf>,
+}
+
+fn callgrind_cmd(a: CallgrindArgs) -> Result<ExitCode> {
+    let python = a.python.unwrap_or_else(default_python);
+    runner::check_python(&python)?;
+    let mut opts = raptors_bench::callgrind::CallgrindOptions::new(&python);
+    if let Some(ops) = &a.ops {
+        opts.ops = split(ops, "op")?;
+    }
+    opts.dtypes = split(&a.dtypes, "dtype")?;
+    opts.size = a.size;
+    opts.reps = a.reps;
+    opts.level = a.level;
+    opts.numpy_lib = a.numpy_lib;
+    opts.raptors_lib = a.raptors_lib;
+    opts.work_dir = a.work_dir;
+    opts.pythonpath = a.pythonpath;
+    let run = raptors_bench::callgrind::run(&opts)?;
+    write_atomic(&a.out, serde_json::to_string(&run)?.as_bytes())?;
+    print!("{}", raptors_bench::callgrind::summary_text(&run));
+    eprintln!("wrote {}", a.out.display());
+    Ok(if run.errors().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn ops_cmd(json: bool) -> Result<ExitCode> {
+    let t = raptors_bench::ops::table();
+    if json {
+        println!("{}", serde_json::to_string_pretty(t)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("| op | NumPy | Raptors | reads | result | dtypes | default in |\n|---|---|---|---|---|---|---|");
+    for o in &t.ops {
+        println!(
+            "| {} | `{}` | `{}` | {:?} | {:?}{} | {} | {:?} |",
+            o.name,
+            o.numpy,
+            o.raptors,
+            o.reads,
+            o.result,
+            if o.out { " (into o)" } else { "" },
+            o.dtypes.join(","),
+            o.default_in
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Args)]
@@ -114,8 +205,9 @@ struct CompareArgs {
     /// Smoke mode: sizes 512,1024, 0.25 s per cell (< 60 s). Writes <tag>-quick.*.
     #[arg(long)]
     quick: bool,
-    #[arg(long, default_value = ALL_OPS)]
-    ops: String,
+    /// Comma-separated ops (default: the op table's compare set).
+    #[arg(long)]
+    ops: Option<String>,
     #[arg(long, default_value = "f32,f64")]
     dtypes: String,
     /// Square sizes (default 512,1024,2048; quick 512,1024).
@@ -183,8 +275,9 @@ struct CountersArgs {
     python: Option<PathBuf>,
     #[arg(long, default_value = "counters.json")]
     out: PathBuf,
-    #[arg(long, default_value = ALL_OPS)]
-    ops: String,
+    /// Comma-separated ops (default: the op table's compare set).
+    #[arg(long)]
+    ops: Option<String>,
     #[arg(long, default_value = "f32")]
     dtype: String,
     #[arg(long, default_value_t = 512)]
@@ -196,9 +289,10 @@ struct CountersArgs {
     valgrind_iters: u64,
     #[arg(long, value_enum, default_value = "auto")]
     valgrind: ValgrindMode,
-    /// RAPTORS_SIMD under valgrind (it cannot execute AVX-512).
-    #[arg(long, default_value = "avx2")]
-    valgrind_level: String,
+    /// RAPTORS_SIMD under valgrind (default: the best level valgrind runs here; it cannot execute
+    /// AVX-512).
+    #[arg(long)]
+    valgrind_level: Option<String>,
     /// Parallel perf/valgrind processes.
     #[arg(long, default_value_t = 2)]
     jobs: usize,
@@ -237,7 +331,10 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
     )?;
     let opts = RunnerOptions {
         python: python.clone(),
-        ops: split(&a.ops, "op")?,
+        ops: split(
+            &a.ops.clone().unwrap_or_else(|| default_ops(Suite::Compare)),
+            "op",
+        )?,
         dtypes: split(&a.dtypes, "dtype")?,
         sizes,
         levels: split(
@@ -385,7 +482,7 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
         started.elapsed().as_secs_f64()
     );
     if a.plot && !results.cells.is_empty() {
-        let script = runner::materialize("plot_speedups.py", runner::PLOT_PY)?;
+        let script = runner::python_scripts()?.join("plot_speedups.py");
         let st = std::process::Command::new(&python)
             .arg(script)
             .arg(&json_path)
@@ -420,7 +517,7 @@ fn counters(a: CountersArgs) -> Result<ExitCode> {
     let opts = CountersOptions {
         python,
         pythonpath: a.pythonpath,
-        ops: split(&a.ops, "op")?,
+        ops: split(&a.ops.unwrap_or_else(|| default_ops(Suite::Compare)), "op")?,
         dtype: a.dtype,
         size: a.size,
         perf_iters: a.perf_iters,
@@ -515,6 +612,8 @@ fn main() -> ExitCode {
         Cmd::Counters(a) => counters(a),
         Cmd::Power(a) => power_cmd(a),
         Cmd::CriterionReport(a) => criterion_cmd(a),
+        Cmd::Callgrind(a) => callgrind_cmd(a),
+        Cmd::Ops { json } => ops_cmd(json),
     };
     runner::cleanup_scratch();
     match r {

@@ -29,8 +29,12 @@ pub struct RawCell {
     /// RAPTORS_SIMD value the runner process used ("auto" = not forced).
     pub level: String,
     pub kind: CellKind,
-    /// Python expression timed on each side, e.g. `x.mean(axis=0)`.
+    /// Python expression timed on the reference side, e.g. `x.mean(axis=0)` (the op table's).
     pub expr: String,
+    /// Expression timed on the candidate side (the op table's `raptors`; `expr` in A/A cells).
+    /// None in files from before the op table had one expression per side (then `expr`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cand_expr: Option<String>,
     pub reference: String,
     pub candidate: String,
     /// Reference calls per timed sample (the batch); each stored `ref_ns` is batch time / this.
@@ -43,7 +47,9 @@ pub struct RawCell {
     pub cand_calls_per_sample: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub injected_factor: Option<f64>,
-    /// Bytes read + written per call by the ideal kernel (inputs once, output once).
+    /// Bytes read + written per call by the ideal kernel (inputs once, output once), from the op
+    /// table (`runner::ideal_bytes`): the runner leaves it out, raptors-bench fills it in.
+    #[serde(default)]
     pub bytes_per_call: u64,
     /// Per-call nanoseconds, one value per round, index-paired with `cand_ns`.
     pub ref_ns: Vec<f64>,
@@ -114,13 +120,13 @@ pub struct Cell {
 }
 
 /// A cell the runner could not measure, with the reason (never silently dropped).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Skipped {
     pub id: String,
     pub reason: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AaSummary {
     pub id: String,
     pub kind: CellKind,

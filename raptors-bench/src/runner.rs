@@ -15,6 +15,18 @@ use std::time::{Duration, Instant};
 /// The runner script, embedded so the binary works from any directory.
 pub const RUNNER_PY: &str = include_str!("../python/compare_runner.py");
 pub const PLOT_PY: &str = include_str!("../python/plot_speedups.py");
+pub const COUNTERS_DRIVER_PY: &str = include_str!("../python/counters_driver.py");
+pub const CALLGRIND_DRIVER_PY: &str = include_str!("../python/callgrind_driver.py");
+
+/// Every file the Python side needs, written together into one directory by [`python_scripts`]:
+/// the drivers import `compare_runner`, which finds `ops.json` next to itself.
+pub const SCRIPTS: [(&str, &str); 5] = [
+    ("compare_runner.py", RUNNER_PY),
+    ("counters_driver.py", COUNTERS_DRIVER_PY),
+    ("callgrind_driver.py", CALLGRIND_DRIVER_PY),
+    ("plot_speedups.py", PLOT_PY),
+    ("ops.json", crate::ops::OPS_JSON),
+];
 
 /// The runner's stopping rule (constants of `compare_runner.py`, repeated here for the report):
 /// the precision check starts after this fraction of the cell budget, and a cell stops at this
@@ -99,6 +111,15 @@ pub fn cleanup_scratch() {
     let _ = std::fs::remove_dir_all(scratch_dir());
 }
 
+/// Writes [`SCRIPTS`] into this process's scratch directory (once) and returns the directory.
+/// [`cleanup_scratch`] removes it.
+pub fn python_scripts() -> Result<PathBuf> {
+    for (name, text) in SCRIPTS {
+        materialize(name, text)?;
+    }
+    Ok(scratch_dir())
+}
+
 /// Write an embedded script into a private temp directory and return its path.
 pub fn materialize(name: &str, text: &str) -> Result<PathBuf> {
     let dir = scratch_dir();
@@ -174,7 +195,7 @@ fn say(pb: &ProgressBar, line: String) {
 /// Run every requested level; returns what was measured even when interrupted or a child failed.
 pub fn run(opts: &RunnerOptions) -> Result<RunOutcome> {
     install_ctrlc();
-    let script = materialize("compare_runner.py", RUNNER_PY)?;
+    let script = python_scripts()?.join("compare_runner.py");
     let pb = progress_bar();
     let mut outcome = RunOutcome::default();
     for level in &opts.levels {
@@ -315,8 +336,9 @@ fn run_level(
                 pb.set_message(msg["id"].as_str().unwrap_or("?").to_string());
             }
             "cell" => {
-                let cell: RawCell =
+                let mut cell: RawCell =
                     serde_json::from_value(msg).context("runner sent a malformed cell")?;
+                cell.bytes_per_call = ideal_bytes(&cell)?;
                 let sp = paired_ratios(&cell.ref_ns, &cell.cand_ns)
                     .map(|r| median(&r))
                     .unwrap_or(f64::NAN);
@@ -362,6 +384,15 @@ fn run_level(
         ));
     }
     Ok(())
+}
+
+/// Bytes read + written per call by the ideal kernel of the cell's op (the op table's figure).
+pub fn ideal_bytes(cell: &RawCell) -> Result<u64> {
+    let table = crate::ops::table();
+    let op = table.op(&cell.op)?;
+    let dtype = table.dtype(&cell.dtype)?;
+    let (read, written) = op.bytes_per_call(&cell.shape, dtype.itemsize);
+    Ok(read + written)
 }
 
 /// Modified paths listed in a results file at most (the flag itself covers all).

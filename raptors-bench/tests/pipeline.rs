@@ -71,6 +71,16 @@ fn compare_writes_results_and_baseline_flags_a_slowed_kernel() {
             c["cand_ns"].as_array().unwrap().len()
         );
         assert!(c["stats"]["ci_low"].as_f64().unwrap() <= c["stats"]["speedup"].as_f64().unwrap());
+        // Bytes moved come from the op table (the runner no longer computes them).
+        let (op, dtype) = (c["op"].as_str().unwrap(), c["dtype"].as_str().unwrap());
+        let shape: Vec<usize> = serde_json::from_value(c["shape"].clone()).unwrap();
+        let t = raptors_bench::ops::table();
+        let (r, w) = t
+            .op(op)
+            .unwrap()
+            .bytes_per_call(&shape, t.dtype(dtype).unwrap().itemsize);
+        assert_eq!(c["bytes_per_call"].as_u64(), Some(r + w), "{c}");
+        assert!(r + w > 0);
         // The stopping rule's inputs are recorded: the standard error it stopped at, the time spent.
         assert!(c["stop_se"].as_f64().unwrap() >= 0.0, "{c}");
         assert!(c["rounds_s"].as_f64().unwrap() > 0.0, "{c}");

@@ -1,4 +1,5 @@
 """Unit tests of the comparison runner's sampling rules (no timing: a fake clock stands in)."""
+import json
 import math
 import os
 import random
@@ -73,7 +74,7 @@ def test_calibrate_sizes_each_side_to_the_sample_time(monkeypatch):
         clock.now += n * cost_ns
 
     sides = ({"cost_ns": 10_000}, {"cost_ns": 2_000})  # NumPy-like 10 µs, Raptors-like 2 µs
-    (n_slow, n_fast), calls = cr.calibrate(batch, sides, target_ns=500_000, warmup_ns=1_000_000)
+    (n_slow, n_fast), calls = cr.calibrate((batch, batch), sides, target_ns=500_000, warmup_ns=1_000_000)
     assert (n_slow, n_fast) == (50, 250)
     assert calls > 0
 
@@ -168,3 +169,43 @@ def test_stop_reasons():
     # Fixed budget (target_se 0).
     assert cr.stop_reason(quiet, quiet, 0.3, 0.8, 2.4, Args(target_se=0)) is None
     assert cr.stop_reason(quiet, quiet, 0.8, 0.8, 2.4, Args(target_se=0)) == "budget"
+
+
+def test_op_table_is_read_from_ops_json():
+    ops, dtypes = cr.load_table()
+    assert set(dtypes) == {"f32", "f64"} and dtypes["f64"]["np"].itemsize == 8
+    assert cr.default_ops(ops) == [
+        "sum", "mean", "mean_axis0", "mean_axis1", "broadcast_add_row", "broadcast_add_col",
+        "add", "add_out", "scale", "scale_out", "add_tiny"]
+    for op in ops.values():
+        assert op["numpy"] and op["raptors"], op["name"]
+    assert cr.op_shape(ops["add_tiny"], 512) == (8,)
+    assert cr.op_shape(ops["add"], 512) == (512, 512)
+    assert ops["add_out"]["out"] and not ops["add"]["out"]
+
+
+def test_op_table_path_can_be_overridden(tmp_path, monkeypatch):
+    ops, _ = cr.load_table()
+    with open(cr.ops_path()) as f:
+        table = json.load(f)
+    table["ops"] = [op for op in table["ops"] if op["name"] == "sum"]
+    path = tmp_path / "ops.json"
+    path.write_text(json.dumps(table))
+    monkeypatch.setenv(cr.OPS_ENV, str(path))
+    assert list(cr.load_table()[0]) == ["sum"]
+    table["schema"] = "something/else"
+    path.write_text(json.dumps(table))
+    try:
+        cr.load_table()
+        raise AssertionError("a table with another schema must be refused")
+    except ValueError as e:
+        assert "schema" in str(e)
+
+
+def test_plan_takes_shapes_from_the_table():
+    ops, dtypes = cr.load_table()
+    args = Args(table_ops=ops, table_dtypes=dtypes, quick=True, no_self_check=True, level="auto",
+                dtypes=["f32"], ops=["add", "add_tiny"], sizes=[64, 128])
+    cells = cr.plan(args)
+    assert [(c["id"], c["shape"]) for c in cells] == [
+        ("add/f32/64/auto", [64, 64]), ("add/f32/128/auto", [128, 128]), ("add_tiny/f32/8/auto", [8])]

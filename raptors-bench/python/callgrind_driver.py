@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Run each op REPS times on NumPy, then on Raptors, separated by marker calls, under callgrind.
+
+usage: callgrind_driver.py --dtype f32 --ops sum,add --size 512 --reps 20
+
+`valgrind --tool=callgrind --dump-before=getppid` starts a new profile part at every `os.getppid()`
+call (nothing else here calls it), so the parts are: set-up (imports, arrays, one warm-up call of
+every op and side), then per op the NumPy part and the Raptors part, then the teardown. raptors-bench
+(src/callgrind) reads them in that order. Every array is built during set-up, so a part holds the op's
+calls only. Expressions, shapes and dtypes come from the op table (ops.json).
+
+Prints JSON lines on stdout: {"modules": {...}} (the shared objects that ran), {"simd_level": ...},
+and {"op", "side", "error"} for a side that raised (its part then holds no calls of the op).
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np  # noqa: E402
+
+import compare_runner as cr  # noqa: E402  (shares the op table and the array set-up)
+
+
+def say(obj):
+    print(json.dumps(obj), flush=True)
+
+
+def loaded_modules():
+    """Shared objects of NumPy's and Raptors's extension modules that are loaded now."""
+    out = {}
+    for name, mod in sorted(sys.modules.items()):
+        path = getattr(mod, "__file__", None) or ""
+        if path.endswith(".so") and (name.startswith("numpy.") or name == "raptors" or name.startswith("raptors.")):
+            out[name] = os.path.realpath(path)
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dtype", required=True)
+    p.add_argument("--ops", required=True)
+    p.add_argument("--size", type=int, default=512)
+    p.add_argument("--reps", type=int, default=20)
+    args = p.parse_args()
+    ops, dtypes = cr.load_table()
+    names = [o for o in args.ops.split(",") if o]
+    bad = [o for o in names if o not in ops] + ([args.dtype] if args.dtype not in dtypes else [])
+    if bad or args.size <= 0 or args.reps <= 0:
+        sys.exit(f"unknown op/dtype or bad size/reps: {bad or (args.size, args.reps)}; ops: {list(ops)}")
+    import raptors
+
+    dt = dtypes[args.dtype]["np"]
+    rng = np.random.default_rng(0)
+    sides_by_shape = {}
+    plan = []
+    for name in names:
+        op = ops[name]
+        shape = cr.op_shape(op, args.size)
+        if shape not in sides_by_shape:
+            sides_by_shape[shape] = cr.build_sides(dt, shape, raptors, rng)
+        np_side, r_side = sides_by_shape[shape]
+        plan.append((name, cr.make_batch(op["numpy"]), np_side, cr.make_batch(op["raptors"]), r_side))
+
+    ok = {}
+    for name, np_batch, np_side, r_batch, r_side in plan:  # warm-up, inside the set-up part
+        ok[name] = []
+        for side, batch, env in (("numpy", np_batch, np_side), ("raptors", r_batch, r_side)):
+            try:
+                batch(1, **env)
+                ok[name].append(True)
+            except Exception as exc:  # noqa: BLE001 - reported per op, the other parts still run
+                say({"op": name, "side": side, "error": f"{type(exc).__name__}: {exc}"})
+                ok[name].append(False)
+    say({"modules": loaded_modules()})
+    say({"simd_level": str(raptors.simd_level())})
+    for name, np_batch, np_side, r_batch, r_side in plan:
+        os.getppid()
+        if ok[name][0]:
+            np_batch(args.reps, **np_side)
+        os.getppid()
+        if ok[name][1]:
+            r_batch(args.reps, **r_side)
+    os.getppid()
+
+
+if __name__ == "__main__":
+    main()
