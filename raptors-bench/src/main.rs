@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use raptors_bench::collect::{run_counters, summary, CountersOptions, ValgrindMode};
-use raptors_bench::model::{Results, RunConfig, Skipped, RESULTS_SCHEMA};
+use raptors_bench::model::{HeadlineCells, Results, RunConfig, Skipped, RESULTS_SCHEMA};
 use raptors_bench::ops::Suite;
 use raptors_bench::report::{
     aa_summaries, analyze, markdown, output_paths, read_results, write_atomic, write_json,
@@ -264,6 +264,10 @@ struct CompareArgs {
     /// Bandwidth bound from DRAM, one core (GB/s, measured here).
     #[arg(long, default_value_t = 30.0)]
     bw_dram: f64,
+    /// Timing regimes (op table), each measured on every cell: hot,after-idle,cache-cold,burst.
+    /// Default: hot everywhere, the headline regimes on the op table's headline cells.
+    #[arg(long)]
+    regimes: Option<String>,
     /// Extra PYTHONPATH entry for the runner (tests use a stand-in raptors module).
     #[arg(long, hide = true)]
     pythonpath: Option<PathBuf>,
@@ -357,7 +361,21 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
         threads: a.threads,
         seed: a.seed,
         pythonpath: a.pythonpath.clone(),
+        regimes: a
+            .regimes
+            .as_deref()
+            .map(|r| split(r, "regime"))
+            .transpose()?,
+        headline: HeadlineCells::for_selection(
+            a.ops
+                .as_deref()
+                .map(|o| split(o, "op"))
+                .transpose()?
+                .as_deref(),
+            a.sizes.is_some(),
+        ),
     };
+    opts.check_regimes()?;
     anyhow::ensure!(
         opts.cell_budget_s > 0.0 && opts.target_sample_ms > 0.0 && opts.subsamples > 0,
         "budget, sample time and sub-samples must be positive"
@@ -428,6 +446,8 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
                 .collect(),
             threads: opts.threads,
             target_se: opts.target_se,
+            regimes: opts.regimes.clone(),
+            headline: Some(opts.headline.clone()),
         },
         interrupted: outcome.interrupted,
         runner_error: outcome.error.clone(),
