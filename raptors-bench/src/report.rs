@@ -18,8 +18,10 @@ pub struct BoundModel {
 impl BoundModel {
     const CACHE_FRACTION: f64 = 0.75;
 
-    pub fn bound(&self, bytes: u64) -> (&'static str, f64) {
-        if (bytes as f64) <= self.ll_cache_bytes as f64 * Self::CACHE_FRACTION {
+    /// The bound for a call moving `bytes`; `evicted`: the regime read a buffer larger than the
+    /// last-level cache before the call (cache-cold), so its inputs come from DRAM whatever their size.
+    pub fn bound(&self, bytes: u64, evicted: bool) -> (&'static str, f64) {
+        if !evicted && (bytes as f64) <= self.ll_cache_bytes as f64 * Self::CACHE_FRACTION {
             ("cache", self.cache_gbs)
         } else {
             ("dram", self.dram_gbs)
@@ -44,7 +46,11 @@ pub fn analyze(raw: RawCell, cfg: &StatsConfig, bounds: &BoundModel) -> Result<C
     let stats = paired_stats(&raw.ref_ns, &raw.cand_ns, cfg, &raw.id)
         .with_context(|| format!("cell {}", raw.id))?;
     let gbs = |ns: f64| raw.bytes_per_call as f64 / ns; // bytes/ns == GB/s
-    let (kind, bound) = bounds.bound(raw.bytes_per_call);
+    let evicted = raw
+        .regime_setup
+        .as_ref()
+        .is_some_and(|r| r.evict_bytes.is_some());
+    let (kind, bound) = bounds.bound(raw.bytes_per_call, evicted);
     let bandwidth = Bandwidth {
         bytes_per_call: raw.bytes_per_call,
         ref_gbs: gbs(stats.ref_median_ns),
@@ -609,6 +615,9 @@ mod tests {
         assert_eq!(cold["regime"], "cache-cold");
         assert_eq!(cold["id"], "sum/f32/1024/auto/cache-cold");
         assert_eq!(cold["regime_setup"]["evict_bytes"], 64 << 20);
+        // 12 MiB fit the 32 MiB cache, but the regime evicted them: the DRAM bound applies.
+        assert_eq!(cold["bandwidth"]["bound_kind"], "dram");
+        assert_eq!(v["cells"][1]["bandwidth"]["bound_kind"], "cache");
         assert_eq!(cold["cpu_clock"]["clock"], "thread_clocks");
         assert!(cold["cpu"]["cpu_ratio"].as_f64().unwrap() > 1.0);
         let back = read_results(&path).unwrap();
