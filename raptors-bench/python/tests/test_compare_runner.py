@@ -328,6 +328,15 @@ def test_plan_headline_cells_get_their_regimes_at_the_auto_level_only():
     assert {(c["op"], c["regime"]) for c in forced} == {("sum", "hot")}
 
 
+def test_ops_not_measured_at_a_forced_level_are_named_not_dropped():
+    args = plan_args(level="scalar", ops=["sum", "imul", "idiv_scalar"])
+    assert {c["op"] for c in cr.plan(args)} == {"sum"}
+    skips = cr.level_skips(args)
+    assert [s["id"] for s in skips] == ["imul/scalar", "idiv_scalar/scalar"]
+    assert all(s["type"] == "skip" and "['auto']" in s["reason"] for s in skips)
+    assert cr.level_skips(plan_args()) == []
+
+
 def test_plan_explicit_regimes_apply_to_every_cell_and_get_an_aa_cell_in_full_mode():
     cells = cr.plan(plan_args(regimes=["hot", "cache-cold"], ops=["sum"], dtypes=["f32"],
                               quick=False, no_self_check=False))
