@@ -350,10 +350,15 @@ def build_sides(dt, shape, raptors, rng, ops=()):
     name (`y_inv`, `y_neg`) and, for in-place ops, a separate copy of the target for Raptors, so
     each side writes only its own array."""
     m, n = shape if len(shape) == 2 else (1, shape[0])
-    x = rng.uniform(0.5, 1.5, size=shape).astype(dt)
-    y = rng.uniform(0.5, 1.5, size=shape).astype(dt)
-    row = rng.uniform(0.5, 1.5, size=(n,)).astype(dt)
-    col = rng.uniform(0.5, 1.5, size=(m, 1)).astype(dt)
+
+    def uniform(size):
+        # drawn in the target dtype and shifted in place: ~5x faster than uniform().astype() on
+        # 2048² arrays, which made building inputs a tenth of a full run's time
+        v = rng.random(size, dtype=dt)
+        v += dt.type(0.5)
+        return v
+
+    x, y, row, col = uniform(shape), uniform(shape), uniform((n,)), uniform((m, 1))
     o = np.empty(shape, dtype=dt)
     np_side = {"x": x, "y": y, "row": row, "col": col, "o": o}
     used = set().union(*(operands_of(op) for op in ops)) if ops else set()
