@@ -4,6 +4,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use raptors_bench::collect::{run_counters, summary, CountersOptions, ValgrindMode};
 use raptors_bench::compare::CompareOptions;
+use raptors_bench::model::HeadlineCells;
 use raptors_bench::ops::Suite;
 use raptors_bench::power;
 use raptors_bench::report::{output_paths, read_results, write_atomic};
@@ -256,6 +257,10 @@ struct CompareArgs {
     /// Bandwidth bound from DRAM, one core (GB/s, measured here).
     #[arg(long, default_value_t = 30.0)]
     bw_dram: f64,
+    /// Timing regimes (op table), each measured on every cell: hot,after-idle,cache-cold,burst.
+    /// Default: hot everywhere, the headline regimes on the op table's headline cells.
+    #[arg(long)]
+    regimes: Option<String>,
     /// Extra PYTHONPATH entry for the runner (tests use a stand-in raptors module).
     #[arg(long, hide = true)]
     pythonpath: Option<PathBuf>,
@@ -337,6 +342,14 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
     r.threads = a.threads;
     r.seed = a.seed;
     r.pythonpath = a.pythonpath.clone();
+    r.regimes = a
+        .regimes
+        .as_deref()
+        .map(|x| split(x, "regime"))
+        .transpose()?;
+    let ops_given = a.ops.as_deref().map(|o| split(o, "op")).transpose()?;
+    r.headline = HeadlineCells::for_selection(ops_given.as_deref(), a.sizes.is_some());
+    r.check_regimes()?;
     opts.baseline = a.baseline.clone();
     opts.threshold = a.threshold;
     opts.out_dir = a.out_dir.clone();
