@@ -171,6 +171,19 @@ pub fn readme(input: &ReportInput) -> String {
                     "**Under qemu-user emulation ({e}): not this CPU's speed.**\n"
                 );
             }
+            let regimes = raptors_bench::report::regime_table(&t.cells);
+            if !regimes.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "### Timing regimes\n\nThe same cells after what a program does between calls \
+                     (definitions: raptors-bench README, \"Timing regimes\"): `hot` back-to-back calls, \
+                     `after-idle` after 2 ms of other work (inputs in cache, helper threads parked), \
+                     `cache-cold` after streaming twice the last-level cache (inputs from DRAM), \
+                     `burst` 20 calls after 4 ms of other work. Speedup and verdict per regime, median \
+                     time per call, and the CPU-time ratio (NumPy CPU time / Raptors CPU time incl. its \
+                     helper threads; below 1 means Raptors burns more CPU than it saves in wall time).\n\n{regimes}"
+                );
+            }
             let _ = writeln!(
                 s,
                 "raptors-bench's tables (also in `timings.md`): paired, interleaved measurements in one Python \
