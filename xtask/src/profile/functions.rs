@@ -272,6 +272,32 @@ pub struct Executed {
     pub raptors: Option<f64>,
 }
 
+/// One library's hot loop of one op chosen by execution counts (`raptors_asm::hotloop`), with its
+/// static and measured instructions per input element and the check between them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecutedLoop {
+    pub op: String,
+    pub dtype: String,
+    pub arch: String,
+    /// `NumPy` or `Raptors`.
+    pub library: String,
+    pub function: String,
+    /// `callgrind` (`qemu-exec` when counted under emulation), `static` when nothing executed.
+    pub chosen_by: String,
+    pub loop_start: Option<u64>,
+    /// Share of the function's executed instructions spent in the loop (0–1).
+    pub coverage: Option<f64>,
+    /// The loop's static instructions per input element.
+    pub instructions_per_element: Option<f64>,
+    /// Executed inside the loop per input element.
+    pub measured_instructions_per_element: Option<f64>,
+    /// Executed in the whole function per input element (the check's upper bound).
+    pub function_instructions_per_element: Option<f64>,
+    /// `raptors_asm::hotloop::ElementCheck::describe`, or why there is no check.
+    pub check: String,
+    pub passed: Option<bool>,
+}
+
 /// The functions of one architecture and library side, with why each was chosen, for the index
 /// above a disassembly: (function, address) → reasons.
 pub fn targets(picks: &[OpPicks], arch: &str, numpy: bool) -> BTreeMap<(String, u64), Vec<String>> {

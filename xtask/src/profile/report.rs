@@ -14,7 +14,7 @@ use raptors_bench::summary::{summarize, CellSummary, ResultsSummary};
 use raptors_bench::valgrind::ValgrindLevel;
 use serde::{Deserialize, Serialize};
 
-use super::functions::{Executed, How, OpPicks, Picked, EMULATED};
+use super::functions::{Executed, ExecutedLoop, How, OpPicks, Picked, EMULATED};
 use crate::steps::{Outcome, StepRecord};
 
 /// Widest vectors and ISA extensions of one analysed function (`raptors-asm simd`).
@@ -71,6 +71,9 @@ pub struct ReportInput {
     pub isa: Vec<IsaRow>,
     pub functions: Vec<OpPicks>,
     pub loops: Vec<LoopPair>,
+    /// Hot loops chosen by callgrind's per-instruction counts, with the per-element check.
+    #[serde(default)]
+    pub executed_loops: Vec<ExecutedLoop>,
     #[serde(skip, default = "timings_elsewhere")]
     pub timings: Result<Results, String>,
     /// perf's classified status and the fallback, as raptors-bench words it.
@@ -334,6 +337,8 @@ pub fn readme(input: &ReportInput) -> String {
             );
         }
     }
+    s.push_str("\n## Hot loops by execution (callgrind)\n\n");
+    s.push_str(&executed_loops_table(&input.executed_loops));
     s.push_str("\n## Hot loops side by side\n\n");
     let _ = match input.loops.is_empty() {
         true => writeln!(s, "No loop comparison in this run (see Status)."),
@@ -609,6 +614,44 @@ pub fn findings_md(input: &ReportInput) -> String {
         for r in failed {
             let _ = writeln!(s, "- {}: {}", r.name, one_line(&r.reason, 200));
         }
+    }
+    s
+}
+
+/// The loops chosen by execution: coverage, static and measured instructions per input element,
+/// and the check (`raptors_asm::hotloop::ElementCheck`).
+fn executed_loops_table(rows: &[ExecutedLoop]) -> String {
+    if rows.is_empty() {
+        return "No loop was chosen by execution in this run (see Status).\n".into();
+    }
+    let mut s = format!(
+        "The loop with the most executed instructions of the function valgrind ran (callgrind \
+         `--dump-instr=yes`), one thread. Instructions per **input element**: *static* from the \
+         loop's code (its elements per iteration from the address streams), *loop* and *function* \
+         measured (executed ÷ elements processed). Every element passes through the function, so \
+         static must not exceed the function's figure by more than {:.0} %, and the function's \
+         must stay within {}x of static.\n\n| op | dtype | library | function | loop | coverage | \
+         static | loop (measured) | function (measured) | check |\n|---|---|---|---|---|---:|---:|---:|---:|---|\n",
+        raptors_asm::hotloop::PER_ELEMENT_TOLERANCE * 100.0,
+        raptors_asm::hotloop::PER_ELEMENT_FACTOR
+    );
+    let f = |v: Option<f64>| v.map_or("unknown".into(), |x| format!("{x:.3}"));
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} |",
+            r.op,
+            r.dtype,
+            r.library,
+            one_line(&r.function, 60),
+            r.loop_start.map_or("—".into(), |a| format!("{a:#x}")),
+            r.coverage
+                .map_or("—".into(), |c| format!("{:.1} %", c * 100.0)),
+            f(r.instructions_per_element),
+            f(r.measured_instructions_per_element),
+            f(r.function_instructions_per_element),
+            one_line(&r.check, 120)
+        );
     }
     s
 }
