@@ -325,3 +325,87 @@ pub fn targets(picks: &[OpPicks], arch: &str, numpy: bool) -> BTreeMap<(String, 
     }
     out
 }
+
+/// For each op on the measured architecture: the loop of the function valgrind ran (NumPy and
+/// Raptors) chosen by callgrind's per-instruction counts, and the static-vs-measured check.
+pub fn executed_loops(
+    picks: &[OpPicks],
+    cg: &raptors_bench::callgrind::CallgrindRun,
+    [nl, rl]: [Option<&super::inputs::Lib>; 2],
+    host: crate::cross::Arch,
+) -> Vec<ExecutedLoop> {
+    let mut rows = Vec::new();
+    for p in picks {
+        let (Some(a), Some(prof)) = (
+            p.archs.iter().find(|a| a.measured && a.arch == host.name()),
+            cg.profile(&p.op, &p.dtype),
+        ) else {
+            continue;
+        };
+        let ran = a.valgrind.as_ref().unwrap_or(&a.real);
+        for (library, lib, pick, counted) in [
+            ("NumPy", nl, &ran.numpy, &prof.numpy),
+            ("Raptors", rl, &ran.raptors, &prof.raptors),
+        ] {
+            let mut row = ExecutedLoop {
+                op: p.op.clone(),
+                dtype: p.dtype.clone(),
+                arch: a.arch.clone(),
+                library: library.into(),
+                function: String::new(),
+                chosen_by: "static".into(),
+                loop_start: None,
+                coverage: None,
+                instructions_per_element: None,
+                measured_instructions_per_element: None,
+                function_instructions_per_element: None,
+                check: String::new(),
+                passed: None,
+            };
+            let choice = (|| -> Result<raptors_asm::hotloop::LoopChoice, String> {
+                let lib = lib.ok_or("the library is not available")?;
+                let pick = pick.as_ref().map_err(String::clone)?;
+                let f = lib
+                    .table
+                    .at(pick.address)
+                    .ok_or_else(|| format!("no function at {:#x}", pick.address))?;
+                let counts = &counted.as_ref().map_err(String::clone)?.instructions;
+                let exec = raptors_asm::hotloop::ExecCounts {
+                    source: "callgrind",
+                    counts,
+                };
+                raptors_asm::hotloop::choose_loop(
+                    &lib.elf,
+                    &lib.table,
+                    f,
+                    Some(exec),
+                    Some(prof.elements),
+                )
+                .map_err(|e| e.to_string())
+            })();
+            match choice {
+                Ok(c) => {
+                    row.function = c.function.clone();
+                    row.chosen_by = c.chosen_by.clone();
+                    row.loop_start = c.hot_loop.as_ref().map(|l| l.start);
+                    row.coverage = c.coverage;
+                    row.instructions_per_element = c.static_instructions_per_element;
+                    row.measured_instructions_per_element = c.measured_instructions_per_element;
+                    row.function_instructions_per_element = c.function_instructions_per_element();
+                    match c.element_check() {
+                        Some(k) => (row.check, row.passed) = (k.describe(), Some(k.passed())),
+                        None if c.hot_loop.is_none() => {
+                            row.check = "no loop executed in this function".into()
+                        }
+                        None => {
+                            row.check = "elements per iteration unknown: no static figure".into()
+                        }
+                    }
+                }
+                Err(why) => row.check = format!("no choice: {why}"),
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}

@@ -268,3 +268,46 @@ fn under_emulation_the_measured_choice_is_static_and_says_why() {
     );
     assert!(real.evidence.contains(EMULATED), "{}", real.evidence);
 }
+
+/// The loops-by-execution section shows every row with its figures and its check, failed or not.
+#[test]
+fn executed_loops_rows_show_figures_and_the_check() {
+    use super::functions::ExecutedLoop;
+    let mut input = fixture();
+    let row = |library: &str, check: &str, passed| ExecutedLoop {
+        op: "add".into(),
+        dtype: "f32".into(),
+        arch: "x86_64".into(),
+        library: library.into(),
+        function: "FLOAT_add_X86_V3".into(),
+        chosen_by: "callgrind".into(),
+        loop_start: Some(0x515540),
+        coverage: Some(0.999),
+        instructions_per_element: Some(0.625),
+        measured_instructions_per_element: Some(0.625),
+        function_instructions_per_element: Some(0.6251),
+        check: check.into(),
+        passed,
+    };
+    input.executed_loops = vec![
+        row(
+            "NumPy",
+            "ok: static 0.625 ≤ function 0.625 per element",
+            Some(true),
+        ),
+        row(
+            "Raptors",
+            "FAILED: static 0.900 per element exceeds",
+            Some(false),
+        ),
+    ];
+    let md = readme(&input);
+    assert!(md.contains("| add | f32 | NumPy | `FLOAT_add_X86_V3` | 0x515540 | 99.9 % | 0.625 | 0.625 | 0.625 | ok:"), "{md}");
+    assert!(
+        md.contains(
+            "| Raptors | `FLOAT_add_X86_V3` | 0x515540 | 99.9 % | 0.625 | 0.625 | 0.625 | FAILED:"
+        ),
+        "{md}"
+    );
+    assert!(!md.contains("No loop was chosen by execution"));
+}
