@@ -227,12 +227,13 @@ TESTING = os.path.join(os.path.dirname(__file__), "..", "testing")
 
 
 def stand_in():
-    """The stand-in `raptors` module (NumPy itself) from python/testing."""
-    sys.path.insert(0, TESTING)
-    try:
-        import raptors  # noqa: PLC0415
-    finally:
-        sys.path.remove(TESTING)
+    """The stand-in `raptors` module (NumPy itself) from python/testing, loaded from its file under
+    a name of its own: the real `raptors` may already be imported in this pytest session."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location("raptors_stand_in", os.path.join(TESTING, "raptors.py"))
+    raptors = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(raptors)
     assert raptors.__version__ == "fake-numpy"
     return raptors
 
