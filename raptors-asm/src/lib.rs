@@ -6,7 +6,7 @@
 //! [`effects::Effect`]s from decoder metadata, which [`simd`], [`loops`] (with [`streams`] and
 //! [`origins`] for elements per iteration) and [`compare`] aggregate ([`differences`]: what
 //! differs between two loops). [`hotloop`] chooses a loop by execution counts, [`mca`] predicts
-//! loops with llvm-mca, [`diff`] diffs two functions' normalised code. For profiling pipelines:
+//! loops with llvm-mca ([`mca_set`]: a whole profile's loops, `mca.json`), [`diff`] diffs two functions' normalised code. For profiling pipelines:
 //! [`choose`] picks the function that runs an operation from executed code (a profiler's hot
 //! functions or addresses) or caller-given name patterns, [`twin`] maps a function to its
 //! counterpart in another ISA build (both directions), [`names`] compares names across tools
@@ -30,6 +30,7 @@ pub mod locate;
 pub mod loops;
 pub mod mca;
 pub mod mca_parse;
+pub mod mca_set;
 pub mod names;
 pub mod origins;
 pub mod segments;

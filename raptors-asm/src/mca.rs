@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::elf::{Arch, ElfFile};
 use crate::error::AsmError;
@@ -148,12 +148,12 @@ pub fn probe_tool_from(candidates: &[&str]) -> Result<Tool, McaError> {
 }
 
 /// One model's prediction, or why there is none.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     pub cpu: String,
     /// `list` (from [`MODELS`]), `host` (this machine's model, not in the list) or `extra`
     /// (asked for).
-    pub source: &'static str,
+    pub source: String,
     /// This is the model of the machine running the analysis (compare with measurements).
     pub host: bool,
     pub cycles_per_iteration: Option<f64>,
@@ -211,7 +211,7 @@ pub fn models_for(arch: Arch, tool: &Tool, extra: &[String]) -> Vec<(String, &'s
 }
 
 /// Architecture of the machine running this code.
-fn host_arch() -> Arch {
+pub(crate) fn host_arch() -> Arch {
     if cfg!(target_arch = "aarch64") {
         Arch::Aarch64
     } else {
@@ -309,7 +309,7 @@ pub fn predict_loop(
         .map(|(cpu, source)| {
             let mut p = Prediction {
                 cpu: cpu.clone(),
-                source,
+                source: source.to_string(),
                 host: tool.host_cpu.as_deref() == Some(cpu.as_str()) && arch == host_arch(),
                 cycles_per_iteration: None,
                 cycles_per_element: None,
@@ -425,7 +425,7 @@ pub fn mca_text(r: &McaReport, out: &mut String) {
             f3(p.cycles_per_element),
             f2(p.ipc),
             what,
-            match (p.source, p.host) {
+            match (p.source.as_str(), p.host) {
                 ("list", false) => String::new(),
                 ("list", true) => " [host]".to_string(),
                 (s, _) => format!(" [{s}]"),

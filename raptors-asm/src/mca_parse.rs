@@ -1,11 +1,11 @@
 //! Parser for llvm-mca's text report (the summary, `--bottleneck-analysis` and the
 //! resource-pressure view), tested against recorded outputs in `tests/fixtures/mca/`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Pressure on one scheduler resource (all units of a group summed, e.g. `Zn3FP45` = `[12.0]`
 /// + `[12.1]` ÷ 2 units: the per-unit average).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourcePressure {
     pub resource: String,
     /// Cycles per iteration the busiest unit of this resource is occupied.
@@ -13,7 +13,7 @@ pub struct ResourcePressure {
 }
 
 /// What limits the loop, from the bottleneck analysis and the resource-pressure view.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bottleneck {
     /// `resource` (a port/unit saturates), `dependency` (a loop-carried chain) or `dispatch`
     /// (neither: dispatch/issue width, also when llvm-mca found no bottleneck).

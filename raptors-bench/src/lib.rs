@@ -16,15 +16,19 @@
 //! - [`counters`] + [`collect`]: perf probe/classification, `perf stat` and the cachegrind fallback;
 //! - [`callgrind`]: which functions and instructions run each op (valgrind callgrind), and
 //!   [`valgrind`]: the SIMD level valgrind can run on this host, shared by both valgrind tools.
+//! - [`clock`] + [`cycles`]: the measured core clock and measured cycles per element (single
+//!   thread, L1/L2 sizes) beside llvm-mca's host-model prediction;
 //! - [`sampling`]: `perf record -e cpu-clock` of a real run: samples per object, symbol, file
 //!   offset and thread (the real-run kernel, AVX-512 included, which valgrind cannot run).
 
 pub mod baseline;
 pub mod callgrind;
+pub mod clock;
 pub mod collect;
 pub mod compare;
 pub mod counters;
 pub mod criterion_report;
+pub mod cycles;
 pub mod machine;
 pub mod model;
 pub mod ops;
