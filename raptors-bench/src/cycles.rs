@@ -113,6 +113,49 @@ fn median(v: &[f64]) -> Result<f64, String> {
     Ok(crate::stats::median(v))
 }
 
+/// The host-model check as the report shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostCheck {
+    /// llvm-mca's model of this CPU.
+    pub cpu: String,
+    pub clock: crate::clock::Clock,
+    pub rows: Vec<ValidationRow>,
+}
+
+/// Runs the host-model check: measures the clock, times `ops` × `dtypes` at [`SIZES`] (one
+/// thread), and joins the result with `set`'s predictions for the host model of `arch` (the
+/// measured architecture). `Err` says why there is no check (no host model, runner failure).
+pub fn host_check(
+    python: PathBuf,
+    ops: &[String],
+    dtypes: &[String],
+    set: &raptors_asm::mca_set::McaSet,
+    arch: raptors_asm::elf::Arch,
+) -> anyhow::Result<HostCheck> {
+    let cpu = set
+        .models
+        .iter()
+        .find(|m| m.host && m.arch == arch)
+        .map(|m| m.cpu.clone())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "llvm-mca ({}) has no model of this CPU (host CPU: {})",
+                set.tool_version,
+                set.host_cpu.as_deref().unwrap_or("not named by LLVM")
+            )
+        })?;
+    let clock = crate::clock::measure().map_err(|e| anyhow::anyhow!(e))?;
+    let out = crate::runner::run(&runner_options(python, ops, dtypes))?;
+    if let Some(e) = out.error.filter(|_| out.cells.is_empty()) {
+        anyhow::bail!("the runner failed: {e}");
+    }
+    let measured = per_element(&out.cells, clock.ghz);
+    let rows = validate(&measured, |op, dtype, lib| {
+        set.host_cycles_per_element(op, dtype, lib, arch)
+    });
+    Ok(HostCheck { cpu, clock, rows })
+}
+
 /// One row of the host-model check: predicted and measured cycles per element of both libraries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ValidationRow {
@@ -189,6 +232,21 @@ pub fn validation_table(rows: &[ValidationRow]) -> String {
         );
     }
     s
+}
+
+/// The README's host-check paragraph and table.
+pub fn host_check_md(c: &HostCheck) -> String {
+    format!(
+        "Host model `{}`: predicted vs measured cycles per element, single thread \
+         (`RAPTORS_THREADS=1`), `auto` level, slope between {}² and {}² elements (in L1/L2), clock \
+         {:.2} GHz ({}). Ratio = measured ÷ predicted.\n\n{}",
+        c.cpu,
+        SIZES[0],
+        SIZES[1],
+        c.clock.ghz,
+        c.clock.source,
+        validation_table(&c.rows)
+    )
 }
 
 #[cfg(test)]
