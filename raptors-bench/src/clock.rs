@@ -112,6 +112,7 @@ mod tests {
     fn measured_clock_is_plausible() {
         // Plausibility, not a speed: any real core runs between 0.05 and 20 GHz.
         let c = measure().expect("a clock on x86-64/aarch64");
+        eprintln!("{c:?}");
         assert!(c.ghz > 0.05 && c.ghz < 20.0, "{c:?}");
         assert!(c.source.starts_with("measured"));
     }
