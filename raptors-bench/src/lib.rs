@@ -18,6 +18,9 @@
 //!   [`valgrind`]: the SIMD level valgrind can run on this host, shared by both valgrind tools.
 //! - [`sampling`]: `perf record -e cpu-clock` of a real run: samples per object, symbol, file
 //!   offset and thread (the real-run kernel, AVX-512 included, which valgrind cannot run).
+//! - [`evidence`]: the profile evidence folder's schema (the functions chosen per op, loops,
+//!   step records, `report.json`), the analysis that fills it from callgrind, perf samples and
+//!   raptors-asm's symbol tables, and its rendering (README.md, hot_loops.md, findings.md).
 
 pub mod baseline;
 pub mod callgrind;
@@ -25,6 +28,7 @@ pub mod collect;
 pub mod compare;
 pub mod counters;
 pub mod criterion_report;
+pub mod evidence;
 pub mod machine;
 pub mod model;
 pub mod ops;
