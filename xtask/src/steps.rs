@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 // A step's record is part of the evidence schema (`report.json`), defined in raptors-bench.
-pub use raptors_bench::evidence::record::{Outcome, StepRecord, TestCounts};
+pub use raptors_bench::evidence::record::{summary_table, Outcome, StepRecord, TestCounts};
 
 /// A command that exited non-zero, with the test counts its output showed until then (a failing
 /// `cargo test` prints `1 failed` before it exits 101): the summary keeps them.
@@ -191,25 +191,7 @@ impl Steps {
 
     /// The summary table with test counts, then the reasons of steps that did not succeed.
     pub fn print_summary(&self, title: &str) {
-        let head = ["step", "status", "time", "passed", "failed", "skipped"];
-        eprintln!(
-            "\n{title}\n{:<44} {:<7} {:>8} {:>8} {:>7} {:>8}",
-            head[0], head[1], head[2], head[3], head[4], head[5]
-        );
-        eprintln!("{}", "─".repeat(87));
-        let records = self.records();
-        for r in &records {
-            let c = |f: fn(&TestCounts) -> u64| r.counts.map_or("-".into(), |c| f(&c).to_string());
-            let status = ["ok", "FAILED", "NOT RUN"][r.outcome as usize];
-            let (p, f, i) = (c(|c| c.passed), c(|c| c.failed), c(|c| c.ignored));
-            eprintln!(
-                "{:<44} {status:<7} {:>7.1}s {p:>8} {f:>7} {i:>8}",
-                r.name, r.seconds
-            );
-        }
-        for r in records.iter().filter(|r| !r.reason.is_empty()) {
-            eprintln!("  {}: {}", r.name, r.reason);
-        }
+        eprint!("\n{title}\n{}", summary_table(&self.records()));
     }
 }
 

@@ -5,8 +5,6 @@
 //! themselves are raptors-asm's (`choose`, `twin`); this module says which evidence goes in, and
 //! records why each earlier source gave no answer.
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
 use raptors_asm::choose::{choose, ChooseRequest, ChosenBy, ExecutedFunction, Execution};
 use raptors_asm::segments::load_segments;
@@ -17,7 +15,7 @@ use super::picks::{ArchPicks, How, OpPicks, Pick, Picked, SidePicks, EMULATED};
 use crate::callgrind::{CallgrindRun, LibraryProfile};
 use crate::machine::{simd_levels, Environment};
 use crate::ops::table;
-use crate::sampling::{ObjectSamples, Samples, SamplingError};
+use crate::sampling::{ObjectSamples, SampleMap};
 
 /// The evidence of one library on the measured side for one op.
 pub struct Measured<'a> {
@@ -198,9 +196,6 @@ pub fn mapped_statically(
     };
     by_patterns(lib, patterns, &[why])
 }
-
-/// perf samples of a real run per (op, dtype) (`sampling::sample_ops`).
-pub type SampleMap = BTreeMap<(String, String), Result<Samples, SamplingError>>;
 
 /// The measured side's evidence, or why each part is missing.
 pub struct Evidence<'a> {

@@ -132,3 +132,21 @@ pub fn files(arch: Arch, side: &str, lib: &Library, picks: &[OpPicks]) -> Result
     };
     Ok(SideFiles { files, isa })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// File names stay per architecture (the NEON files are aarch64's, wherever it is analysed);
+    /// together the two architectures give ten distinct files.
+    #[test]
+    fn each_architecture_has_its_own_files() {
+        let (x86, a64) = (artifact_names(Arch::X86_64), artifact_names(Arch::Aarch64));
+        assert!(a64.contains(&"raptors_neon.json") && !a64.contains(&"numpy_asm.txt"));
+        assert!(x86.iter().all(|n| !n.contains("neon")));
+        let mut every: Vec<_> = x86.into_iter().chain(a64).collect();
+        every.sort();
+        every.dedup();
+        assert_eq!(every.len(), 10);
+    }
+}

@@ -11,7 +11,7 @@ use anyhow::Result;
 
 use super::report::ReportInput;
 use super::{findings_md, readme};
-use crate::provenance::{tool_version, Content, Provenance};
+use crate::provenance::{tool_version, Content, LibraryInfo, Provenance};
 
 #[derive(Default)]
 pub struct Artifacts {
@@ -33,6 +33,23 @@ impl Artifacts {
                 .entry(n.to_string())
                 .or_insert_with(|| reason.to_string());
         }
+    }
+
+    /// The environment's, timings' and counters' files: each one their step did not produce
+    /// gets a stand-in naming the step.
+    pub fn expect_measurements(&mut self) {
+        self.expect(
+            &["environment.json"],
+            "the environment probe failed (see profile.log)",
+        );
+        self.expect(
+            &["timings.json", "timings.md"],
+            "raptors-bench compare failed (see profile.log)",
+        );
+        self.expect(
+            &["counters.json"],
+            "raptors-bench counters failed (see profile.log)",
+        );
     }
 
     pub fn write(&self, dir: &Path, prov: &Provenance) -> Result<()> {
@@ -84,6 +101,17 @@ pub fn tool_versions(cargo: &str, python: &Path) -> BTreeMap<String, String> {
     tools
         .into_iter()
         .map(|(tool, program, args)| (tool.to_string(), tool_version(program, args)))
+        .collect()
+}
+
+/// The provenance entries of one architecture's libraries (`[NumPy, Raptors]`, each None when
+/// it is not available): role `numpy _multiarray_umath x86_64 (measured)`, path, sha256, size.
+pub fn library_infos(arch: &str, measured: bool, paths: [Option<&Path>; 2]) -> Vec<LibraryInfo> {
+    let how = if measured { "measured" } else { "static" };
+    ["numpy _multiarray_umath", "raptors"]
+        .into_iter()
+        .zip(paths)
+        .filter_map(|(role, path)| Some(LibraryInfo::of(&format!("{role} {arch} ({how})"), path?)))
         .collect()
 }
 

@@ -10,6 +10,29 @@ use super::picks::{ArchPicks, ExecutedLoop, OpPicks, Picked, SidePicks};
 use super::report::LoopPair;
 use crate::callgrind::CallgrindRun;
 
+/// The rows whose static-vs-measured check failed, one line each (`op dtype library: check`).
+pub fn failed_checks(rows: &[ExecutedLoop]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| r.passed == Some(false))
+        .map(|r| format!("{} {} {}: {}", r.op, r.dtype, r.library, r.check))
+        .collect()
+}
+
+/// [`loop_pairs`] of every op on each architecture of `archs` (the analysed ones); `libs` gives
+/// an architecture's `[NumPy, Raptors]` libraries.
+pub fn all_loop_pairs<'a>(
+    picks: &[OpPicks],
+    archs: &[&str],
+    libs: impl Fn(&str) -> [Option<&'a Library>; 2],
+) -> Vec<LoopPair> {
+    picks
+        .iter()
+        .flat_map(|p| p.archs.iter().map(move |a| (p, a)))
+        .filter(|(_, a)| archs.contains(&a.arch.as_str()))
+        .flat_map(|(p, a)| loop_pairs(p, a, libs(&a.arch)))
+        .collect()
+}
+
 /// The hot loop of a chosen function: the loop holding its most executed address when it has
 /// one, else raptors-asm's static choice.
 fn hot_side(lib: Option<&Library>, p: &Picked) -> Result<Side, String> {

@@ -67,6 +67,45 @@ pub struct StepRecord {
     pub counts: Option<TestCounts>,
 }
 
+/// The records as a table with their test counts, then the reasons of the steps that did not
+/// succeed (the terminal summary of a command; README.md has its own table).
+pub fn summary_table(records: &[StepRecord]) -> String {
+    let head = ["step", "status", "time", "passed", "failed", "skipped"];
+    let mut s = format!(
+        "{:<44} {:<7} {:>8} {:>8} {:>7} {:>8}\n{}\n",
+        head[0],
+        head[1],
+        head[2],
+        head[3],
+        head[4],
+        head[5],
+        "─".repeat(87)
+    );
+    for r in records {
+        let c = |f: fn(&TestCounts) -> u64| r.counts.map_or("-".into(), |c| f(&c).to_string());
+        let status = ["ok", "FAILED", "NOT RUN"][r.outcome as usize];
+        let (p, f, i) = (c(|c| c.passed), c(|c| c.failed), c(|c| c.ignored));
+        s.push_str(&format!(
+            "{:<44} {status:<7} {:>7.1}s {p:>8} {f:>7} {i:>8}\n",
+            r.name, r.seconds
+        ));
+    }
+    for r in records.iter().filter(|r| !r.reason.is_empty()) {
+        s.push_str(&format!("  {}: {}\n", r.name, r.reason));
+    }
+    s
+}
+
+/// The test counts of all `records`, summed.
+pub fn total(records: &[StepRecord]) -> TestCounts {
+    let mut total = TestCounts::default();
+    records
+        .iter()
+        .filter_map(|r| r.counts)
+        .for_each(|c| total.add(c));
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +126,38 @@ mod tests {
             TestCounts::parse_line("test foo::bar ... ok"),
             TestCounts::default()
         );
+    }
+
+    /// Every record has a row (counts or `-`), and each reason is repeated below the table.
+    #[test]
+    fn the_summary_shows_every_step_and_every_reason() {
+        let record = |name: &str, outcome, reason: &str, counts| StepRecord {
+            name: name.into(),
+            outcome,
+            seconds: 1.5,
+            reason: reason.into(),
+            counts,
+        };
+        let counts = TestCounts {
+            passed: 3,
+            failed: 1,
+            ignored: 0,
+        };
+        let records = [
+            record("fmt", Outcome::Ok, "", None),
+            record("tests", Outcome::Failed, "1 test(s) failed", Some(counts)),
+        ];
+        let table = summary_table(&records);
+        let rows: Vec<&str> = table.lines().collect();
+        assert!(
+            rows[2].starts_with("fmt ") && rows[2].ends_with(" -"),
+            "{table}"
+        );
+        assert!(
+            rows[3].contains("FAILED") && rows[3].contains("1.5s"),
+            "{table}"
+        );
+        assert_eq!(rows[4], "  tests: 1 test(s) failed");
+        assert_eq!(total(&records), counts);
     }
 }

@@ -10,16 +10,16 @@ use raptors_asm::Library;
 use raptors_bench::callgrind::{self, CallgrindOptions, CallgrindRun};
 use raptors_bench::collect::{self, CountersOptions, ValgrindMode};
 use raptors_bench::compare::{self, CompareOptions};
-use raptors_bench::evidence::choice::{choose_op, Archs, Evidence, SampleMap};
+use raptors_bench::evidence::choice::{choose_op, Archs, Evidence};
 use raptors_bench::evidence::disassembly::{self, artifact_names};
 use raptors_bench::evidence::folder::{self, Artifacts};
-use raptors_bench::evidence::loops::{executed_loops, loop_pairs};
+use raptors_bench::evidence::loops::{all_loop_pairs, executed_loops, failed_checks};
 use raptors_bench::evidence::picks::{Executed, ExecutedLoop, OpPicks, EMULATED};
 use raptors_bench::evidence::report::{IsaRow, LoopPair};
 use raptors_bench::evidence::{hot_loops_md, ReportInput};
 use raptors_bench::machine;
-use raptors_bench::provenance::{Content, LibraryInfo, Provenance};
-use raptors_bench::sampling;
+use raptors_bench::provenance::{Content, Provenance};
+use raptors_bench::sampling::{self, SampleMap};
 
 use super::inputs;
 use super::Plan;
@@ -120,10 +120,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
                 "real-run functions are the ISA twins of callgrind's at this machine's level";
             let map = sampling::sample_ops(&python, &plan.cells(), 512, seconds, &work)
                 .map_err(|e| Unavailable(format!("{e}: {fallback}")))?;
-            let failed: Vec<String> = map
-                .iter()
-                .filter_map(|((o, d), r)| Some(format!("{o} {d}: {}", r.as_ref().err()?)))
-                .collect();
+            let failed = sampling::failures(&map);
             if !failed.is_empty() {
                 steps.note(&format!("perf sampling failed for {}", failed.join("; ")));
             }
@@ -187,19 +184,9 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
     let executed_rows = std::cell::RefCell::new(None::<Vec<ExecutedLoop>>);
     let loops: Vec<LoopPair> = steps
         .step("hot loops side by side (raptors-asm compare)", || {
-            let pairs: Vec<LoopPair> = picks
-                .iter()
-                .flat_map(|p| p.archs.iter().map(move |a| (p, a)))
-                .filter(|(_, a)| plan.archs.iter().any(|x| x.name() == a.arch))
-                .flat_map(|(p, a)| {
-                    let libs = lib_pair(if a.arch == host.name() {
-                        host
-                    } else {
-                        host.other()
-                    });
-                    loop_pairs(p, a, libs)
-                })
-                .collect();
+            let analysed: Vec<&str> = plan.archs.iter().map(|a| a.name()).collect();
+            let libs = |a: &str| lib_pair(if a == host.name() { host } else { host.other() });
+            let pairs = all_loop_pairs(&picks, &analysed, libs);
             match pairs.is_empty() {
                 true => bail!("no op had functions on both sides to compare"),
                 false => Ok(pairs),
@@ -218,11 +205,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
                 if rows.is_empty() {
                     bail!("no op had a function with execution counts");
                 }
-                let failed: Vec<String> = rows
-                    .iter()
-                    .filter(|r| r.passed == Some(false))
-                    .map(|r| format!("{} {} {}: {}", r.op, r.dtype, r.library, r.check))
-                    .collect();
+                let failed = failed_checks(&rows);
                 match failed.is_empty() {
                     true => Ok(rows),
                     false => {
@@ -295,16 +278,9 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     prov.tools.extend(folder::tool_versions(&cargo, &python));
     for arch in std::iter::once(host).chain(other) {
-        let how = if arch == host { "measured" } else { "static" };
-        for (role, lib) in ["numpy _multiarray_umath", "raptors"]
-            .into_iter()
-            .zip(lib_pair(arch))
-        {
-            if let Some(l) = lib {
-                prov.libraries
-                    .push(LibraryInfo::of(&format!("{role} {arch} ({how})"), &l.path));
-            }
-        }
+        let paths = lib_pair(arch).map(|l| l.map(|l| l.path.as_path()));
+        prov.libraries
+            .extend(folder::library_infos(arch.name(), arch == host, paths));
     }
     let mut input = ReportInput {
         provenance: prov.clone(),
@@ -332,18 +308,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
     };
     art.put("hot_loops.json", Content::Json(input.hot_loops_json()));
     art.put("hot_loops.md", Content::Markdown(hot_loops_md(&input)));
-    art.expect(
-        &["environment.json"],
-        "the environment probe failed (see profile.log)",
-    );
-    art.expect(
-        &["timings.json", "timings.md"],
-        "raptors-bench compare failed (see profile.log)",
-    );
-    art.expect(
-        &["counters.json"],
-        "raptors-bench counters failed (see profile.log)",
-    );
+    art.expect_measurements();
     art.write(tmp, &prov)?;
     let log = fs::read_to_string(&log_path).unwrap_or_default();
     fs::write(
