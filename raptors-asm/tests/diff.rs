@@ -100,9 +100,10 @@ fn different_architectures_are_an_error() {
     )
     .unwrap_err()
     .to_string();
+    assert!(e.contains("needs one architecture"), "{e}");
     assert!(
-        e.contains("needs one architecture") && e.contains("Aarch64"),
-        "{e}"
+        e.contains("Aarch64"),
+        "the other architecture is named: {e}"
     );
 }
 
