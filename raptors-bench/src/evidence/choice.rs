@@ -97,23 +97,28 @@ fn mapped(
     })
 }
 
+/// What a profiler saw run in one library, for `raptors_asm::choose`: (name, cost, entry) per
+/// function and executions per address, in the library's own addresses (load bias 0).
+fn execution(
+    tool: &str,
+    functions: impl Iterator<Item = (String, u64, Option<u64>)>,
+    instructions: Vec<(u64, u64)>,
+) -> Execution {
+    let functions = functions.map(|(name, cost, entry)| ExecutedFunction { name, cost, entry });
+    Execution {
+        tool: tool.into(),
+        functions: functions.collect(),
+        instructions,
+        load_bias: Some(0),
+    }
+}
+
 /// (valgrind's function, the real run's function) of one measured library.
 pub fn measured(m: &Measured) -> (Picked, Picked) {
     let valgrind = m.callgrind.clone().and_then(|p| {
-        let execution = Execution {
-            tool: "callgrind".into(),
-            functions: p
-                .functions
-                .iter()
-                .map(|f| ExecutedFunction {
-                    name: f.name.clone(),
-                    cost: f.ir,
-                    entry: f.entry,
-                })
-                .collect(),
-            instructions: p.instructions.iter().map(|(a, n)| (*a, *n)).collect(),
-            load_bias: Some(0),
-        };
+        let functions = p.functions.iter().map(|f| (f.name.clone(), f.ir, f.entry));
+        let instructions = p.instructions.iter().map(|(a, n)| (*a, *n)).collect();
+        let execution = execution("callgrind", functions, instructions);
         let req = ChooseRequest {
             execution: Some(execution.clone()),
             patterns: m.patterns.0.clone(),
@@ -125,26 +130,16 @@ pub fn measured(m: &Measured) -> (Picked, Picked) {
         Ok(o) => {
             // perf reports file offsets; the table speaks in virtual addresses.
             let segments = load_segments(&m.lib.elf);
-            let execution = Execution {
-                tool: "perf-sample".into(),
-                functions: o
-                    .symbols
-                    .iter()
-                    .map(|s| ExecutedFunction {
-                        name: s.symbol.clone(),
-                        cost: s.samples,
-                        entry: None,
-                    })
-                    .collect(),
-                instructions: o
-                    .file_offsets
-                    .iter()
-                    .filter_map(|(off, n)| {
-                        Some((segments.iter().find_map(|s| s.vaddr_of(*off))?, *n))
-                    })
-                    .collect(),
-                load_bias: Some(0),
-            };
+            let functions = o
+                .symbols
+                .iter()
+                .map(|s| (s.symbol.clone(), s.samples, None));
+            let instructions = o
+                .file_offsets
+                .iter()
+                .filter_map(|(off, n)| Some((segments.iter().find_map(|s| s.vaddr_of(*off))?, *n)))
+                .collect();
+            let execution = execution("perf-sample", functions, instructions);
             let req = ChooseRequest {
                 execution: Some(execution.clone()),
                 patterns: Vec::new(),
