@@ -21,6 +21,14 @@ pub enum Arch {
 }
 
 impl Arch {
+    /// `uname -m` spelling (`x86_64`, `aarch64`), also used in file and folder names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+        }
+    }
+
     /// The name objdump prints after "file format".
     pub fn objdump_format(self) -> &'static str {
         match self {

@@ -51,3 +51,25 @@ pub fn open(path: impl AsRef<std::path::Path>) -> Result<(ElfFile, SymbolTable)>
     let table = SymbolTable::read(&elf);
     Ok((elf, table))
 }
+
+/// A library opened once for choosing, disassembling and comparing: its path, the validated ELF
+/// and its function table.
+pub struct Library {
+    pub path: std::path::PathBuf,
+    pub elf: ElfFile,
+    pub table: SymbolTable,
+}
+
+impl Library {
+    pub fn open(path: impl Into<std::path::PathBuf>) -> Result<Library> {
+        let path = path.into();
+        let (elf, table) = open(&path)?;
+        Ok(Library { path, elf, table })
+    }
+
+    /// Python's extension module `module` as `python` imports it ([`locate::locate`]).
+    pub fn locate(module: &str, python: &std::path::Path) -> anyhow::Result<Library> {
+        let found = locate::locate(module, &python.to_string_lossy())?;
+        Ok(Library::open(found.path)?)
+    }
+}

@@ -194,6 +194,20 @@ fn emit_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A subcommand's result on stdout: compact JSON with `--json`, else `text`'s rendering of it.
+fn emit<T: serde::Serialize>(
+    json: bool,
+    value: &T,
+    text: fn(&T, &mut String),
+) -> anyhow::Result<()> {
+    if json {
+        return emit_json(value);
+    }
+    let mut s = String::new();
+    text(value, &mut s);
+    emit_text(&s)
+}
+
 fn emit_text(s: &str) -> anyhow::Result<()> {
     let out = std::io::stdout();
     let mut w = out.lock();
@@ -318,13 +332,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if only_simd {
                 r.functions.retain(|f| f.counts.simd_instructions > 0);
             }
-            if json {
-                emit_json(&r)?;
-            } else {
-                let mut s = String::new();
-                simd::simd_text(&r, &mut s);
-                emit_text(&s)?;
-            }
+            emit(json, &r, simd::simd_text)?;
         }
         Cmd::Loops {
             lib,
@@ -345,13 +353,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 std::fs::write(&p, s)
                     .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", p.display()))?;
             }
-            if json {
-                emit_json(&r)?;
-            } else {
-                let mut s = String::new();
-                loops::loops_text(&r, &mut s);
-                emit_text(&s)?;
-            }
+            emit(json, &r, loops::loops_text)?;
         }
         Cmd::Compare {
             lib_a,
@@ -370,13 +372,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 compare::side_at(&ea, &ta, fa, loop_a)?,
                 compare::side_at(&eb, &tb, fb, loop_b)?,
             );
-            if json {
-                emit_json(&c)?;
-            } else {
-                let mut s = String::new();
-                compare::compare_text(&c, &mut s);
-                emit_text(&s)?;
-            }
+            emit(json, &c, compare::compare_text)?;
         }
         Cmd::HotLoop {
             lib,
@@ -407,13 +403,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 counts: c,
             });
             let c = hotloop::choose_loop(&elf, &table, f, exec, elements)?;
-            if json {
-                emit_json(&c)?;
-            } else {
-                let mut s = String::new();
-                hotloop::choice_text(&c, &mut s);
-                emit_text(&s)?;
-            }
+            emit(json, &c, hotloop::choice_text)?;
         }
         Cmd::Mca {
             lib,
@@ -426,13 +416,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let f = compare::one_function(&elf, &table, &symbol)?;
             let tool = mca::probe_tool()?;
             let r = mca::predict(&elf, &table, f, at, &tool, &cpus)?;
-            if json {
-                emit_json(&r)?;
-            } else {
-                let mut s = String::new();
-                mca::mca_text(&r, &mut s);
-                emit_text(&s)?;
-            }
+            emit(json, &r, mca::mca_text)?;
         }
         Cmd::Diff {
             lib_a,
@@ -458,13 +442,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let d =
                 diff::diff_functions((&ea, &ta, fa), (&eb, &tb, fb), scope(loop_a), scope(loop_b))?;
-            if json {
-                emit_json(&d)?;
-            } else {
-                let mut s = String::new();
-                diff::diff_text(&d, &mut s);
-                emit_text(&s)?;
-            }
+            emit(json, &d, diff::diff_text)?;
         }
         Cmd::Choose(a) => choose_cmd(a)?,
         Cmd::Twin {

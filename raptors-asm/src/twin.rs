@@ -86,6 +86,15 @@ impl IsaLevel {
             _ => return None,
         })
     }
+
+    /// The highest level among `tokens` that [`IsaLevel::parse`] knows (NumPy's dispatch
+    /// targets a CPU runs → the level of the kernels it calls); None when none is known.
+    pub fn highest<S: AsRef<str>>(tokens: &[S]) -> Option<IsaLevel> {
+        tokens
+            .iter()
+            .filter_map(|t| IsaLevel::parse(t.as_ref()))
+            .max()
+    }
 }
 
 /// Which naming convention a name follows.

@@ -3,33 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use common::{build_fixture, Fx};
-use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_raptors-asm"))
-}
-
-fn ok_json(cmd: &mut Command) -> Value {
-    let out = cmd.output().expect("run raptors-asm");
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
-
-fn failure(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "expected {n:?} in stderr: {err}");
-    }
-}
+use common::{assert_clean_failure, bin, build_fixture, ok_json, Fx};
 
 fn address_of(lib: &str, name: &str) -> u64 {
     let s = ok_json(bin().args(["symbols", lib, "--json"]));
@@ -117,7 +91,7 @@ fn choose_from_execution_then_patterns() {
     ]));
     assert_eq!(c["choice"]["function"], "dot_f32");
     assert_eq!(c["choice"]["chosen_by"], "pattern");
-    let text = Command::new(env!("CARGO_BIN_EXE_raptors-asm"))
+    let text = bin()
         .args(["choose", lib, "--pattern", "dot"])
         .output()
         .unwrap();
@@ -127,7 +101,7 @@ fn choose_from_execution_then_patterns() {
         "{text}"
     );
 
-    failure(
+    assert_clean_failure(
         &bin()
             .args(["choose", lib, "--hot", "nope=1", "--pattern", "^zzz$"])
             .output()
@@ -139,7 +113,7 @@ fn choose_from_execution_then_patterns() {
             "^zzz$",
         ],
     );
-    failure(
+    assert_clean_failure(
         &bin()
             .args(["choose", lib, "--hot", "sum_f32"])
             .output()
@@ -169,14 +143,14 @@ fn twin_and_differences_across_architectures() {
     }
     assert_eq!(t["twin"]["function"], "sum_f32");
     assert_eq!(t["twin"]["level"], "baseline");
-    failure(
+    assert_clean_failure(
         &bin()
             .args(["twin", la, "--name", "sum_f32", "--level", "pentium"])
             .output()
             .unwrap(),
         &["not a level"],
     );
-    failure(
+    assert_clean_failure(
         &bin()
             .args(["twin", la, "--name", "FLOAT_add_X86_V3"])
             .output()

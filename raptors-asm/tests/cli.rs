@@ -3,37 +3,10 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{build_fixture, temp_dir, Fx};
+use common::{assert_clean_failure, bin, build_fixture, ok_json, temp_dir, Fx};
 use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_raptors-asm"))
-}
-
-fn ok_json(cmd: &mut Command) -> Value {
-    let out = cmd.output().expect("run raptors-asm");
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("valid JSON")
-}
-
-fn assert_clean_failure(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "expected failure, stderr: {err}");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "panic output: {err}"
-    );
-    for n in needles {
-        assert!(err.contains(n), "expected {n:?} in stderr: {err}");
-    }
-}
 
 fn keys(v: &Value) -> Vec<&str> {
     v.as_object()

@@ -3,19 +3,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{build_named_fixture, temp_dir, Fx};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_raptors-asm"))
-}
-
-fn ok_json(cmd: &mut Command) -> serde_json::Value {
-    let o = cmd.output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
+use common::{bin, build_named_fixture, ok_json, temp_dir, Fx};
 
 #[test]
 fn hot_loop_json_with_and_without_counts() {

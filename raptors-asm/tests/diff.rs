@@ -4,15 +4,9 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{build_variant, Fixture, Fx};
+use common::{bin, build_variant, open, Fixture, Fx};
+use raptors_asm::compare;
 use raptors_asm::diff::{self, FunctionDiff, Scope};
-use raptors_asm::{compare, ElfFile, SymbolTable};
-
-fn open(p: &std::path::Path) -> (ElfFile, SymbolTable) {
-    raptors_asm::open(p).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn run_diff(a: &Fixture, b: &Fixture, scope: Scope) -> FunctionDiff {
     let (ea, ta) = open(&a.shared);
@@ -106,14 +100,11 @@ fn different_architectures_are_an_error() {
     )
     .unwrap_err()
     .to_string();
+    assert!(e.contains("needs one architecture"), "{e}");
     assert!(
-        e.contains("needs one architecture") && e.contains("Aarch64"),
-        "{e}"
+        e.contains("Aarch64"),
+        "the other architecture is named: {e}"
     );
-}
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_raptors-asm"))
 }
 
 #[test]

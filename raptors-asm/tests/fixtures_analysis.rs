@@ -4,13 +4,9 @@
 
 mod common;
 
-use common::{build_fixture, strip_all, Fx};
+use common::{build_fixture, open, strip_all, Fx};
 use raptors_asm::elf::SymSource;
 use raptors_asm::{compare, disasm, loops, simd, ElfFile, SymbolTable};
-
-fn open(p: &std::path::Path) -> (ElfFile, SymbolTable) {
-    raptors_asm::open(p).unwrap_or_else(|e| panic!("{e}"))
-}
 
 fn func_loops(elf: &ElfFile, t: &SymbolTable, name: &str) -> loops::FunctionLoops {
     let f = compare::one_function(elf, t, name).unwrap();

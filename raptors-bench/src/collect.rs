@@ -445,6 +445,31 @@ pub fn run_counters(opts: &CountersOptions) -> Result<CountersReport> {
     })
 }
 
+/// The status part of [`summary`] (perf's classified status and the fallback), without the
+/// per-call perf figures: what a report shows.
+pub fn status_summary(r: &CountersReport) -> String {
+    let text = summary(r);
+    let status = text.split("perf stat, per call:").next().unwrap_or("");
+    status.trim().to_string()
+}
+
+/// The classified perf status a written `counters.json` records (the first two lines of
+/// [`summary`]); an error with the reason when the file is the stand-in of a failed run.
+pub fn recorded_status(counters_json: &Path) -> Result<String> {
+    let text = std::fs::read_to_string(counters_json)
+        .with_context(|| format!("no {}", counters_json.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)?;
+    if let Some(err) = v.get("error").and_then(serde_json::Value::as_str) {
+        anyhow::bail!("the counters step failed: {err}");
+    }
+    let report: CountersReport = serde_json::from_value(v)?;
+    Ok(summary(&report)
+        .lines()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("; "))
+}
+
 /// One line per run for the terminal.
 pub fn summary(r: &CountersReport) -> String {
     let mut s = format!("perf: {}", r.perf.status.label());

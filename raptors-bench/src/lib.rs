@@ -20,6 +20,9 @@
 //!   thread, L1/L2 sizes) beside llvm-mca's host-model prediction;
 //! - [`sampling`]: `perf record -e cpu-clock` of a real run: samples per object, symbol, file
 //!   offset and thread (the real-run kernel, AVX-512 included, which valgrind cannot run).
+//! - [`evidence`]: the profile evidence folder's schema (the functions chosen per op, loops,
+//!   step records, `report.json`), the analysis that fills it from callgrind, perf samples and
+//!   raptors-asm's symbol tables, and its rendering (README.md, hot_loops.md, findings.md).
 
 pub mod baseline;
 pub mod callgrind;
@@ -29,6 +32,7 @@ pub mod compare;
 pub mod counters;
 pub mod criterion_report;
 pub mod cycles;
+pub mod evidence;
 pub mod machine;
 pub mod model;
 pub mod ops;

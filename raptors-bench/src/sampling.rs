@@ -130,6 +130,16 @@ pub fn record(workload: &Command, data: &Path, frequency_hz: u32) -> Result<Stri
 /// Sampling frequency of [`sample_ops`]: ~300 samples per side and op in 0.15 s.
 pub const OP_FREQUENCY_HZ: u32 = 1999;
 
+/// [`sample_ops`]' result: per (op, dtype), its samples or why it has none.
+pub type SampleMap = BTreeMap<(String, String), Result<Samples, SamplingError>>;
+
+/// The cells of a [`sample_ops`] result that have no samples, one line each (`op dtype: why`).
+pub fn failures(map: &SampleMap) -> Vec<String> {
+    map.iter()
+        .filter_map(|((o, d), r)| Some(format!("{o} {d}: {}", r.as_ref().err()?)))
+        .collect()
+}
+
 /// Samples of every op × dtype as a real run executes it: per dtype, one `perf record` of
 /// `python/callgrind_driver.py` repeating each op (op table expressions, `size`²) for `seconds`
 /// on NumPy, then on Raptors at Raptors's own SIMD level and thread count; the driver prints when
@@ -137,14 +147,13 @@ pub const OP_FREQUENCY_HZ: u32 = 1999;
 /// fall into their own shared objects ([`Samples::object`]). `Err` when perf cannot sample on this
 /// machine at all (not installed, refused); otherwise each op × dtype has its samples or the
 /// reason it has none. `work` holds perf's data files while they are read.
-#[allow(clippy::type_complexity)]
 pub fn sample_ops(
     python: &Path,
     cells: &[(String, String)],
     size: usize,
     seconds: f64,
     work: &Path,
-) -> Result<BTreeMap<(String, String), Result<Samples, SamplingError>>, SamplingError> {
+) -> Result<SampleMap, SamplingError> {
     let failed = |detail: String| SamplingError::Failed { detail };
     let script = crate::runner::python_scripts()
         .map_err(|e| failed(format!("{e:#}")))?

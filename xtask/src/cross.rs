@@ -44,6 +44,14 @@ impl Arch {
         }
     }
 
+    /// The same architecture as raptors-asm reads it from an ELF header.
+    pub const fn elf(self) -> raptors_asm::Arch {
+        match self {
+            Arch::X86_64 => raptors_asm::Arch::X86_64,
+            Arch::Aarch64 => raptors_asm::Arch::Aarch64,
+        }
+    }
+
     pub const fn triple(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64-unknown-linux-gnu",

@@ -12,50 +12,8 @@ use std::sync::{mpsc, Mutex};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
-
-/// Test counts parsed from a runner's closing lines (cargo test / libtest, pytest).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TestCounts {
-    pub passed: u64,
-    pub failed: u64,
-    pub ignored: u64,
-}
-
-impl TestCounts {
-    pub fn add(&mut self, o: TestCounts) {
-        (self.passed, self.failed, self.ignored) = (
-            self.passed + o.passed,
-            self.failed + o.failed,
-            self.ignored + o.ignored,
-        );
-    }
-
-    /// Parses libtest's `test result: ok. 12 passed; 0 failed; 1 ignored; ...` and pytest's
-    /// `===== 40 passed, 2 skipped in 3.1s =====` closing lines; other lines give zero.
-    pub fn parse_line(line: &str) -> TestCounts {
-        let mut c = TestCounts::default();
-        let line = line.trim_start();
-        let pytest = line.starts_with('=') && line.contains(" in ");
-        if !(line.starts_with("test result:") || pytest) {
-            return c;
-        }
-        let words: Vec<&str> = line
-            .split(|ch: char| ch.is_whitespace() || ";,=".contains(ch))
-            .filter(|w| !w.is_empty())
-            .collect();
-        for pair in words.windows(2) {
-            let n: u64 = pair[0].parse().unwrap_or(0);
-            match pair[1] {
-                "passed" => c.passed += n,
-                "failed" | "error" | "errors" => c.failed += n,
-                "ignored" | "skipped" | "deselected" => c.ignored += n,
-                _ => {}
-            }
-        }
-        c
-    }
-}
+// A step's record is part of the evidence schema (`report.json`), defined in raptors-bench.
+pub use raptors_bench::evidence::record::{summary_table, Outcome, StepRecord, TestCounts};
 
 /// A command that exited non-zero, with the test counts its output showed until then (a failing
 /// `cargo test` prints `1 failed` before it exits 101): the summary keeps them.
@@ -90,27 +48,6 @@ pub fn need<'a, T>(value: &'a Option<T>, what: &str) -> Result<&'a T> {
         ))
     };
     value.as_ref().ok_or_else(|| why().into())
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Ok,
-    Failed,
-    /// Not run: this machine cannot, or it needs what an earlier step did not produce.
-    Skipped,
-}
-
-/// One step as the summary, the log and the report show it.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct StepRecord {
-    pub name: String,
-    pub outcome: Outcome,
-    pub seconds: f64,
-    /// Why it failed or was skipped; empty when it succeeded.
-    pub reason: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub counts: Option<TestCounts>,
 }
 
 /// The steps of one command, optionally logged to a file.
@@ -254,25 +191,7 @@ impl Steps {
 
     /// The summary table with test counts, then the reasons of steps that did not succeed.
     pub fn print_summary(&self, title: &str) {
-        let head = ["step", "status", "time", "passed", "failed", "skipped"];
-        eprintln!(
-            "\n{title}\n{:<44} {:<7} {:>8} {:>8} {:>7} {:>8}",
-            head[0], head[1], head[2], head[3], head[4], head[5]
-        );
-        eprintln!("{}", "─".repeat(87));
-        let records = self.records();
-        for r in &records {
-            let c = |f: fn(&TestCounts) -> u64| r.counts.map_or("-".into(), |c| f(&c).to_string());
-            let status = ["ok", "FAILED", "NOT RUN"][r.outcome as usize];
-            let (p, f, i) = (c(|c| c.passed), c(|c| c.failed), c(|c| c.ignored));
-            eprintln!(
-                "{:<44} {status:<7} {:>7.1}s {p:>8} {f:>7} {i:>8}",
-                r.name, r.seconds
-            );
-        }
-        for r in records.iter().filter(|r| !r.reason.is_empty()) {
-            eprintln!("  {}: {}", r.name, r.reason);
-        }
+        eprint!("\n{title}\n{}", summary_table(&self.records()));
     }
 }
 
@@ -351,24 +270,6 @@ pub fn describe(cmd: &Command) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_libtest_and_pytest_closing_lines_only() {
-        let c = TestCounts::parse_line(
-            "test result: ok. 12 passed; 1 failed; 3 ignored; 0 measured; finished in 0.01s",
-        );
-        assert_eq!((c.passed, c.failed, c.ignored), (12, 1, 3));
-        let p = TestCounts::parse_line("======= 40 passed, 2 skipped, 1 failed in 3.10s ========");
-        assert_eq!((p.passed, p.failed, p.ignored), (40, 1, 2));
-        assert_eq!(
-            TestCounts::parse_line("40 passed in 1.2s"),
-            TestCounts::default()
-        );
-        assert_eq!(
-            TestCounts::parse_line("test foo::bar ... ok"),
-            TestCounts::default()
-        );
-    }
 
     /// Failed, panicking and unavailable steps are recorded with their reason (and the counts a
     /// failed test command printed), later steps still run, and the log says so.

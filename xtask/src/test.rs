@@ -85,11 +85,7 @@ pub fn run(args: TestArgs) -> Result<()> {
     }
     steps.print_summary("cargo xtask test — summary");
     let records = steps.records();
-    let mut total = crate::steps::TestCounts::default();
-    records
-        .iter()
-        .filter_map(|r| r.counts)
-        .for_each(|c| total.add(c));
+    let total = raptors_bench::evidence::record::total(&records);
     // A plain closing line that any CI log reader understands.
     let failed_steps: Vec<&str> = records
         .iter()

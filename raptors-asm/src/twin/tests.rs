@@ -240,3 +240,17 @@ fn numpy_loops_map_both_ways_by_dispatch_suffix() {
         .unwrap_err()
         .contains("FLOAT_subtract"));
 }
+
+/// NumPy's dispatch targets a CPU runs give the level of the kernels it calls; unknown targets
+/// are passed over, none known is None.
+#[test]
+fn the_highest_known_level_of_a_target_list() {
+    let found = ["SSE42", "AVX2", "FMA3", "AVX512F", "AVX512_SKX", "VSX9"];
+    assert_eq!(IsaLevel::highest(&found), Some(IsaLevel::X86V4));
+    assert_eq!(
+        IsaLevel::highest(&["ASIMD", "ASIMDHP"]),
+        Some(IsaLevel::NeonExt)
+    );
+    assert_eq!(IsaLevel::highest(&["VSX9", "VX"]), None);
+    assert_eq!(IsaLevel::highest::<&str>(&[]), None);
+}

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Whether the tests run on an aarch64 host: the host's binutils and glibc are then the aarch64
@@ -32,6 +32,41 @@ pub fn require_file(path: &str, package: &str) {
         "required file {path} is missing: install it (`apt-get install {package}`); \
          `cargo xtask test` guarantees it in CI"
     );
+}
+
+/// The `raptors-asm` binary of this build.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_raptors-asm"))
+}
+
+/// Runs a command that must succeed and print JSON; panics with its stderr otherwise.
+pub fn ok_json(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.output().expect("run raptors-asm");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+/// A clean failure: exit code 1, no panic or backtrace, and each of `needles` in stderr.
+pub fn assert_clean_failure(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, stderr: {err}");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "panic output: {err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in stderr: {err}");
+    }
+}
+
+/// Opens a library for analysis; panics with raptors-asm's error.
+pub fn open(p: &Path) -> (raptors_asm::ElfFile, raptors_asm::SymbolTable) {
+    raptors_asm::open(p).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs a command and returns stdout; panics with stderr on failure.

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-pub use parse::{parse_dump, read_dumps, strip_recursion, Dump, FnCost};
+pub use parse::{parse_dump, read_dumps, Dump, FnCost};
+/// Re-exported from raptors-asm (one definition, shared with its symbol-name matching).
+pub use raptors_asm::names::strip_recursion;
 
 use crate::valgrind::ValgrindLevel;
 

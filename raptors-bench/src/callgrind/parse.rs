@@ -15,6 +15,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use raptors_asm::names::strip_recursion;
 use serde::{Deserialize, Serialize};
 
 /// Self cost of one function in one object.
@@ -56,21 +57,6 @@ impl Dump {
         let mut v: Vec<(&str, u64)> = by.into_iter().collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         v
-    }
-}
-
-/// callgrind marks recursion levels as `name'2`, `name'3` (e.g. NumPy's pairwise sum): fold them
-/// into the function itself.
-pub fn strip_recursion(name: &str) -> &str {
-    match name.rsplit_once('\'') {
-        Some((base, depth))
-            if !base.is_empty()
-                && !depth.is_empty()
-                && depth.chars().all(|c| c.is_ascii_digit()) =>
-        {
-            base
-        }
-        _ => name,
     }
 }
 
@@ -170,6 +156,8 @@ pub fn parse_dump(text: &str) -> Result<Dump> {
             if ir == 0 {
                 continue;
             }
+            // callgrind marks recursion levels as `name'2` (NumPy's pairwise sum): folded into
+            // the function itself.
             let f = strip_recursion(&function).to_string();
             let addr = instr_pos.map(|k| last[k]);
             let e = acc.entry((object.clone(), f)).or_default();

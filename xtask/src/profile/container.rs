@@ -222,15 +222,8 @@ pub fn run_profile_container(args: &ProfileArgs) -> Result<()> {
 
 /// The classified perf status the in-container report recorded (raptors-bench's wording).
 pub fn counter_status(profiles: &Path) -> Result<String> {
-    let text = fs::read_to_string(profiles.join("counters.json"))
-        .with_context(|| format!("no counters.json in {}", profiles.display()))?;
-    let v: Value = serde_json::from_str(&text)?;
-    if let Some(err) = v.get("error").and_then(Value::as_str) {
-        bail!("the container's counters step failed: {err}");
-    }
-    let report: raptors_bench::collect::CountersReport = serde_json::from_value(v)?;
-    let summary = raptors_bench::collect::summary(&report);
-    Ok(summary.lines().take(2).collect::<Vec<_>>().join("; "))
+    raptors_bench::collect::recorded_status(&profiles.join("counters.json"))
+        .context("the container's counters")
 }
 
 /// Opt-in test: build the image, run `profile --quick` inside it into target/container-test, and

@@ -8,31 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use raptors_asm::{ElfFile, SymbolTable};
+use raptors_asm::Library;
 
 use crate::cross::{cross_cargo, Arch, CrossPurpose};
 use crate::setup::target_dir;
 use crate::steps::Steps;
-
-/// A library opened once for choosing, disassembling and comparing.
-pub struct Lib {
-    pub path: PathBuf,
-    pub elf: ElfFile,
-    pub table: SymbolTable,
-}
-
-impl Lib {
-    pub fn open(path: PathBuf) -> Result<Lib> {
-        let (elf, table) = raptors_asm::open(&path)?;
-        Ok(Lib { path, elf, table })
-    }
-
-    /// Python's extension module `module` as `python` imports it.
-    pub fn locate(module: &str, python: &Path) -> Result<Lib> {
-        let found = raptors_asm::locate::locate(module, &python.to_string_lossy())?;
-        Lib::open(PathBuf::from(found.path))
-    }
-}
 
 /// The manylinux platform tags NumPy publishes wheels under for `arch`, newest first (NumPy ≥ 2.3
 /// publishes `manylinux_2_27/2_28` only, older versions `manylinux2014` = `manylinux_2_17`); pip
@@ -45,7 +25,7 @@ pub fn wheel_platforms(arch: Arch) -> Vec<String> {
 }
 
 /// NumPy's `_multiarray_umath` from the `arch` wheel of the NumPy version `python` has.
-pub fn numpy_wheel_module(steps: &Steps, python: &Path, arch: Arch) -> Result<Lib> {
+pub fn numpy_wheel_module(steps: &Steps, python: &Path, arch: Arch) -> Result<Library> {
     let ask = |code: &str| -> Result<String> {
         Ok(steps
             .run(Command::new(python).args(["-c", code]))?
@@ -60,7 +40,7 @@ pub fn numpy_wheel_module(steps: &Steps, python: &Path, arch: Arch) -> Result<Li
     let extracted = dir.join("extracted");
     if let Some(found) = find_module(&extracted) {
         steps.note(&format!("{arch} NumPy module cached: {}", found.display()));
-        return Lib::open(found);
+        return Ok(Library::open(found)?);
     }
     let wheels = dir.join("wheels");
     fs::create_dir_all(&wheels)?;
@@ -97,9 +77,9 @@ pub fn numpy_wheel_module(steps: &Steps, python: &Path, arch: Arch) -> Result<Li
                 .arg(&extracted),
         )
         .with_context(|| format!("extracting _multiarray_umath from {}", wheel.display()))?;
-    Lib::open(
-        find_module(&extracted).context("the extracted wheel has no _multiarray_umath module")?,
-    )
+    let found =
+        find_module(&extracted).context("the extracted wheel has no _multiarray_umath module")?;
+    Ok(Library::open(found)?)
 }
 
 fn find_module(extracted: &Path) -> Option<PathBuf> {
@@ -117,7 +97,7 @@ fn find_module(extracted: &Path) -> Option<PathBuf> {
 
 /// raptors-kernels (feature `capi`) cross-built for `arch` as a cdylib with Debian's toolchain,
 /// for disassembly only.
-pub fn cross_kernels(steps: &Steps, arch: Arch) -> Result<Lib> {
+pub fn cross_kernels(steps: &Steps, arch: Arch) -> Result<Library> {
     if !Path::new("/usr/bin/cargo").exists() {
         bail!("Debian's cargo (/usr/bin/cargo, package cargo-web) is missing: needed for the {arch} std");
     }
@@ -142,5 +122,5 @@ pub fn cross_kernels(steps: &Steps, arch: Arch) -> Result<Lib> {
             lib.display()
         );
     }
-    Lib::open(lib)
+    Ok(Library::open(lib)?)
 }

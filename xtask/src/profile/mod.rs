@@ -1,16 +1,15 @@
 //! `cargo xtask profile`: the NumPy-vs-Raptors evidence folder (benchmarks/profiles/). Orchestration
 //! only: raptors-bench runs callgrind, perf sampling, the timings and the counters and stores the
-//! one verdict; raptors-asm locates, chooses, maps, disassembles and compares. The host's
+//! one verdict; raptors-asm locates, chooses, maps, disassembles and compares; the folder's schema,
+//! the function choice that combines both and the rendering are `raptors_bench::evidence`. The host's
 //! architecture is *measured* (executed, profiled, timed); the other one is analysed *statically*
 //! (NumPy's wheel and a cross-built Raptors kernels library for it). Artifacts are written to a
 //! temp folder and swapped in atomically; a failing step is recorded and the others still run.
 
-mod artifacts;
 pub mod container;
-mod functions;
 mod inputs;
 mod pipeline;
-mod report;
+mod publish;
 #[cfg(test)]
 mod tests;
 
@@ -162,7 +161,7 @@ pub fn run(args: ProfileArgs) -> Result<()> {
         None => default_out_dir(),
     };
     let started = std::time::Instant::now();
-    let result = artifacts::publish_atomically(&dest, |tmp| pipeline::profile_into(tmp, &plan));
+    let result = publish::publish_atomically(&dest, |tmp| pipeline::profile_into(tmp, &plan));
     raptors_bench::runner::cleanup_scratch();
     let steps = result?;
     let failed: Vec<_> = steps

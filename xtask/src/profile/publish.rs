@@ -1,61 +1,12 @@
-//! The artifact files: contents collected during the run and written at the end with the final
-//! provenance (the libraries and their hashes are known by then), a stand-in saying why for each
-//! expected file that could not be produced, and the atomic swap of the folder.
+//! The atomic swap of the evidence folder: it is built in a temp folder next to its destination
+//! and replaces it only when the build succeeded. What goes in it is
+//! `raptors_bench::evidence::folder`'s.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use raptors_bench::provenance::{Content, Provenance};
-
-#[derive(Default)]
-pub struct Artifacts {
-    files: BTreeMap<String, Content>,
-    /// Expected files that could not be produced, with the reason.
-    missing: BTreeMap<String, String>,
-}
-
-impl Artifacts {
-    pub fn put(&mut self, name: &str, c: Content) {
-        self.missing.remove(name);
-        self.files.insert(name.to_string(), c);
-    }
-
-    /// Files that must exist at the end: each one not produced by then gets a stand-in with `reason`.
-    pub fn expect(&mut self, names: &[&str], reason: &str) {
-        for n in names.iter().filter(|n| !self.files.contains_key(**n)) {
-            self.missing
-                .entry(n.to_string())
-                .or_insert_with(|| reason.to_string());
-        }
-    }
-
-    pub fn write(&self, dir: &Path, prov: &Provenance) -> Result<()> {
-        for (name, content) in &self.files {
-            prov.write(&dir.join(name), content)?;
-        }
-        for (name, reason) in &self.missing {
-            prov.write_missing(&dir.join(name), reason)?;
-        }
-        Ok(())
-    }
-}
-
-/// (name, bytes) of every file in `dir` (hidden ones excluded), sorted.
-pub fn list(dir: &Path) -> Result<Vec<(String, u64)>> {
-    let mut out = Vec::new();
-    for e in fs::read_dir(dir)? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        if !name.starts_with('.') && e.file_type()?.is_file() {
-            out.push((name, e.metadata()?.len()));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
 
 fn sibling(dest: &Path, suffix: &str) -> PathBuf {
     let name = dest

@@ -1,0 +1,184 @@
+//! The hot loops of the chosen functions: NumPy's and Raptors's side by side (`raptors-asm
+//! compare`) per architecture and build, and on the measured architecture the loops chosen by
+//! callgrind's per-instruction counts with the static-vs-measured per-element check
+//! (`raptors_asm::hotloop`).
+
+use raptors_asm::compare::{bodies_side_by_side, compare_text, side_at, Comparison, Side};
+use raptors_asm::Library;
+
+use super::picks::{ArchPicks, ExecutedLoop, OpPicks, Picked, SidePicks};
+use super::report::LoopPair;
+use crate::callgrind::CallgrindRun;
+
+/// The rows whose static-vs-measured check failed, one line each (`op dtype library: check`).
+pub fn failed_checks(rows: &[ExecutedLoop]) -> Vec<String> {
+    rows.iter()
+        .filter(|r| r.passed == Some(false))
+        .map(|r| format!("{} {} {}: {}", r.op, r.dtype, r.library, r.check))
+        .collect()
+}
+
+/// [`loop_pairs`] of every op on each architecture of `archs` (the analysed ones); `libs` gives
+/// an architecture's `[NumPy, Raptors]` libraries.
+pub fn all_loop_pairs<'a>(
+    picks: &[OpPicks],
+    archs: &[&str],
+    libs: impl Fn(&str) -> [Option<&'a Library>; 2],
+) -> Vec<LoopPair> {
+    picks
+        .iter()
+        .flat_map(|p| p.archs.iter().map(move |a| (p, a)))
+        .filter(|(_, a)| archs.contains(&a.arch.as_str()))
+        .flat_map(|(p, a)| loop_pairs(p, a, libs(&a.arch)))
+        .collect()
+}
+
+/// The hot loop of a chosen function: the loop holding its most executed address when it has
+/// one, else raptors-asm's static choice.
+fn hot_side(lib: Option<&Library>, p: &Picked) -> Result<Side, String> {
+    let (lib, p) = (
+        lib.ok_or("the library is not available")?,
+        p.as_ref().map_err(String::clone)?,
+    );
+    let f = lib
+        .table
+        .at(p.address)
+        .ok_or_else(|| format!("no function at {:#x}", p.address))?;
+    let side = side_at(&lib.elf, &lib.table, f, p.hot_address)
+        .or_else(|_| side_at(&lib.elf, &lib.table, f, None));
+    side.map_err(|e| e.to_string())
+}
+
+/// The real-run (or static) loops of one op on one architecture, and on the measured one also
+/// the loops valgrind ran where Raptors's function differs (AVX2 under valgrind, AVX-512 for real).
+pub fn loop_pairs(p: &OpPicks, a: &ArchPicks, [nl, rl]: [Option<&Library>; 2]) -> Vec<LoopPair> {
+    let mut builds = vec![(if a.measured { "real run" } else { "static" }, &a.real)];
+    if let Some(v) = a.valgrind.as_ref().filter(
+        |v| matches!((&v.raptors, &a.real.raptors), (Ok(x), Ok(y)) if x.address != y.address),
+    ) {
+        builds.push(("under valgrind", v));
+    }
+    let hot = |s: &Result<Side, String>| -> Result<(String, raptors_asm::loops::Loop), String> {
+        let s = s.as_ref().map_err(String::clone)?;
+        let why = || {
+            format!(
+                "`{}` has no innermost loop ({} loops: straight-line code or calls)",
+                s.function, s.loops_found
+            )
+        };
+        s.hot_loop
+            .clone()
+            .map(|l| (s.function.clone(), l))
+            .ok_or_else(why)
+    };
+    let pair = |(build, s): (&str, &SidePicks)| {
+        let (n, r) = (hot_side(nl, &s.numpy), hot_side(rl, &s.raptors));
+        let (numpy, raptors) = (hot(&n), hot(&r));
+        let c = n.and_then(|n| Ok(Comparison::new(n, r?)));
+        let (differences, comparison, bodies) = match c {
+            Ok(c) => {
+                let mut t = String::new();
+                compare_text(&c, &mut t);
+                let bodies = bodies_side_by_side(&c, "NumPy", "Raptors");
+                (c.differences, t, bodies)
+            }
+            Err(why) => (Vec::new(), format!("no comparison: {why}\n"), String::new()),
+        };
+        LoopPair {
+            op: p.op.clone(),
+            dtype: p.dtype.clone(),
+            arch: a.arch.clone(),
+            build: build.into(),
+            numpy,
+            raptors,
+            differences,
+            comparison,
+            bodies,
+        }
+    };
+    builds.into_iter().map(pair).collect()
+}
+
+/// For each op on the measured architecture: the loop of the function valgrind ran (NumPy and
+/// Raptors) chosen by callgrind's per-instruction counts, and the static-vs-measured check.
+pub fn executed_loops(
+    picks: &[OpPicks],
+    cg: &CallgrindRun,
+    [nl, rl]: [Option<&Library>; 2],
+    host: &str,
+) -> Vec<ExecutedLoop> {
+    let mut rows = Vec::new();
+    for p in picks {
+        let (Some(a), Some(prof)) = (
+            p.archs.iter().find(|a| a.measured && a.arch == host),
+            cg.profile(&p.op, &p.dtype),
+        ) else {
+            continue;
+        };
+        let ran = a.valgrind.as_ref().unwrap_or(&a.real);
+        for (library, lib, pick, counted) in [
+            ("NumPy", nl, &ran.numpy, &prof.numpy),
+            ("Raptors", rl, &ran.raptors, &prof.raptors),
+        ] {
+            let mut row = ExecutedLoop {
+                op: p.op.clone(),
+                dtype: p.dtype.clone(),
+                arch: a.arch.clone(),
+                library: library.into(),
+                function: String::new(),
+                chosen_by: "static".into(),
+                loop_start: None,
+                coverage: None,
+                instructions_per_element: None,
+                measured_instructions_per_element: None,
+                function_instructions_per_element: None,
+                check: String::new(),
+                passed: None,
+            };
+            let choice = (|| -> Result<raptors_asm::hotloop::LoopChoice, String> {
+                let lib = lib.ok_or("the library is not available")?;
+                let pick = pick.as_ref().map_err(String::clone)?;
+                let f = lib
+                    .table
+                    .at(pick.address)
+                    .ok_or_else(|| format!("no function at {:#x}", pick.address))?;
+                let counts = &counted.as_ref().map_err(String::clone)?.instructions;
+                let exec = raptors_asm::hotloop::ExecCounts {
+                    source: "callgrind",
+                    counts,
+                };
+                raptors_asm::hotloop::choose_loop(
+                    &lib.elf,
+                    &lib.table,
+                    f,
+                    Some(exec),
+                    Some(prof.elements),
+                )
+                .map_err(|e| e.to_string())
+            })();
+            match choice {
+                Ok(c) => {
+                    row.function = c.function.clone();
+                    row.chosen_by = c.chosen_by.clone();
+                    row.loop_start = c.hot_loop.as_ref().map(|l| l.start);
+                    row.coverage = c.coverage;
+                    row.instructions_per_element = c.static_instructions_per_element;
+                    row.measured_instructions_per_element = c.measured_instructions_per_element;
+                    row.function_instructions_per_element = c.function_instructions_per_element();
+                    match c.element_check() {
+                        Some(k) => (row.check, row.passed) = (k.describe(), Some(k.passed())),
+                        None if c.hot_loop.is_none() => {
+                            row.check = "no loop executed in this function".into()
+                        }
+                        None => {
+                            row.check = "elements per iteration unknown: no static figure".into()
+                        }
+                    }
+                }
+                Err(why) => row.check = format!("no choice: {why}"),
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
