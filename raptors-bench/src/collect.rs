@@ -42,6 +42,53 @@ pub struct CountersOptions {
     pub jobs: usize,
 }
 
+impl CountersOptions {
+    /// The profile's counters run over `ops` (the first `dtypes` entry, 512²). Quick runs count
+    /// three ops briefly and skip the ~100 s valgrind fallback (the callgrind step's instruction
+    /// counts stand in); under emulation valgrind cannot run. The note says which, for the report.
+    pub fn for_profile(
+        python: PathBuf,
+        ops: &[String],
+        dtype: &str,
+        quick: bool,
+        emulated: bool,
+    ) -> (CountersOptions, Option<&'static str>) {
+        let few = ["sum", "mean_axis0", "add"];
+        let mut chosen: Vec<String> = ops
+            .iter()
+            .filter(|o| !quick || few.contains(&o.as_str()))
+            .cloned()
+            .collect();
+        if chosen.is_empty() {
+            chosen = ops[..1.min(ops.len())].to_vec();
+        }
+        let note = match (emulated, quick) {
+            (true, _) => Some("(valgrind cannot run under qemu-user emulation)"),
+            (false, true) => Some(
+                "(quick: no valgrind fallback; the callgrind step's counts stand in: \
+                 \"Executed instructions per element\")",
+            ),
+            (false, false) => None,
+        };
+        let o = CountersOptions {
+            python,
+            pythonpath: None,
+            ops: chosen,
+            dtype: dtype.to_string(),
+            size: 512,
+            perf_iters: if quick { 50 } else { 2000 },
+            valgrind_iters: 10,
+            valgrind: match note {
+                Some(_) => ValgrindMode::Never,
+                None => ValgrindMode::Auto,
+            },
+            valgrind_level: None,
+            jobs: 2,
+        };
+        (o, note)
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CounterValue {
     pub event: String,

@@ -124,14 +124,16 @@ pub struct HostCheck {
 
 /// Runs the host-model check: measures the clock, times `ops` × `dtypes` at [`SIZES`] (one
 /// thread), and joins the result with `set`'s predictions for the host model of `arch` (the
-/// measured architecture). `Err` says why there is no check (no host model, runner failure).
+/// measured architecture). `Err` says why there is no check (no predictions, no host model,
+/// runner failure).
 pub fn host_check(
     python: PathBuf,
     ops: &[String],
     dtypes: &[String],
-    set: &raptors_asm::mca_set::McaSet,
+    set: Result<&raptors_asm::mca_set::McaSet, &String>,
     arch: raptors_asm::elf::Arch,
 ) -> anyhow::Result<HostCheck> {
+    let set = set.map_err(|e| anyhow::anyhow!("no predictions: {e}"))?;
     let cpu = set
         .models
         .iter()

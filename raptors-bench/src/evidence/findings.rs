@@ -128,6 +128,7 @@ pub fn findings(input: &ReportInput) -> Vec<String> {
             out.push(format!("**{} {}** — {}", f.op, f.dtype, s.trim_end()));
         }
     }
+    out.extend(super::predicted::sentences(input));
     out
 }
 

@@ -26,6 +26,24 @@ impl Artifacts {
         self.files.insert(name.to_string(), c);
     }
 
+    /// `timings.json`, `timings.md` and `timings.png` from a comparison run; `Ok(Some(why))` when
+    /// there is no plot.
+    pub fn put_timings(&mut self, out: &crate::compare::CompareOutcome) -> Result<Option<String>> {
+        self.put(
+            "timings.json",
+            Content::Json(serde_json::to_value(&out.results)?),
+        );
+        let md = fs::read_to_string(&out.md_path)?;
+        self.put("timings.md", Content::Markdown(md));
+        Ok(match &out.png {
+            Ok(png) => {
+                self.put("timings.png", Content::Png(fs::read(png)?));
+                None
+            }
+            Err(e) => Some(format!("no timings plot: {e}")),
+        })
+    }
+
     /// Files that must exist at the end: each one not produced by then gets a stand-in with `reason`.
     pub fn expect(&mut self, names: &[&str], reason: &str) {
         for n in names.iter().filter(|n| !self.files.contains_key(**n)) {
@@ -45,6 +63,10 @@ impl Artifacts {
         self.expect(
             &["timings.json", "timings.md"],
             "raptors-bench compare failed (see profile.log)",
+        );
+        self.expect(
+            &["mca.json", "mca.md"],
+            "the llvm-mca step failed (see profile.log)",
         );
         self.expect(
             &["counters.json"],

@@ -10,12 +10,25 @@ use super::picks::{ArchPicks, ExecutedLoop, OpPicks, Picked, SidePicks};
 use super::report::LoopPair;
 use crate::callgrind::CallgrindRun;
 
-/// The rows whose static-vs-measured check failed, one line each (`op dtype library: check`).
-pub fn failed_checks(rows: &[ExecutedLoop]) -> Vec<String> {
-    rows.iter()
+/// Whether the loops by execution can stand: `Err` when there are none, or names every row whose
+/// static-vs-measured check failed (`op dtype library: check`; the rows stay in the report).
+pub fn check_executed(rows: &[ExecutedLoop]) -> Result<(), String> {
+    if rows.is_empty() {
+        return Err("no op had a function with execution counts".into());
+    }
+    let failed: Vec<String> = rows
+        .iter()
         .filter(|r| r.passed == Some(false))
         .map(|r| format!("{} {} {}: {}", r.op, r.dtype, r.library, r.check))
-        .collect()
+        .collect();
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "{} loop check(s) failed: {}",
+            failed.len(),
+            failed.join("; ")
+        )),
+    }
 }
 
 /// [`loop_pairs`] of every op on each architecture of `archs` (the analysed ones); `libs` gives

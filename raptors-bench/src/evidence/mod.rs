@@ -7,6 +7,8 @@
 //! - [`choice`]: choosing those functions from callgrind, perf samples, ISA twins and the op
 //!   table's patterns (raptors-asm `choose`, `twin`);
 //! - [`loops`]: the hot loops side by side and by execution (raptors-asm `compare`, `hotloop`);
+//! - [`predicted`]: llvm-mca's cycles for every hot loop (`mca.json`, `mca.md`) and the host
+//!   check against measured cycles;
 //! - [`disassembly`]: the `*_asm.txt`, `*_simd.*`, `*_neon.*` files and their ISA rows;
 //! - [`record`]: a step's record ([`record::StepRecord`]);
 //! - [`report`]: [`report::ReportInput`] (= `report.json`) and `hot_loops.json`;
@@ -21,6 +23,7 @@ pub mod folder;
 pub mod hot_loops;
 pub mod loops;
 pub mod picks;
+pub mod predicted;
 pub mod readme;
 pub mod record;
 pub mod report;

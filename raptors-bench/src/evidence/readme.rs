@@ -254,6 +254,7 @@ pub fn readme(input: &ReportInput) -> String {
             loops_table(&input.loops)
         ),
     };
+    s.push_str(&super::predicted::section(input));
     s.push_str("\n## Findings (generated from this run's data)\n\n");
     for f in findings(input) {
         let _ = writeln!(s, "- {f}");

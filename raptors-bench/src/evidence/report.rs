@@ -3,11 +3,13 @@
 
 use raptors_asm::differences::Difference;
 use raptors_asm::loops::Loop;
+use raptors_asm::mca_set::McaSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::picks::{Executed, ExecutedLoop, OpPicks};
 use super::record::StepRecord;
+use crate::cycles::HostCheck;
 use crate::machine::Environment;
 use crate::model::Results;
 use crate::provenance::Provenance;
@@ -44,6 +46,10 @@ pub struct LoopPair {
     pub bodies: String,
 }
 
+fn not_predicted<T>() -> Result<T, String> {
+    Err("not in this report (written before predictions existed)".into())
+}
+
 fn timings_elsewhere() -> Result<Results, String> {
     Err("the timings are in timings.json".into())
 }
@@ -75,6 +81,12 @@ pub struct ReportInput {
     pub timings: Result<Results, String>,
     /// perf's classified status and the fallback, as raptors-bench words it.
     pub counters: Result<String, String>,
+    /// llvm-mca's predictions of every hot loop (`mca.json`), or why there are none.
+    #[serde(default = "not_predicted")]
+    pub mca: Result<McaSet, String>,
+    /// The host model's predictions against measured cycles per element, or why not checked.
+    #[serde(default = "not_predicted")]
+    pub host_check: Result<HostCheck, String>,
     pub artifacts: Vec<(String, u64)>,
 }
 

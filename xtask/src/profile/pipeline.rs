@@ -6,17 +6,19 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Result};
+use raptors_asm::mca_set;
 use raptors_asm::Library;
 use raptors_bench::callgrind::{self, CallgrindOptions, CallgrindRun};
-use raptors_bench::collect::{self, CountersOptions, ValgrindMode};
+use raptors_bench::collect::{self, CountersOptions};
 use raptors_bench::compare::{self, CompareOptions};
+use raptors_bench::cycles;
 use raptors_bench::evidence::choice::{choose_op, Archs, Evidence};
 use raptors_bench::evidence::disassembly::{self, artifact_names};
 use raptors_bench::evidence::folder::{self, Artifacts};
-use raptors_bench::evidence::loops::{all_loop_pairs, executed_loops, failed_checks};
+use raptors_bench::evidence::loops::{all_loop_pairs, check_executed, executed_loops};
 use raptors_bench::evidence::picks::{Executed, ExecutedLoop, OpPicks, EMULATED};
 use raptors_bench::evidence::report::{IsaRow, LoopPair};
-use raptors_bench::evidence::{hot_loops_md, ReportInput};
+use raptors_bench::evidence::{hot_loops_md, predicted, ReportInput};
 use raptors_bench::machine;
 use raptors_bench::provenance::{Content, Provenance};
 use raptors_bench::sampling::{self, SampleMap};
@@ -180,8 +182,6 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
             );
         }
     }
-    // Rows of a failed check stay in the report (the step fails visibly, nothing is lost).
-    let executed_rows = std::cell::RefCell::new(None::<Vec<ExecutedLoop>>);
     let loops: Vec<LoopPair> = steps
         .step("hot loops side by side (raptors-asm compare)", || {
             let analysed: Vec<&str> = plan.archs.iter().map(|a| a.name()).collect();
@@ -194,32 +194,42 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
         })
         .unwrap_or_default();
 
-    let executed_loops: Vec<ExecutedLoop> = steps
-        .step(
-            &format!("{host}: hot loops by execution (callgrind counts; static ≤ measured check)"),
-            || {
-                let cg = cg
-                    .as_ref()
-                    .map_err(|e| anyhow::anyhow!("no callgrind run: {e}"))?;
-                let rows = executed_loops(&picks, cg, lib_pair(host), host.name());
-                if rows.is_empty() {
-                    bail!("no op had a function with execution counts");
-                }
-                let failed = failed_checks(&rows);
-                match failed.is_empty() {
-                    true => Ok(rows),
-                    false => {
-                        executed_rows.replace(Some(rows));
-                        bail!(
-                            "{} loop check(s) failed: {}",
-                            failed.len(),
-                            failed.join("; ")
-                        )
-                    }
-                }
-            },
-        )
-        .unwrap_or_else(|_| executed_rows.take().unwrap_or_default());
+    // Rows of a failed check stay in the report (the step fails visibly, nothing is lost).
+    let mut executed: Vec<ExecutedLoop> = Vec::new();
+    let _ = steps.step(
+        &format!("{host}: hot loops by execution (callgrind counts; static ≤ measured check)"),
+        || {
+            let cg = cg
+                .as_ref()
+                .map_err(|e| anyhow::anyhow!("no callgrind run: {e}"))?;
+            executed = executed_loops(&picks, cg, lib_pair(host), host.name());
+            check_executed(&executed).map_err(anyhow::Error::msg)
+        },
+    );
+    let mca = steps.step("llvm-mca: predicted cycles of every hot loop", || {
+        let set = predicted::predict(&loops)?;
+        art.put("mca.json", Content::Json(serde_json::to_value(&set)?));
+        art.put("mca.md", Content::Markdown(mca_set::details_md(&set)));
+        Ok(set)
+    });
+    let host_check = steps.step(
+        &format!("{host}: host model check (measured cycles/element)"),
+        || {
+            if let Some(e) = &emulation {
+                bail!(Unavailable(format!(
+                    "measured cycles mean nothing under qemu-user emulation ({})",
+                    e.describe()
+                )));
+            }
+            cycles::host_check(
+                python.clone(),
+                &plan.ops,
+                &plan.dtypes,
+                mca.as_ref(),
+                host.elf(),
+            )
+        },
+    );
 
     // ---- timings and counters ------------------------------------------------------------------
     let timings = steps.step(
@@ -229,17 +239,8 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
             (o.runner.ops, o.runner.dtypes) = (plan.ops.clone(), plan.dtypes.clone());
             (o.out_dir, o.name, o.plot) = (tmp.join(".timings"), Some("timings".into()), true);
             let out = compare::run(&o)?;
-            art.put(
-                "timings.json",
-                Content::Json(serde_json::to_value(&out.results)?),
-            );
-            art.put(
-                "timings.md",
-                Content::Markdown(fs::read_to_string(&out.md_path)?),
-            );
-            match &out.png {
-                Ok(png) => art.put("timings.png", Content::Png(fs::read(png)?)),
-                Err(e) => steps.note(&format!("no timings plot: {e}")),
+            if let Some(note) = art.put_timings(&out)? {
+                steps.note(&note);
             }
             let _ = fs::remove_dir_all(&o.out_dir);
             match &out.results.runner_error {
@@ -250,28 +251,22 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
             }
         },
     );
-    let counters = steps.step("counters: perf stat, else valgrind cachegrind (raptors-bench counters)", || {
-        // Quick runs count three ops briefly and skip the ~100 s valgrind fallback: the callgrind
-        // step's instruction counts stand in ("Executed instructions per element").
-        let quick = ["sum", "mean_axis0", "add"].map(String::from);
-        let mut ops: Vec<String> = plan.ops.iter().filter(|o| !plan.quick || quick.contains(o)).cloned().collect();
-        if ops.is_empty() {
-            ops = plan.ops[..1].to_vec();
-        }
-        let valgrind = if plan.quick || emulation.is_some() { ValgrindMode::Never } else { ValgrindMode::Auto };
-        let (python, dtype, perf_iters) = (python.clone(), plan.dtypes[0].clone(), if plan.quick { 50 } else { 2000 });
-        let o = CountersOptions { python, pythonpath: None, ops, dtype, size: 512, perf_iters, valgrind_iters: 10, valgrind, valgrind_level: None, jobs: 2 };
-        let rep = collect::run_counters(&o)?;
-        art.put("counters.json", Content::Json(serde_json::to_value(&rep)?));
-        let mut text = collect::status_summary(&rep);
-        if valgrind == ValgrindMode::Never {
-            text.push_str(match emulation {
-                Some(_) => "\n(valgrind cannot run under qemu-user emulation)",
-                None => "\n(quick: no valgrind fallback; the callgrind step's counts stand in: \"Executed instructions per element\")",
-            });
-        }
-        Ok(text)
-    });
+    let counters = steps.step(
+        "counters: perf stat, else valgrind cachegrind (raptors-bench counters)",
+        || {
+            let (o, note) = CountersOptions::for_profile(
+                python.clone(),
+                &plan.ops,
+                &plan.dtypes[0],
+                plan.quick,
+                emulation.is_some(),
+            );
+            let rep = collect::run_counters(&o)?;
+            art.put("counters.json", Content::Json(serde_json::to_value(&rep)?));
+            let text = collect::status_summary(&rep);
+            Ok(note.map_or(text.clone(), |n| format!("{text}\n{n}")))
+        },
+    );
 
     // ---- provenance and report -------------------------------------------------------------------
     let mut prov = Provenance::new(&plan.command);
@@ -301,9 +296,11 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
         isa,
         functions: picks,
         loops,
-        executed_loops,
+        executed_loops: executed,
         timings,
         counters,
+        mca,
+        host_check,
         artifacts: Vec::new(),
     };
     art.put("hot_loops.json", Content::Json(input.hot_loops_json()));
