@@ -57,10 +57,13 @@ fn live_set_keeps_every_loop_and_names_missing_ones() {
             .collect()
     };
     assert!(cpus(Arch::X86_64).starts_with(&["znver3", "znver4", "sapphirerapids"]));
-    assert_eq!(
-        cpus(Arch::Aarch64),
-        ["neoverse-n1", "neoverse-v1", "neoverse-v2", "apple-m1"]
-    );
+    // The fixed list first; an aarch64 host may add its own model after it.
+    assert!(cpus(Arch::Aarch64).starts_with(&[
+        "neoverse-n1",
+        "neoverse-v1",
+        "neoverse-v2",
+        "apple-m1"
+    ]));
     assert_eq!(
         set.loops[1].unavailable.as_deref(),
         Some("`raptors_add` has no innermost loop")
