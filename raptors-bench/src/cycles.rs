@@ -122,30 +122,36 @@ pub struct HostCheck {
     pub rows: Vec<ValidationRow>,
 }
 
-/// Runs the host-model check: measures the clock, times `ops` × `dtypes` at [`SIZES`] (one
-/// thread), and joins the result with `set`'s predictions for the host model of `arch` (the
-/// measured architecture). `Err` says why there is no check (no predictions, no host model,
-/// runner failure).
-pub fn host_check(
-    python: PathBuf,
-    ops: &[String],
-    dtypes: &[String],
-    set: Result<&raptors_asm::mca_set::McaSet, &String>,
+/// llvm-mca's model of this machine's CPU in `set` (for the measured architecture `arch`), or
+/// why there is none.
+pub fn host_model(
+    set: &raptors_asm::mca_set::McaSet,
     arch: raptors_asm::elf::Arch,
-) -> anyhow::Result<HostCheck> {
-    let set = set.map_err(|e| anyhow::anyhow!("no predictions: {e}"))?;
-    let cpu = set
-        .models
+) -> Result<String, String> {
+    set.models
         .iter()
         .find(|m| m.host && m.arch == arch)
         .map(|m| m.cpu.clone())
         .ok_or_else(|| {
-            anyhow::anyhow!(
+            format!(
                 "llvm-mca ({}) has no model of this CPU (host CPU: {})",
                 set.tool_version,
                 set.host_cpu.as_deref().unwrap_or("not named by LLVM")
             )
-        })?;
+        })
+}
+
+/// Runs the host-model check for `cpu` ([`host_model`]): measures the clock, times `ops` ×
+/// `dtypes` at [`SIZES`] (one thread), and joins the result with `set`'s predictions for `arch`
+/// (the measured architecture).
+pub fn host_check(
+    python: PathBuf,
+    ops: &[String],
+    dtypes: &[String],
+    set: &raptors_asm::mca_set::McaSet,
+    cpu: String,
+    arch: raptors_asm::elf::Arch,
+) -> anyhow::Result<HostCheck> {
     let clock = crate::clock::measure().map_err(|e| anyhow::anyhow!(e))?;
     let out = crate::runner::run(&runner_options(python, ops, dtypes))?;
     if let Some(e) = out.error.filter(|_| out.cells.is_empty()) {

@@ -6,6 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Result};
+use raptors_asm::mca::McaError;
 use raptors_asm::mca_set;
 use raptors_asm::Library;
 use raptors_bench::callgrind::{self, CallgrindOptions, CallgrindRun};
@@ -201,13 +202,20 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
         || {
             let cg = cg
                 .as_ref()
-                .map_err(|e| anyhow::anyhow!("no callgrind run: {e}"))?;
+                .map_err(|e| Unavailable(format!("no callgrind run: {e}")))?;
             executed = executed_loops(&picks, cg, lib_pair(host), host.name());
             check_executed(&executed).map_err(anyhow::Error::msg)
         },
     );
     let mca = steps.step("llvm-mca: predicted cycles of every hot loop", || {
-        let set = predicted::predict(&loops)?;
+        let _ = need(
+            &loops.first(),
+            "hot loops (step \"hot loops side by side\")",
+        )?;
+        let set = predicted::predict(&loops).map_err(|e| match e.downcast_ref() {
+            Some(McaError::ToolMissing { .. }) => Unavailable(e.to_string()).into(),
+            _ => e,
+        })?;
         art.put("mca.json", Content::Json(serde_json::to_value(&set)?));
         art.put("mca.md", Content::Markdown(mca_set::details_md(&set)));
         Ok(set)
@@ -221,13 +229,12 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
                     e.describe()
                 )));
             }
-            cycles::host_check(
-                python.clone(),
-                &plan.ops,
-                &plan.dtypes,
-                mca.as_ref(),
-                host.elf(),
-            )
+            let set = mca
+                .as_ref()
+                .map_err(|e| Unavailable(format!("no predictions: {e}")))?;
+            let cpu = cycles::host_model(set, host.elf()).map_err(Unavailable)?;
+            let (ops, dtypes) = (&plan.ops, &plan.dtypes);
+            cycles::host_check(python.clone(), ops, dtypes, set, cpu, host.elf())
         },
     );
 
