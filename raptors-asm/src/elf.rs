@@ -29,6 +29,14 @@ impl Arch {
         }
     }
 
+    /// The name people write in prose and tables (`x86-64`, `aarch64`).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86-64",
+            Arch::Aarch64 => "aarch64",
+        }
+    }
+
     /// The name objdump prints after "file format".
     pub fn objdump_format(self) -> &'static str {
         match self {

@@ -384,10 +384,7 @@ pub fn mca_text(r: &McaReport, out: &mut String) {
         r.function,
         r.loop_start,
         r.loop_end,
-        match r.arch {
-            Arch::X86_64 => "x86-64",
-            Arch::Aarch64 => "aarch64",
-        },
+        r.arch.display_name(),
         r.selected_by,
         r.instructions,
         r.elements_per_iteration

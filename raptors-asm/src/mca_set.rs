@@ -104,6 +104,12 @@ impl McaSet {
             .ok_or_else(|| format!("not predicted on {cpu}"))
     }
 
+    /// The model of the machine that ran the prediction, when it has architecture `arch` and
+    /// LLVM has a model of its CPU.
+    pub fn host_model(&self, arch: Arch) -> Option<&ModelUsed> {
+        self.models.iter().find(|m| m.host && m.arch == arch)
+    }
+
     /// The host model's cycles per element for one loop, or why there is none.
     pub fn host_cycles_per_element(
         &self,
@@ -113,9 +119,7 @@ impl McaSet {
         arch: Arch,
     ) -> Result<f64, String> {
         let cpu = self
-            .models
-            .iter()
-            .find(|m| m.host && m.arch == arch)
+            .host_model(arch)
             .map(|m| m.cpu.as_str())
             .ok_or("llvm-mca has no model of this CPU")?;
         let p = self.prediction(op, dtype, library, arch, cpu)?;
@@ -190,13 +194,6 @@ pub fn predict_all(tool: &Tool, loops: &[LoopToPredict]) -> McaSet {
     }
 }
 
-fn arch_name(a: Arch) -> &'static str {
-    match a {
-        Arch::X86_64 => "x86-64",
-        Arch::Aarch64 => "aarch64",
-    }
-}
-
 /// A table cell: cycles per element (`c/it` when the elements are unknown), `–` with the reason
 /// kept for [`details_md`].
 fn short(p: Option<&Prediction>) -> String {
@@ -233,7 +230,7 @@ pub fn predicted_cycles_md(set: &McaSet) -> String {
             s,
             "\n{} — cycles per element, NumPy / Raptors (n/a: the model cannot run the loop; \
              see mca.md for the reason, IPC and bottleneck):\n",
-            arch_name(arch)
+            arch.display_name()
         );
         let host = |m: &ModelUsed| if m.host { " (host)" } else { "" };
         let head: Vec<String> = models
@@ -270,7 +267,7 @@ pub fn details_md(set: &McaSet) -> String {
         let _ = writeln!(
             s,
             "- {} `{}` ({}){}",
-            arch_name(m.arch),
+            m.arch.display_name(),
             m.cpu,
             m.note,
             if m.host { " [host]" } else { "" }
@@ -287,7 +284,7 @@ pub fn details_md(set: &McaSet) -> String {
             } else {
                 "NumPy"
             },
-            arch_name(l.arch),
+            l.arch.display_name(),
             l.build
         );
         if let Some(why) = &l.unavailable {
@@ -367,7 +364,7 @@ pub fn findings(set: &McaSet, arch: Arch, cpu: &str) -> Vec<String> {
                 "On {cpu} ({}), {op} {dtype}: Raptors's `{rf}` loop is predicted at {r:.2} \
                  cycles/element vs NumPy's `{nf}` at {n:.2} ({:.2}x); bottlenecks — Raptors: {}; \
                  NumPy: {}.",
-                arch_name(arch),
+                arch.display_name(),
                 n / r,
                 bottleneck(rp),
                 bottleneck(np)

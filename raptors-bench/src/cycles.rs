@@ -128,17 +128,13 @@ pub fn host_model(
     set: &raptors_asm::mca_set::McaSet,
     arch: raptors_asm::elf::Arch,
 ) -> Result<String, String> {
-    set.models
-        .iter()
-        .find(|m| m.host && m.arch == arch)
-        .map(|m| m.cpu.clone())
-        .ok_or_else(|| {
-            format!(
-                "llvm-mca ({}) has no model of this CPU (host CPU: {})",
-                set.tool_version,
-                set.host_cpu.as_deref().unwrap_or("not named by LLVM")
-            )
-        })
+    set.host_model(arch).map(|m| m.cpu.clone()).ok_or_else(|| {
+        format!(
+            "llvm-mca ({}) has no model of this CPU (host CPU: {})",
+            set.tool_version,
+            set.host_cpu.as_deref().unwrap_or("not named by LLVM")
+        )
+    })
 }
 
 /// Runs the host-model check for `cpu` ([`host_model`]): measures the clock, times `ops` ×
