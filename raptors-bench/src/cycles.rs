@@ -23,27 +23,16 @@ pub const SIZES: [usize; 2] = [64, 128];
 /// Runner settings for the measurement: the automatic level, single thread, hot regime only,
 /// the given ops and dtypes at [`SIZES`].
 pub fn runner_options(python: PathBuf, ops: &[String], dtypes: &[String]) -> RunnerOptions {
-    RunnerOptions {
-        python,
-        ops: ops.to_vec(),
-        dtypes: dtypes.to_vec(),
-        sizes: SIZES.to_vec(),
-        levels: vec!["auto".into()],
-        quick: true,
-        target_sample_ms: 0.5,
-        subsamples: 2,
-        lead_in: 0.125,
-        warmup_ms: 15.0,
-        cell_budget_s: 0.25,
-        min_rounds: 20,
-        max_rounds: 2000,
-        target_se: 0.005,
-        threads: Some(1),
-        seed: 12345,
-        pythonpath: None,
-        regimes: Some(vec![crate::ops::HOT.into()]),
-        headline: HeadlineCells::None,
-    }
+    // The quick comparison's budgets and statistics; only the matrix and the threads differ.
+    let mut r = crate::compare::CompareOptions::new(python, true).runner;
+    r.ops = ops.to_vec();
+    r.dtypes = dtypes.to_vec();
+    r.sizes = SIZES.to_vec();
+    r.levels = vec!["auto".into()];
+    r.threads = Some(1);
+    r.regimes = Some(vec![crate::ops::HOT.into()]);
+    r.headline = HeadlineCells::None;
+    r
 }
 
 /// One op × dtype: cycles per element of each library, or why there is none.

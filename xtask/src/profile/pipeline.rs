@@ -208,10 +208,11 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
         },
     );
     let mca = steps.step("llvm-mca: predicted cycles of every hot loop", || {
-        let _ = need(
-            &loops.first(),
-            "hot loops (step \"hot loops side by side\")",
-        )?;
+        if loops.is_empty() {
+            bail!(Unavailable(
+                "needs hot loops, which an earlier step did not produce".into()
+            ));
+        }
         let set = predicted::predict(&loops).map_err(|e| match e.downcast_ref() {
             Some(McaError::ToolMissing { .. }) => Unavailable(e.to_string()).into(),
             _ => e,
