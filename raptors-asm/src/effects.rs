@@ -20,11 +20,14 @@ pub const X86_RSP: u8 = 4;
 /// AArch64 `sp` in this numbering.
 pub const A64_SP: u8 = 31;
 
-/// `dst = src + add` (both registers in this module's numbering).
+/// `dst = src · mul + add` (both registers in this module's numbering). `mul` is 1 for
+/// add/sub immediate, `lea disp(src)`, copies and write-back; a left shift or a scaled `lea`
+/// without a base makes it a power of two (an index scaled to bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Affine {
     pub dst: u8,
     pub src: u8,
+    pub mul: i64,
     pub add: i64,
 }
 
@@ -217,6 +220,7 @@ mod tests {
             Some(Affine {
                 dst: 13,
                 src: 12,
+                mul: 1,
                 add: 0
             })
         );
@@ -225,6 +229,7 @@ mod tests {
             Some(Affine {
                 dst: 0,
                 src: 0,
+                mul: 1,
                 add: 32
             })
         );
@@ -260,6 +265,7 @@ mod tests {
             Some(Affine {
                 dst: 2,
                 src: 2,
+                mul: 1,
                 add: 64
             })
         );
@@ -268,6 +274,7 @@ mod tests {
             Some(Affine {
                 dst: 9,
                 src: 6,
+                mul: 1,
                 add: -1
             })
         );
@@ -277,5 +284,34 @@ mod tests {
             (Some(1), Some(2), 1, 32, 32)
         );
         assert_eq!(e[3].reads, 1 << 16, "address registers are not data");
+    }
+
+    #[test]
+    fn x86_scaled_index() {
+        // shl $0x4,%rdx; shl $0x4,%edx; lea 0x8(,%rax,8),%rcx
+        let code = [
+            0x48, 0xc1, 0xe2, 0x04, 0xc1, 0xe2, 0x04, 0x48, 0x8d, 0x0c, 0xc5, 0x08, 0x00, 0x00,
+            0x00,
+        ];
+        let e = effects(Arch::X86_64, &code, 0);
+        assert_eq!(
+            e[0].affine,
+            Some(Affine {
+                dst: 2,
+                src: 2,
+                mul: 16,
+                add: 0
+            })
+        );
+        assert_eq!(e[1].affine, None, "a 32-bit shift truncates: not affine");
+        assert_eq!(
+            e[2].affine,
+            Some(Affine {
+                dst: 1,
+                src: 0,
+                mul: 8,
+                add: 8
+            })
+        );
     }
 }

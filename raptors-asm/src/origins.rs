@@ -200,7 +200,7 @@ impl State {
             self.sp[d as usize] = None;
             writes &= !(1 << d);
         }
-        if let Some(a) = e.affine {
+        if let Some(a) = e.affine.filter(|a| a.mul == 1) {
             self.regs[a.dst as usize] = self.regs[a.src as usize].clone();
             self.sp[a.dst as usize] = self.sp[a.src as usize].map(|o| o.wrapping_add(a.add));
             writes &= !(1 << a.dst);

@@ -2,8 +2,9 @@
 //! iteration counted per *input element*.
 //!
 //! One pass over the loop body in address order follows every general-purpose register as
-//! `value at iteration start + constant` through `add/sub #imm`, `lea disp(reg)`, copies and
-//! AArch64 write-back; any other write makes it unknown. A memory access then has the address
+//! `value at iteration start · multiplier + constant` through `add/sub #imm`, `lea disp(reg)`,
+//! copies, left shifts by a constant (an index scaled to bytes) and AArch64 write-back; any
+//! other write makes it unknown. A memory access then has the address
 //! `base₀ + index₀·scale + offset`, which names its **stream** (`base₀`, `index₀`, `scale`) and its
 //! offset inside the iteration; the registers' net change over the body gives each stream's
 //! **stride**. A stream consumes `min(bytes covered by its accesses, |stride|)` per iteration.
@@ -11,9 +12,16 @@
 //! elements of an array are summed over its streams (two halves `x4`, `x4+16` of one array; the
 //! rows of a blocked axis-0 reduction: rows × columns). The loop's `elements_per_iteration` is
 //! the largest input array's; an array that is read and written while another array is read is
-//! the accumulator/output, not an input. Anything not derivable (a stride held in a register, a
-//! pointer loaded inside the body, memory accessed by a nested loop) makes it `None`, with the
-//! reason in `elements_basis`.
+//! the accumulator/output, not an input.
+//!
+//! A stride held in a register (NumPy's strided and pairwise loops) is not a constant, but such a
+//! loop usually counts its elements in a separate **counter**: a register that advances by a
+//! constant, forms no address and is what the exit test reads against an unchanging bound
+//! (`add $8,%rdx; …; cmp %r13,%rdx; jl`). When the array's streams access exactly as many distinct
+//! elements per iteration as the counter's step, that is the count; when they disagree the
+//! count stays unknown and the reason names both. Anything else not derivable (a pointer loaded
+//! inside the body, memory accessed by a nested loop) makes it `None`, with the reason in
+//! `elements_basis`.
 
 use std::collections::BTreeMap;
 
@@ -30,7 +38,7 @@ pub struct Stream {
     /// Base register at iteration start (`None`: absolute address or index only).
     pub base: Option<String>,
     pub index: Option<String>,
-    pub scale: u8,
+    pub scale: i64,
     /// Bytes the address advances per iteration; `None` when not a constant (a stride held in
     /// a register, a pointer loaded or computed inside the body).
     pub stride_bytes: Option<i64>,
@@ -83,8 +91,10 @@ pub struct StreamAnalysis {
     pub basis: String,
 }
 
-/// Value of a register during the pass: `(root register at iteration start, constant offset)`.
-type Val = Option<(u8, i64)>;
+/// Value of a register during the pass: `(root register at iteration start, multiplier,
+/// constant offset)`, i.e. `root₀ · mul + offset` (`mul` ≠ 1 after a shift: an index scaled to
+/// bytes).
+type Val = Option<(u8, i64, i64)>;
 
 struct Access {
     off: i64,
@@ -102,7 +112,7 @@ struct Acc {
 }
 
 /// Stream key: (base root, index root, scale, indirect-instruction address).
-type Key = (Option<u8>, Option<u8>, u8, u64);
+type Key = (Option<u8>, Option<u8>, i64, u64);
 
 /// A decoded function: per-instruction effects and facts (same order) and its pointer lineage.
 pub struct FunctionCode<'a> {
@@ -123,7 +133,9 @@ pub fn analyse(
     loop_element_bits: u16,
 ) -> StreamAnalysis {
     let (arch, effs, insns, origins) = (code.arch, code.effs, code.insns, code.origins);
-    let mut vals: Vec<Val> = (0..64u8).map(|r| Some((r, 0))).collect();
+    let mut vals: Vec<Val> = (0..64u8).map(|r| Some((r, 1, 0))).collect();
+    // Roots of registers used to form an address: pointers and indices, never a pure counter.
+    let mut address_roots: u64 = 0;
     let mut streams: BTreeMap<Key, Acc> = BTreeMap::new();
     let mut nested_memory = false;
     for (k, e) in effs.iter().enumerate().take(hi).skip(lo) {
@@ -142,8 +154,14 @@ pub fn analyse(
                 Writeback::Pre(d) => d,
                 _ => 0,
             };
-            let b = m.base.map(|r| vals[r as usize]);
+            // A scaled base is not a pointer walk this pass can follow.
+            let b = m
+                .base
+                .map(|r| vals[r as usize].filter(|&(_, mul, _)| mul == 1));
             let x = m.index.map(|r| vals[r as usize]);
+            for (root, _, _) in [b.flatten(), x.flatten()].into_iter().flatten() {
+                address_roots |= 1 << root;
+            }
             // Element width: the decoder's (`.4s`, `ps`, `ss`); a general-purpose access is its
             // own element; a vector access without one (`ldr q0`) takes the loop's.
             let elem = match insns.get(k) {
@@ -161,7 +179,7 @@ pub fn analyse(
             };
             match (b, x) {
                 (Some(None), _) | (_, Some(None)) => {
-                    let key = (m.base, m.index, m.scale, e.addr);
+                    let key = (m.base, m.index, m.scale as i64, e.addr);
                     let a = streams.entry(key).or_default();
                     a.indirect = true;
                     a.accesses.push(access(m.disp));
@@ -172,15 +190,21 @@ pub fn analyse(
                     a.accesses.push(access(m.disp));
                 }
                 (b, x) => {
-                    let (br, bo) = b.flatten().map(|(r, o)| (Some(r), o)).unwrap_or((None, 0));
-                    let (xr, xo) = x.flatten().map(|(r, o)| (Some(r), o)).unwrap_or((None, 0));
+                    let (br, bo) = b
+                        .flatten()
+                        .map(|(r, _, o)| (Some(r), o))
+                        .unwrap_or((None, 0));
+                    let (xr, xm, xo) = x
+                        .flatten()
+                        .map(|(r, mul, o)| (Some(r), mul, o))
+                        .unwrap_or((None, 1, 0));
                     // Wrapping: garbage code must not overflow-panic.
                     let off = bo
                         .wrapping_add(pre)
                         .wrapping_add(xo.wrapping_mul(m.scale as i64))
                         .wrapping_add(m.disp);
                     streams
-                        .entry((br, xr, m.scale, 0))
+                        .entry((br, xr, (m.scale as i64).wrapping_mul(xm), 0))
                         .or_default()
                         .accesses
                         .push(access(off));
@@ -191,7 +215,7 @@ pub fn analyse(
                 vals[base as usize] = match m.writeback {
                     Writeback::None => vals[base as usize],
                     Writeback::Pre(d) | Writeback::Post(d) => {
-                        vals[base as usize].map(|(r, o)| (r, o.wrapping_add(d)))
+                        vals[base as usize].map(|(r, mul, o)| (r, mul, o.wrapping_add(d)))
                     }
                     Writeback::PostReg => None,
                 };
@@ -202,7 +226,13 @@ pub fn analyse(
             writes &= !(1 << b);
         }
         if let Some(a) = e.affine {
-            vals[a.dst as usize] = vals[a.src as usize].map(|(r, o)| (r, o.wrapping_add(a.add)));
+            vals[a.dst as usize] = vals[a.src as usize].map(|(r, mul, o)| {
+                (
+                    r,
+                    mul.wrapping_mul(a.mul),
+                    o.wrapping_mul(a.mul).wrapping_add(a.add),
+                )
+            });
             writes &= !(1 << a.dst);
         }
         for w in bits(writes) {
@@ -213,7 +243,7 @@ pub fn analyse(
         match r {
             None => Some(0),
             Some(r) => match vals[r as usize] {
-                Some((root, o)) if root == r => Some(o),
+                Some((root, 1, o)) if root == r => Some(o),
                 _ => None,
             },
         }
@@ -222,6 +252,7 @@ pub fn analyse(
     let mut entry_state = None;
     origins.walk(effs, lo, lo + 1, |_, s| entry_state = Some(s.clone()));
     let mut out = StreamAnalysis::default();
+    let mut indirect: Vec<bool> = Vec::new();
     let mut group_of: Vec<(Vec<u32>, usize)> = Vec::new();
     let mut arrays: Vec<(Vec<usize>, Vec<u32>)> = Vec::new();
     for (&(br, xr, scale, indirect_at), acc) in &streams {
@@ -229,7 +260,7 @@ pub fn analyse(
             None
         } else {
             match (stride(br), stride(xr)) {
-                (Some(b), Some(x)) => Some(b.wrapping_add(x.wrapping_mul(scale as i64))),
+                (Some(b), Some(x)) => Some(b.wrapping_add(x.wrapping_mul(scale))),
                 _ => None,
             }
         };
@@ -297,6 +328,7 @@ pub fn analyse(
             }
         };
         arrays[array].0.push(out.streams.len());
+        indirect.push(acc.indirect);
         out.streams.push(Stream {
             base: br.map(|r| reg_name(arch, r)),
             index: xr.map(|r| reg_name(arch, r)),
@@ -348,14 +380,151 @@ pub fn analyse(
                 .collect(),
         });
     }
-    let (value, basis) = elements(&out, nested_memory);
+    // Arrays walked at a register stride: counted by the loop counter where it counts them.
+    let counter = loop_counter(arch, &effs[lo..hi], &vals, address_roots);
+    let mut counted: Vec<Result<Option<String>, String>> = Vec::new();
+    for i in 0..out.arrays.len() {
+        counted.push(match out.arrays[i].elements_per_iteration {
+            Some(_) => Ok(None),
+            None => counted_by(&out, i, &indirect, counter.as_ref()).map(|(e, how)| {
+                out.arrays[i].elements_per_iteration = Some(e);
+                Some(how)
+            }),
+        });
+    }
+    let (value, basis) = elements(&out, nested_memory, &counted);
     out.elements_per_iteration = value;
     out.basis = basis;
     out
 }
 
+/// A register that only counts iterations: it advances by a constant `step`, forms no
+/// address, and is what the loop's exit test reads (against a bound that does not change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Counter {
+    reg: String,
+    step: i64,
+}
+
+/// The loop's iteration counter, if its exit test reads one. The test is the back-edge itself
+/// when it reads registers (`cbnz x2`), else the last instruction before it that is not a
+/// register copy (`cmp x4, x2`, `sub $8, %rdx`, `subs x2, x2, #8`).
+fn loop_counter(arch: Arch, body: &[Effect], vals: &[Val], address_roots: u64) -> Option<Counter> {
+    let (branch, rest) = body.split_last()?;
+    let copy = |e: &Effect| {
+        e.affine
+            .is_some_and(|a| a.dst != a.src && a.mul == 1 && a.add == 0)
+    };
+    let test = if branch.reads != 0 {
+        branch
+    } else {
+        rest.iter().rev().find(|e| !copy(e))?
+    };
+    let mut regs = test.reads;
+    if let Some(a) = test.affine {
+        regs |= 1 << a.dst;
+    }
+    let step_of = |r: u8| match vals[r as usize] {
+        Some((root, 1, k)) if root == r && address_roots & (1 << r) == 0 => Some(k),
+        _ => None,
+    };
+    let invariant = |r: u8| vals[r as usize] == Some((r, 1, 0));
+    let mut counter = None;
+    for r in bits(regs) {
+        match step_of(r) {
+            Some(k) if k != 0 => {
+                if counter.is_some() {
+                    return None; // two counters: which one counts elements is not clear
+                }
+                counter = Some(Counter {
+                    reg: reg_name(arch, r),
+                    step: k,
+                });
+            }
+            _ if invariant(r) => {}
+            _ => return None, // the bound changes inside the loop
+        }
+    }
+    counter
+}
+
+/// Elements one iteration reads (written, for an output) from array `i`, counted by the loop
+/// counter when its streams advance by a register: each stream's distinct accessed elements,
+/// summed, must equal the counter's step (else it is not an element counter, and the count stays
+/// unknown).
+fn counted_by(
+    a: &StreamAnalysis,
+    i: usize,
+    indirect: &[bool],
+    counter: Option<&Counter>,
+) -> Result<(f64, String), String> {
+    let ids: Vec<usize> = (0..a.streams.len())
+        .filter(|&k| a.streams[k].array == i)
+        .collect();
+    let unknown = ids
+        .iter()
+        .find(|&&k| a.streams[k].elements_per_iteration.is_none())
+        .map(|&k| stream_name(&a.streams[k]))
+        .unwrap_or_default();
+    let no_constant =
+        format!("unknown: stream {unknown} does not advance by a constant per iteration");
+    let Some(c) = counter else {
+        return Err(no_constant);
+    };
+    if ids
+        .iter()
+        .any(|&k| indirect[k] || a.streams[k].element_bits < 8)
+    {
+        return Err(no_constant);
+    }
+    let accessed: u64 = ids
+        .iter()
+        .map(|&k| {
+            let s = &a.streams[k];
+            let bytes = if s.read_bytes > 0 {
+                s.read_bytes
+            } else {
+                s.written_bytes
+            };
+            bytes / (s.element_bits as u64 / 8)
+        })
+        .sum();
+    if accessed != c.step.unsigned_abs() {
+        return Err(format!(
+            "{no_constant}, and its {} streams access {accessed} elements while the loop counter {} steps by {}",
+            ids.len(),
+            c.reg,
+            c.step
+        ));
+    }
+    Ok((
+        accessed as f64,
+        format!(
+            "{} stream{} at a register stride access {accessed} distinct elements, as many as the loop counter {} ({:+} per iteration) counts",
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" },
+            c.reg,
+            c.step
+        ),
+    ))
+}
+
+fn stream_name(s: &Stream) -> String {
+    let mut n = s.base.clone().unwrap_or_default();
+    if let Some(x) = &s.index {
+        n = format!("{n}+{x}*{}", s.scale);
+    }
+    n
+}
+
 /// The loop's elements per iteration from its arrays, and the sentence saying how.
-fn elements(a: &StreamAnalysis, nested_memory: bool) -> (Option<f64>, String) {
+/// `counted[i]`: how array `i`'s count came from the loop counter (`Ok(Some)`), from its strides
+/// (`Ok(None)`), or why it is unknown (`Err`).
+fn elements(
+    a: &StreamAnalysis,
+    nested_memory: bool,
+    counted: &[Result<Option<String>, String>],
+) -> (Option<f64>, String) {
     if nested_memory {
         return (
             None,
@@ -379,53 +548,41 @@ fn elements(a: &StreamAnalysis, nested_memory: bool) -> (Option<f64>, String) {
     if arrays.is_empty() {
         return (None, "unknown: no array is read or written".into());
     }
-    if let Some((i, _)) = arrays
+    // Each array's elements: from its strides, or counted by the loop counter.
+    let mut counts: Vec<(usize, f64, Option<String>)> = Vec::new();
+    for &(i, x) in &arrays {
+        match (&counted[i], x.elements_per_iteration) {
+            (Err(why), _) => return (None, why.clone()),
+            (Ok(how), Some(e)) => counts.push((i, e, how.clone())),
+            (Ok(_), None) => return (None, "unknown: an array's count is missing".into()),
+        }
+    }
+    let (best, e, how) = counts
         .iter()
-        .find(|(_, x)| x.elements_per_iteration.is_none())
-    {
-        let s = a
-            .streams
-            .iter()
-            .find(|s| s.array == *i && s.elements_per_iteration.is_none());
-        let name = s
-            .map(|s| {
-                let mut n = s.base.clone().unwrap_or_default();
-                if let Some(x) = &s.index {
-                    n = format!("{n}+{x}*{}", s.scale);
-                }
-                n
-            })
-            .unwrap_or_default();
+        .max_by(|p, q| p.1.partial_cmp(&q.1).unwrap_or(std::cmp::Ordering::Equal))
+        .cloned()
+        .expect("non-empty");
+    let n = arrays.len();
+    let arrays_word = if n == 1 { "y" } else { "ys" };
+    if let Some(how) = how {
         return (
-            None,
-            format!("unknown: stream {name} does not advance by a constant per iteration"),
+            Some(e),
+            format!("{what} array {best}: {how} = {e} elements; {n} {what} arra{arrays_word}"),
         );
     }
-    let (best, x) = arrays
-        .iter()
-        .max_by(|p, q| {
-            p.1.elements_per_iteration
-                .partial_cmp(&q.1.elements_per_iteration)
-                .unwrap_or(std::cmp::Ordering::Equal)
-        })
-        .copied()
-        .expect("non-empty");
-    let e = x.elements_per_iteration.unwrap_or(0.0);
     let per: Vec<String> = a
         .streams
         .iter()
         .filter(|s| s.array == best)
         .map(|s| format!("{}", s.elements_per_iteration.unwrap_or(0.0)))
         .collect();
-    let n = arrays.len();
     (
         Some(e),
         format!(
-            "{what} array {best} ({} stream{}: {}) = {e} elements; {n} {what} arra{}",
+            "{what} array {best} ({} stream{}: {}) = {e} elements; {n} {what} arra{arrays_word}",
             per.len(),
             if per.len() == 1 { "" } else { "s" },
             per.join(" + "),
-            if n == 1 { "y" } else { "ys" }
         ),
     )
 }

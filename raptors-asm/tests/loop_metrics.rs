@@ -74,10 +74,14 @@ fn x86_elements_per_input_element() {
         ("fma3_f32", Some(8.0)),
         ("tile4_f64", Some(16.0)),
         ("unrolled_sum_f32", Some(32.0)),
-        ("strided_sum_f32", None),
+        ("strided_sum_f32", Some(1.0)),
         ("bump_add_scalar_f32", Some(16.0)),
         ("window_f32", Some(8.0)),
         ("invariant_scale_f32", Some(8.0)),
+        ("pairwise_sum_f32", Some(8.0)),
+        ("strided_end_f32", None),
+        ("counter_mismatch_f32", None),
+        ("shifted_index_store_f32", Some(4.0)),
     ];
     for (name, e) in expect {
         let l = only(&func(&elf, &t, name)).clone();
@@ -85,7 +89,25 @@ fn x86_elements_per_input_element() {
     }
     let l = only(&func(&elf, &t, "tile4_f64")).clone();
     assert_eq!(roles(&l), vec![(Role::Accumulator, 1), (Role::Input, 4)]);
+    // A register stride: counted by the loop counter when one counts exactly the elements
+    // accessed, else unknown with the reason.
     let l = only(&func(&elf, &t, "strided_sum_f32")).clone();
+    assert!(
+        l.elements_basis
+            .contains("loop counter rsi (-1 per iteration)"),
+        "{}",
+        l.elements_basis
+    );
+    let l = only(&func(&elf, &t, "pairwise_sum_f32")).clone();
+    assert!(
+        l.elements_basis
+            .contains("8 streams at a register stride access 8 distinct elements"),
+        "{}",
+        l.elements_basis
+    );
+    assert!(l.elements_basis.contains("rdx (+8 per iteration)"));
+    assert_eq!(l.instructions_per_element, Some(13.0 / 8.0));
+    let l = only(&func(&elf, &t, "strided_end_f32")).clone();
     assert!(
         l.elements_basis.contains("does not advance by a constant"),
         "{}",
@@ -93,6 +115,16 @@ fn x86_elements_per_input_element() {
     );
     assert_eq!(l.instructions_per_element, None);
     assert!(l.per_element.is_none());
+    let l = only(&func(&elf, &t, "counter_mismatch_f32")).clone();
+    assert!(
+        l.elements_basis
+            .contains("access 2 elements while the loop counter rsi steps by -1"),
+        "{}",
+        l.elements_basis
+    );
+    let l = only(&func(&elf, &t, "shifted_index_store_f32")).clone();
+    assert_eq!(roles(&l), vec![(Role::Output, 1)]);
+    assert_eq!(l.streams[0].stride_bytes, Some(16));
     let l = only(&func(&elf, &t, "invariant_scale_f32")).clone();
     assert!(l.arrays.iter().any(|a| a.role == Role::Invariant));
 
@@ -149,7 +181,8 @@ fn aarch64_elements_per_input_element() {
     for (name, e) in [
         ("postindex_add_f32", Some(8.0)),
         ("fma3_f32", Some(4.0)),
-        ("strided_sum_f32", None),
+        ("strided_sum_f32", Some(1.0)),
+        ("pairwise_sum_f32", Some(8.0)),
     ] {
         let l = only(&func(&elf, &t, name)).clone();
         assert_eq!(l.elements_per_iteration, e, "{name}: {}", l.elements_basis);

@@ -263,13 +263,20 @@ fn a64_affine(op: Opcode, data: &[&&Operand]) -> Option<Affine> {
     }
     let dst = a64_reg(data[0]).filter(|&r| r < 32)?;
     match op {
-        Opcode::ADD | Opcode::SUB if data.len() == 3 => {
+        // The flag-setting forms count too (`subs x1, x1, #1`: a loop counter); their `xzr`
+        // destination (`cmp`) is no register here, so `a64_reg` already refused it.
+        Opcode::ADD | Opcode::SUB | Opcode::ADDS | Opcode::SUBS if data.len() == 3 => {
             let src = a64_reg(data[1]).filter(|&r| r < 32)?;
             let v = a64_imm(data[2])?;
             Some(Affine {
                 dst,
                 src,
-                add: if op == Opcode::SUB { -v } else { v },
+                mul: 1,
+                add: if matches!(op, Opcode::SUB | Opcode::SUBS) {
+                    -v
+                } else {
+                    v
+                },
             })
         }
         // `mov xD, xM` is `orr xD, xzr, xM`.
@@ -278,12 +285,14 @@ fn a64_affine(op: Opcode, data: &[&&Operand]) -> Option<Affine> {
                 Some(Affine {
                     dst,
                     src: *m as u8,
+                    mul: 1,
                     add: 0,
                 })
             }
             (Operand::Register(_, 31), Operand::Register(_, m)) if *m < 31 => Some(Affine {
                 dst,
                 src: *m as u8,
+                mul: 1,
                 add: 0,
             }),
             _ => None,

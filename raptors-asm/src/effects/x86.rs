@@ -233,29 +233,43 @@ fn x86_affine(i: &iced_x86::Instruction) -> Option<Affine> {
         (Mnemonic::Add, 2) => imm(1).map(|v| Affine {
             dst,
             src: dst,
+            mul: 1,
             add: v,
         }),
         (Mnemonic::Sub, 2) => imm(1).map(|v| Affine {
             dst,
             src: dst,
+            mul: 1,
             add: v.wrapping_neg(),
         }),
         (Mnemonic::Inc, 1) => Some(Affine {
             dst,
             src: dst,
+            mul: 1,
             add: 1,
         }),
         (Mnemonic::Dec, 1) => Some(Affine {
             dst,
             src: dst,
+            mul: 1,
             add: -1,
         }),
+        // `shl $k, r`: an index scaled to bytes (a 64-bit shift only: a 32-bit one truncates).
+        (Mnemonic::Shl, 2) if d0.is_gpr64() => {
+            imm(1).filter(|&k| (1..=16).contains(&k)).map(|k| Affine {
+                dst,
+                src: dst,
+                mul: 1 << k,
+                add: 0,
+            })
+        }
         (Mnemonic::Mov, 2) if i.op1_kind() == OpKind::Register => {
             let s = i.op1_register();
             if s.is_gpr64() || s.is_gpr32() {
                 Some(Affine {
                     dst,
                     src: x86_reg(s)?,
+                    mul: 1,
                     add: 0,
                 })
             } else {
@@ -270,11 +284,13 @@ fn x86_affine(i: &iced_x86::Instruction) -> Option<Affine> {
                 (b, Register::None) if b != Register::None => Some(Affine {
                     dst,
                     src: x86_reg(b)?,
+                    mul: 1,
                     add: disp,
                 }),
-                (Register::None, x) if i.memory_index_scale() == 1 => Some(Affine {
+                (Register::None, x) => Some(Affine {
                     dst,
                     src: x86_reg(x)?,
+                    mul: i.memory_index_scale() as i64,
                     add: disp,
                 }),
                 _ => None,
