@@ -21,6 +21,7 @@ pub mod criterion_report;
 pub mod model;
 pub mod ops;
 pub mod power;
+pub mod qemu_exec;
 pub mod report;
 pub mod rng;
 pub mod runner;
