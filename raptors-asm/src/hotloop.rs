@@ -73,6 +73,77 @@ pub struct LoopChoice {
     pub ranking: Vec<LoopExecution>,
 }
 
+/// How far the chosen loop's static instructions per input element may exceed the function's
+/// measured instructions per element before the loop metrics are called wrong: 5 %. Every
+/// element the op processes runs through the function, so the function's executed instructions
+/// per element bound the loop's from above; a static figure above it means elements per
+/// iteration were under-counted (or the wrong loop was chosen).
+pub const PER_ELEMENT_TOLERANCE: f64 = 0.05;
+
+/// The measured figure may exceed the static one by at most this factor before the check calls
+/// the loop unrepresentative: the rest of the function (set-up, tails, per-row work) costs more
+/// than twice the loop itself per element.
+pub const PER_ELEMENT_FACTOR: f64 = 3.0;
+
+/// The static-vs-measured check of a loop chosen by execution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ElementCheck {
+    /// The chosen loop's static instructions per input element.
+    pub static_per_element: f64,
+    /// The function's executed instructions per input element (the upper bound).
+    pub function_per_element: f64,
+    /// `static ≤ function × (1 + PER_ELEMENT_TOLERANCE)`.
+    pub within_tolerance: bool,
+    /// `function ≤ static × PER_ELEMENT_FACTOR`.
+    pub within_factor: bool,
+}
+
+impl ElementCheck {
+    pub fn passed(&self) -> bool {
+        self.within_tolerance && self.within_factor
+    }
+
+    /// One line: the two figures and what failed, if anything.
+    pub fn describe(&self) -> String {
+        let (s, f) = (self.static_per_element, self.function_per_element);
+        match (self.within_tolerance, self.within_factor) {
+            (true, true) => format!("ok: static {s:.3} ≤ function {f:.3} per element"),
+            (false, _) => format!(
+                "FAILED: static {s:.3} per element exceeds the function's measured {f:.3} by more \
+                 than {:.0} % (elements per iteration under-counted, or the wrong loop)",
+                PER_ELEMENT_TOLERANCE * 100.0
+            ),
+            (true, false) => format!(
+                "FAILED: the function's measured {f:.3} per element is more than {PER_ELEMENT_FACTOR}x \
+                 the loop's static {s:.3} (the loop is not where the op's work is)"
+            ),
+        }
+    }
+}
+
+impl LoopChoice {
+    /// The function's executed instructions per input element (counts and elements given).
+    pub fn function_instructions_per_element(&self) -> Option<f64> {
+        let (t, n) = (
+            self.function_executed?,
+            self.input_elements.filter(|&n| n > 0)?,
+        );
+        Some(t as f64 / n as f64)
+    }
+
+    /// The check of the static figure against execution; `None` when either figure is unknown.
+    pub fn element_check(&self) -> Option<ElementCheck> {
+        let s = self.static_instructions_per_element?;
+        let f = self.function_instructions_per_element()?;
+        Some(ElementCheck {
+            static_per_element: s,
+            function_per_element: f,
+            within_tolerance: s <= f * (1.0 + PER_ELEMENT_TOLERANCE),
+            within_factor: f <= s * PER_ELEMENT_FACTOR,
+        })
+    }
+}
+
 /// Chooses the loop of `f` that runs: by `exec` when given, else statically (the loop marked
 /// `hottest`). `input_elements` is the number of input elements the op processed (for the
 /// measured per-element figure). Errors when counts are given but none falls on an instruction
@@ -308,5 +379,64 @@ pub fn choice_text(c: &LoopChoice, out: &mut String) {
             r.executed,
             r.coverage * 100.0
         );
+    }
+}
+
+#[cfg(test)]
+mod element_check_tests {
+    use super::*;
+
+    fn choice(static_ipe: Option<f64>, executed: Option<u64>, elements: Option<u64>) -> LoopChoice {
+        LoopChoice {
+            function: "f".into(),
+            address: 0,
+            chosen_by: "callgrind".into(),
+            loops_found: 1,
+            hot_loop: None,
+            function_executed: executed,
+            loop_executed: None,
+            coverage: None,
+            iterations: None,
+            input_elements: elements,
+            measured_instructions_per_element: None,
+            measured_elements_per_iteration: None,
+            static_instructions_per_element: static_ipe,
+            ranking: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn static_above_measured_fails_and_far_below_fails() {
+        // 1000 elements, 1100 instructions: 1.1 per element measured.
+        let ok = choice(Some(1.0), Some(1100), Some(1000))
+            .element_check()
+            .unwrap();
+        assert!(ok.passed(), "{}", ok.describe());
+        // within 5 %: 1.15 <= 1.1 * 1.05 = 1.155
+        assert!(choice(Some(1.15), Some(1100), Some(1000))
+            .element_check()
+            .unwrap()
+            .passed());
+        let high = choice(Some(1.2), Some(1100), Some(1000))
+            .element_check()
+            .unwrap();
+        assert!(!high.within_tolerance && high.describe().starts_with("FAILED"));
+        let low = choice(Some(0.3), Some(1100), Some(1000))
+            .element_check()
+            .unwrap();
+        assert!(
+            low.within_tolerance && !low.within_factor,
+            "{}",
+            low.describe()
+        );
+        assert!(choice(None, Some(1100), Some(1000))
+            .element_check()
+            .is_none());
+        assert!(choice(Some(1.0), None, Some(1000))
+            .element_check()
+            .is_none());
+        assert!(choice(Some(1.0), Some(1100), Some(0))
+            .element_check()
+            .is_none());
     }
 }

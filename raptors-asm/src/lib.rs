@@ -9,9 +9,10 @@
 //! loops with llvm-mca, [`diff`] diffs two functions' normalised code. For profiling pipelines:
 //! [`choose`] picks the function that runs an operation from executed code (a profiler's hot
 //! functions or addresses) or caller-given name patterns, [`twin`] maps a function to its
-//! counterpart in another ISA build (both directions), and [`names`] compares names across tools
-//! (Rust hash, recursion marks). The CLI (`src/main.rs`) is a thin layer; JSON shapes are
-//! documented in the crate README.
+//! counterpart in another ISA build (both directions), [`names`] compares names across tools
+//! (Rust hash, recursion marks), and [`segments`] turns a sampling profiler's file offsets into
+//! virtual addresses. The CLI (`src/main.rs`) is a thin layer; JSON shapes are documented in the
+//! crate README.
 
 pub mod arm64;
 mod arm64_tables;
@@ -31,6 +32,7 @@ pub mod mca;
 pub mod mca_parse;
 pub mod names;
 pub mod origins;
+pub mod segments;
 pub mod simd;
 pub mod streams;
 pub mod symbols;

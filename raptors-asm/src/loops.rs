@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::disasm::function_code;
 use crate::elf::{Arch, ElfFile, SymSource};
@@ -16,7 +16,7 @@ use crate::streams::{ArrayStreams, Stream};
 use crate::symbols::{Function, SymbolTable};
 
 /// One loop.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Loop {
     /// First address of the body (the branch target).
     pub start: u64,
@@ -87,7 +87,7 @@ pub struct Loop {
 }
 
 /// Static counts per input element (each count per iteration ÷ `elements_per_iteration`).
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct PerElement {
     pub instructions: f64,
     pub loads: f64,

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::effects::{reg_name, Effect, Writeback};
 use crate::elf::Arch;
@@ -25,7 +25,7 @@ use crate::insn::Insn;
 use crate::origins::{bits, describe, Origins};
 
 /// One address stream of a loop.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Stream {
     /// Base register at iteration start (`None`: absolute address or index only).
     pub base: Option<String>,
@@ -49,7 +49,7 @@ pub struct Stream {
 }
 
 /// What an array does in the loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Read only (or read and written when nothing else is read: an in-place update).
@@ -63,7 +63,7 @@ pub enum Role {
 }
 
 /// Streams grouped by array.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArrayStreams {
     pub role: Role,
     pub streams: usize,

@@ -9,9 +9,12 @@ batch size per side so each timed sample lasts >= --target-sample-ms, then run r
 each side is timed --subsamples times in a mirrored random order (ABBA / BAAB, paired,
 interleaved), each sample preceded by a few untimed lead-in calls of the same side (--lead-in), and
 the round keeps each side's fastest sub-sample (how many slower ones were >20 % off is counted).
-Rounds stop on precision (see the stopping rule below), never on the verdict. GC is disabled while
-timing. Each finished cell is printed and flushed immediately, so Ctrl-C loses at most the cell in
-progress.
+That is the `hot` regime; the op table's other regimes change what a sample is and what precedes
+it (`Prelude`: other work, or reading a buffer larger than the last-level cache), the same for
+both sides. CPU time (this thread's clock around each timed sample; Raptors's helper threads'
+clocks over each round) is recorded next to wall time. Rounds stop on precision (see the stopping
+rule below), never on the verdict. GC is disabled while timing. Each finished cell is printed and
+flushed immediately, so Ctrl-C loses at most the cell in progress.
 
 Lines: {"type": "machine", ...}, {"type": "plan", "cells": [...]}, {"type": "cell_start", "id"},
 {"type": "cell", ...}, {"type": "skip", "id", "reason"}, then {"type": "done"} or
@@ -26,7 +29,9 @@ import math
 import os
 import platform
 import random
+import re
 import sys
+import threading
 import time
 import traceback
 
@@ -58,21 +63,36 @@ def ops_path():
     raise FileNotFoundError(f"no op table: set {OPS_ENV} or put ops.json next to {__file__}")
 
 
-def load_table(path=None):
-    """(ops by name, dtypes by name) from the op table; each dtype gains `np`, its NumPy dtype."""
+def read_table(path=None):
+    """The op table as stored (schema checked)."""
     path = path or ops_path()
     with open(path) as f:
         table = json.load(f)
     if table.get("schema") != OPS_SCHEMA:
         raise ValueError(f"{path}: schema {table.get('schema')!r}, expected {OPS_SCHEMA!r}")
+    return table
+
+
+def load_table(path=None):
+    """(ops by name, dtypes by name) from the op table; each dtype gains `np`, its NumPy dtype."""
+    table = read_table(path)
     ops = {op["name"]: op for op in table["ops"]}
     dtypes = {d["name"]: dict(d, np=np.dtype(d["numpy"])) for d in table["dtypes"]}
     return ops, dtypes
 
 
+def load_regimes(path=None):
+    """(regimes by name in table order, headline cells) from the op table."""
+    table = read_table(path)
+    return {r["name"]: r for r in table.get("regimes", [])}, table.get("headline", [])
+
+
 def op_shape(op, size):
     """The array shape of one call: the op's fixed shape, else size x size."""
     return tuple(op["shape"]) if op["shape"] else (size, size)
+
+
+HOT = "hot"  # the steady-state regime (raptors_bench::ops::HOT)
 
 
 def default_ops(ops, suite="compare"):
@@ -145,12 +165,43 @@ def stop_reason(ref_ns, cand_ns, spent, budget, limit_s, args):
     return None
 
 
-def make_batch(expr):
-    """A loop with the expression inlined, so both sides pay the same tiny loop overhead."""
-    src = f"def batch(n, x, y, row, col, o, mod):\n    for _ in range(n):\n        {expr}\n"
+BATCH_PARAMS = "n, x, y, row, col, o, mod, y_inv=None, y_neg=None, state=None"
+
+
+def make_batch(expr, undo=None, key=None):
+    """A loop with the expression inlined, so both sides pay the same tiny loop overhead.
+
+    With `undo` (in-place ops, `x *= y` / `x *= y_inv`): calls alternate between `expr` and `undo`,
+    the same operation with the inverse operand, so the target stays within one step of its initial
+    values however many calls run; `state[key]` (per side) remembers that a call is pending undo
+    across batches, so the alternation never breaks."""
+    if undo is None:
+        src = f"def batch({BATCH_PARAMS}):\n    for _ in range(n):\n        {expr}\n"
+    else:
+        src = (f"def batch({BATCH_PARAMS}):\n"
+               f"    if n and state.get({key!r}):\n        {undo}\n        n -= 1\n        state[{key!r}] = 0\n"
+               f"    for _ in range(n >> 1):\n        {expr}\n        {undo}\n"
+               f"    if n & 1:\n        {expr}\n        state[{key!r}] = 1\n")
     ns = {}
     exec(compile(src, f"<batch {expr}>", "exec"), ns)
     return ns["batch"]
+
+
+def make_op_batch(op, side):
+    """The batch function of `op` for `side` ("numpy" or "raptors"), alternating with its undo
+    statement when the op is in-place."""
+    inplace = op.get("inplace")
+    return make_batch(op[side], inplace["undo"] if inplace else None, op["name"])
+
+
+# Operands built from y for in-place ops' undo statements (only when an op names them).
+DERIVED_OPERANDS = {"y_inv": np.reciprocal, "y_neg": np.negative}
+
+
+def operands_of(op):
+    """Names the op's statements use (expressions and undo)."""
+    text = " ".join([op["numpy"], op["raptors"], (op.get("inplace") or {}).get("undo", "")])
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
 
 
 def to_numpy(value):
@@ -278,34 +329,51 @@ class Skip(Exception):
     pass
 
 
-def describe_table(ops, dtypes):
+def describe_table(ops, dtypes, regimes, headline):
     """What this script takes from the op table (a Rust test compares it with src/ops.rs)."""
     return {
         "type": "ops", "path": os.path.abspath(ops_path()),
         "ops": [{"name": name, "numpy": op["numpy"], "raptors": op["raptors"], "out": op["out"],
                  "shape_512": list(op_shape(op, 512)), "dtypes": op["dtypes"],
-                 "default_in": op["default_in"]} for name, op in ops.items()],
+                 "default_in": op["default_in"], "inplace": op.get("inplace"), "levels": op.get("levels")}
+                for name, op in ops.items()],
         "dtypes": [{"name": name, "numpy": str(d["np"]), "itemsize": d["np"].itemsize} for name, d in dtypes.items()],
+        "regimes": [{"name": name, "default_on": r["default_on"], "calls": r["calls"], "work_ms": r["work_ms"],
+                     "evict_llc_multiple": r["evict_llc_multiple"]} for name, r in regimes.items()],
+        "headline": headline,
     }
 
 
-def build_sides(dt, shape, raptors, rng):
+def build_sides(dt, shape, raptors, rng, ops=()):
     """Seeded inputs in [0.5, 1.5) for every name an expression may use, per side (Raptors: zero-copy
-    views of the same data, its own `o`)."""
+    views of the same data, its own `o`). For the `ops` the sides serve: the derived operands they
+    name (`y_inv`, `y_neg`) and, for in-place ops, a separate copy of the target for Raptors, so
+    each side writes only its own array."""
     m, n = shape if len(shape) == 2 else (1, shape[0])
-    x = rng.uniform(0.5, 1.5, size=shape).astype(dt)
-    y = rng.uniform(0.5, 1.5, size=shape).astype(dt)
-    row = rng.uniform(0.5, 1.5, size=(n,)).astype(dt)
-    col = rng.uniform(0.5, 1.5, size=(m, 1)).astype(dt)
+
+    def uniform(size):
+        # drawn in the target dtype and shifted in place: ~5x faster than uniform().astype() on
+        # 2048² arrays, which made building inputs a tenth of a full run's time
+        v = rng.random(size, dtype=dt)
+        v += dt.type(0.5)
+        return v
+
+    x, y, row, col = uniform(shape), uniform(shape), uniform((n,)), uniform((m, 1))
     o = np.empty(shape, dtype=dt)
-    np_side = {"x": x, "y": y, "row": row, "col": col, "o": o, "mod": np}
+    np_side = {"x": x, "y": y, "row": row, "col": col, "o": o}
+    used = set().union(*(operands_of(op) for op in ops)) if ops else set()
+    for name, derive in DERIVED_OPERANDS.items():
+        if name in used:
+            np_side[name] = derive(y)
+    targets = {op["inplace"]["target"] for op in ops if op.get("inplace")}
     try:
         # own output buffer: if asarray borrows NumPy memory, the check must still see Raptors's writes
-        r_side = {k: raptors.asarray(np.empty(shape, dtype=dt) if k == "o" else v)
-                  for k, v in np_side.items() if k != "mod"}
+        r_side = {k: raptors.asarray(np.array(v, copy=True) if k == "o" or k in targets else v)
+                  for k, v in np_side.items()}
     except Exception as e:  # noqa: BLE001 - reported, not hidden
         raise Skip(f"raptors.asarray failed: {type(e).__name__}: {e}") from e
-    r_side["mod"] = raptors
+    np_side.update(mod=np, state={})
+    r_side.update(mod=raptors, state={})
     return np_side, r_side
 
 
@@ -313,11 +381,20 @@ def check(op, np_side, r_side, dtype):
     """Run both once and compare. Returns "ok" or raises Skip with the reason."""
     env = {}
     python_float = False  # raptors returns a Python float for axis=None reductions, by design
+    inplace = op.get("inplace")
     for name, side in (("numpy", np_side), ("raptors", r_side)):
         expr = op[name]
-        batch = make_batch(expr)
-        code = compile(expr, "<check>", "eval")
+        batch = make_op_batch(op, name)
         try:
+            if inplace:
+                # Compare the target after one forward call from where the alternation stands
+                # (a pending call is undone first, untimed).
+                if side["state"].get(op["name"]):
+                    batch(1, **side)
+                batch(1, **side)
+                env[name] = np.array(to_numpy(side[inplace["target"]]), copy=True)
+                continue
+            code = compile(expr, "<check>", "eval")
             batch(1, **side)
             if op["out"]:
                 to_numpy(side["o"])[...] = np.nan  # catches an out= that is silently not written
@@ -383,33 +460,257 @@ def calibrate(batches, sides, target_ns, warmup_ns):
     return [max(1, math.ceil(target_ns / max(t, 1.0))) for t in per_call], calls
 
 
+# --- Timing regimes (the op table's `regimes`): what precedes each timed sample -----------------
+
+# After the last call of a Raptors sample its helper threads spin this long before they park
+# (raptors-kernels helpers.rs); the runner waits a little longer before reading their clocks at the
+# edges of a cell's rounds, so a cell is charged the spinning its own calls caused.
+HELPER_SETTLE_S = 0.003
+# Fallback when sysfs lists no cache sizes: the eviction buffer assumes this last-level cache.
+FALLBACK_LLC_BYTES = 32 << 20
+
+
+class BusyWork:
+    """Other work a program does between calls: NumPy element-wise ops on three 8 KiB arrays
+    (they stay in L1, so the timed call's inputs stay wherever the previous call left them), for
+    at least `ms` by the wall clock. Not sleep: a program computes between calls, and the CPU
+    stays busy (no clocking down), while Raptors's helper threads, idle on the other core, park
+    after their spin period exactly as they would in such a program."""
+
+    def __init__(self):
+        self.a = np.linspace(1.0, 2.0, 1024)
+        self.b = np.linspace(2.0, 1.0, 1024)
+        self.out = np.empty(1024)
+
+    def run(self, ms, clock=time.perf_counter_ns):
+        end = clock() + int(ms * 1e6)
+        iterations = 0
+        while True:
+            np.multiply(self.a, self.b, out=self.out)
+            np.add(self.out, self.a, out=self.out)
+            iterations += 1
+            if clock() >= end:
+                return iterations
+
+
+def last_level_cache(caches):
+    """(bytes, where the figure came from) of the largest cache the runner's machine record
+    lists (sysfs), or the fallback with the reason."""
+    sized = [c for c in caches or [] if c.get("size_bytes")]
+    if not sized:
+        return FALLBACK_LLC_BYTES, (f"unknown: sysfs lists no cache sizes; assumed "
+                                    f"{FALLBACK_LLC_BYTES >> 20} MiB")
+    c = max(sized, key=lambda c: (c["size_bytes"], c.get("level", 0)))
+    return c["size_bytes"], f"sysfs L{c.get('level', '?')} {c.get('type', '')}".strip()
+
+
+class Evictor:
+    """Reads every cache line of a scratch buffer of `nbytes` (touched once at creation), so the
+    lines the timed call needs afterwards come from DRAM."""
+
+    def __init__(self, nbytes, line_bytes=64):
+        self.buf = np.ones(max(1, nbytes // 8), dtype=np.float64)
+        self.lines = self.buf[:: max(1, line_bytes // 8)]  # one element per cache line
+
+    def run(self):
+        return float(self.lines.sum())
+
+
+class Prelude:
+    """What runs, untimed, before each timed sample of a regime (None for `hot`, whose samples
+    start after lead-in calls of their own side instead). The same for both sides."""
+
+    def __init__(self, regime, resources):
+        self.regime = regime
+        self.work_ms = regime.get("work_ms")
+        self.evict_multiple = regime.get("evict_llc_multiple")
+        self.setup = {"calls": regime.get("calls")}
+        self.work = self.evictor = None
+        self.last_iterations = []
+        if self.work_ms:
+            self.work = resources.busy_work()
+            self.setup["work_ms"] = self.work_ms
+        if self.evict_multiple:
+            self.evictor, llc, source = resources.evictor(self.evict_multiple)
+            self.setup.update(evict_bytes=self.evictor.buf.nbytes, llc_bytes=llc, llc_source=source)
+
+    def __call__(self):
+        if self.work is not None:
+            self.last_iterations.append(self.work.run(self.work_ms))
+        if self.evictor is not None:
+            self.evictor.run()
+
+    def describe(self):
+        out = dict(self.setup)
+        if self.last_iterations:
+            its = sorted(self.last_iterations)
+            out["work_iterations_median"] = its[len(its) // 2]
+        return out
+
+
+class Resources:
+    """Per-process scratch shared by every cell: the busy-work arrays and the eviction buffer
+    (allocated once; its size follows the last-level cache in the machine record)."""
+
+    def __init__(self, caches):
+        self.caches = caches
+        self._work = None
+        self._evictors = {}
+
+    def busy_work(self):
+        if self._work is None:
+            self._work = BusyWork()
+        return self._work
+
+    def evictor(self, multiple):
+        llc, source = last_level_cache(self.caches)
+        if multiple not in self._evictors:
+            line = max([c.get("line_bytes", 64) for c in self.caches or []] or [64])
+            self._evictors[multiple] = Evictor(int(multiple * llc), line)
+        return self._evictors[multiple], llc, source
+
+
+def thread_cpu_clock(tid):
+    """Linux clock id of thread `tid`'s CPU time (CPUCLOCK_SCHED | CPUCLOCK_PERTHREAD_MASK):
+    reading it brings a thread running on another core up to date, which the process clock
+    (time.process_time) does only at scheduler ticks."""
+    return ((~tid) << 3) | 6
+
+
+class CpuClocks:
+    """CPU time of this (main) thread and of every other thread of the process (Raptors's helper
+    threads; NumPy is single-threaded here with OPENBLAS_NUM_THREADS=1), user + system.
+
+    `kind` "thread_clocks": per-thread clocks, exact. "process_time": per-thread clocks are not
+    available here, the process clock is read around each sample for both sides instead and
+    other threads' time arrives in lumps at scheduler ticks (helpers_delta is then 0)."""
+
+    def __init__(self):
+        self.main_tid = threading.get_native_id()
+        self.last = {}
+        self.kind = "process_time"
+        try:
+            if sys.platform.startswith("linux"):
+                time.clock_gettime_ns(thread_cpu_clock(self.main_tid))
+                self.kind = "thread_clocks"
+        except (OSError, AttributeError, OverflowError):
+            pass
+        self.main_ns = time.thread_time_ns if self.kind == "thread_clocks" else time.process_time_ns
+        self.overhead_ns = self._window_overhead()
+
+    def _window_overhead(self):
+        """Median CPU time of an empty measured window (the clock and timer reads themselves),
+        subtracted from every window."""
+        vals = []
+        for _ in range(101):
+            c0 = self.main_ns()
+            time.perf_counter_ns()
+            time.perf_counter_ns()
+            vals.append(self.main_ns() - c0)
+        return sorted(vals)[len(vals) // 2]
+
+    def other_threads(self):
+        try:
+            tids = [int(t) for t in os.listdir("/proc/self/task")]
+        except OSError:
+            return []
+        return [t for t in tids if t != self.main_tid]
+
+    def thread_names(self):
+        names = []
+        for t in self.other_threads():
+            try:
+                with open(f"/proc/self/task/{t}/comm") as f:
+                    names.append(f.read().strip())
+            except OSError:
+                continue
+        return sorted(names)
+
+    def helpers_delta(self):
+        """CPU ns the other threads used since the previous call (a thread seen for the first
+        time counts from its start; one that exited keeps its last reading)."""
+        if self.kind != "thread_clocks":
+            return 0
+        total = 0
+        for t in self.other_threads():
+            try:
+                now = time.clock_gettime_ns(thread_cpu_clock(t))
+            except OSError:
+                continue
+            total += now - self.last.get(t, 0)
+            self.last[t] = now
+        return total
+
+
+def time_sample(batch, n, side, lead_in, prelude, clocks):
+    """One timed sample: the regime's prelude and lead-in calls untimed, then `n` calls timed by the
+    wall clock and by this thread's CPU clock. Returns (wall ns, CPU ns)."""
+    if prelude is not None:
+        prelude()
+    if lead_in:
+        batch(lead_in, **side)
+    c0 = clocks.main_ns()
+    t0 = time.perf_counter_ns()
+    batch(n, **side)
+    t1 = time.perf_counter_ns()
+    c1 = clocks.main_ns()
+    return t1 - t0, max(0, c1 - c0 - clocks.overhead_ns)
+
+
+def prepare_sides(spec, args, raptors, seed):
+    """Arrays and check status for a cell; the regimes of one op/dtype/shape share them (the
+    previous cell's are reused when they match)."""
+    op, dtype, kind = args.table_ops[spec["op"]], spec["dtype"], spec["kind"]
+    key = (spec["op"], dtype, tuple(spec["shape"]), kind)
+    cached = getattr(args, "sides_cache", None)
+    if cached and cached[0] == key:
+        return cached[1]
+    args.sides_cache = None
+    rng = np.random.default_rng(seed)
+    np_side, r_side = build_sides(args.table_dtypes[dtype]["np"], tuple(spec["shape"]), raptors, rng, (op,))
+    if kind == "compare":
+        status = check(op, np_side, r_side, dtype)
+    else:
+        status = "ok (A/A: both sides NumPy)"
+    args.sides_cache = (key, (np_side, r_side, status))
+    return np_side, r_side, status
+
+
 def run_cell(spec, args, raptors, seed, limit_s=None):
     """One cell's rounds; `limit_s` is its time limit from the bank (None: HARD_CAP_FACTOR budgets)."""
     op, dtype, kind = args.table_ops[spec["op"]], spec["dtype"], spec["kind"]
+    regime = args.table_regimes[spec["regime"]]
     shape = tuple(spec["shape"])
-    rng = np.random.default_rng(seed)
-    np_side, r_side = build_sides(args.table_dtypes[dtype]["np"], shape, raptors, rng)
+    np_side, r_side, status = prepare_sides(spec, args, raptors, seed)
     if kind == "compare":
-        status = check(op, np_side, r_side, dtype)
-        cand, cand_expr = r_side, op["raptors"]
+        cand, cand_expr, cand_batch = r_side, op["raptors"], make_op_batch(op, "raptors")
     else:
-        status, cand, cand_expr = "ok (A/A: both sides NumPy)", np_side, op["numpy"]
+        cand, cand_expr, cand_batch = np_side, op["numpy"], make_op_batch(op, "numpy")
     expr = op["numpy"]
-    batch, cand_batch = make_batch(expr), make_batch(cand_expr)
+    batch = make_op_batch(op, "numpy")
+    clocks = args.clocks
+    prelude = Prelude(regime, args.resources) if regime.get("calls") else None
     gc.collect()
     gc.disable()
     try:
         started = time.perf_counter()
-        (n, n_cand), warm = calibrate((batch, cand_batch), (np_side, cand), args.target_sample_ms * 1e6,
-                                      args.warmup_ms * 1e6)
+        warmup_ns = args.warmup_ms * 1e6
+        (n, n_cand), warm = calibrate((batch, cand_batch), (np_side, cand), args.target_sample_ms * 1e6, warmup_ns)
         factor = None
-        if kind == "aa_shift":
+        if prelude is not None:
+            # A sample is the regime's fixed number of calls on both sides, after its prelude.
+            n = n_cand = regime["calls"]
+        elif kind == "aa_shift":
             n = max(n, n_cand, 100)  # same batch on both sides; >= 100 so 3 % is whole extra calls
             n_cand = round(n * args.inject_factor)
             factor = n_cand / n
-        lead_ref, lead_cand = lead_in_calls(n, args.lead_in), lead_in_calls(n_cand, args.lead_in)
+        if prelude is None:
+            lead_ref, lead_cand = lead_in_calls(n, args.lead_in), lead_in_calls(n_cand, args.lead_in)
+        else:
+            lead_ref = lead_cand = 0
         order_rng = random.Random(seed)
         ref_ns, cand_ns, cand_first = [], [], 0
+        ref_cpu, cand_cpu, helper_cpu = [], [], []
         slow_ref = slow_cand = 0
         k = args.subsamples
         # Self-check cells always get the full-mode budget, so their verdict means the same in
@@ -417,6 +718,9 @@ def run_cell(spec, args, raptors, seed, limit_s=None):
         budget = args.cell_budget_s if kind == "compare" else max(args.cell_budget_s, AA_MIN_BUDGET_S)
         if limit_s is None:
             limit_s = HARD_CAP_FACTOR * budget
+        helpers_counted = kind == "compare"
+        time.sleep(HELPER_SETTLE_S)  # the warm-up's helper spinning is not this cell's rounds'
+        clocks.helpers_delta()
         t_start = time.perf_counter()
         while True:
             reason = stop_reason(ref_ns, cand_ns, time.perf_counter() - t_start, budget, limit_s, args)
@@ -426,39 +730,90 @@ def run_cell(spec, args, raptors, seed, limit_s=None):
             # a preemption that hits one sub-sample does not decide the round.
             cand_starts = order_rng.random() < 0.5
             cand_first += cand_starts
-            rs, cs = [], []
+            rs, cs, rc, cc = [], [], 0, 0
             for i in range(k):
-                if (i % 2 == 0) == cand_starts:
-                    cs.append(time_batch(cand_batch, n_cand, cand, lead_cand))
-                    rs.append(time_batch(batch, n, np_side, lead_ref))
-                else:
-                    rs.append(time_batch(batch, n, np_side, lead_ref))
-                    cs.append(time_batch(cand_batch, n_cand, cand, lead_cand))
+                for side_is_cand in ((True, False) if (i % 2 == 0) == cand_starts else (False, True)):
+                    if side_is_cand:
+                        wall, cpu = time_sample(cand_batch, n_cand, cand, lead_cand, prelude, clocks)
+                        cs.append(wall)
+                        cc += cpu
+                    else:
+                        wall, cpu = time_sample(batch, n, np_side, lead_ref, prelude, clocks)
+                        rs.append(wall)
+                        rc += cpu
             r, c = min(rs), min(cs)
             slow_ref += sum(1 for v in rs if v > 1.2 * r)
             slow_cand += sum(1 for v in cs if v > 1.2 * c)
+            cand_div = n if kind == "aa_shift" else n_cand
             ref_ns.append(r / n)
             # aa_shift: divided by n, not n_cand: that is the injected slowdown
-            cand_ns.append(c / (n if kind == "aa_shift" else n_cand))
+            cand_ns.append(c / cand_div)
+            # CPU per call: this thread over all sub-samples; the helper threads' CPU over the
+            # round (contiguous with the next one), spread over every call Raptors made in it.
+            helpers = clocks.helpers_delta() if helpers_counted else 0
+            ref_cpu.append(rc / (k * n))
+            helper_cpu.append(helpers / (k * (n_cand + lead_cand)))
+            cand_cpu.append(cc / (k * cand_div) + helper_cpu[-1])
+        rounds_s = time.perf_counter() - t_start
+        if helpers_counted and helper_cpu:
+            # The spinning after the last round's Raptors sample belongs to this cell too.
+            time.sleep(HELPER_SETTLE_S)
+            tail = clocks.helpers_delta() / (k * (n_cand + lead_cand))
+            helper_cpu[-1] += tail
+            cand_cpu[-1] += tail
     finally:
         gc.enable()
     cell = {
         # bytes_per_call is added by raptors-bench from the op table (src/ops.rs)
         "type": "cell", "id": spec["id"], "op": op["name"], "dtype": dtype, "shape": list(shape),
-        "level": args.level, "kind": kind, "expr": expr, "cand_expr": cand_expr, "reference": "numpy",
-        "candidate": "raptors" if kind == "compare" else "numpy",
+        "level": args.level, "regime": regime["name"], "kind": kind, "expr": expr, "cand_expr": cand_expr,
+        "reference": "numpy", "candidate": "raptors" if kind == "compare" else "numpy",
         "calls_per_sample": n, "cand_calls_per_sample": n_cand,
         "ref_ns": ref_ns, "cand_ns": cand_ns, "cand_first_rounds": cand_first,
         "check": status, "warmup_calls": warm, "elapsed_s": time.perf_counter() - started,
         "subsamples": args.subsamples, "lead_in_calls": lead_ref, "cand_lead_in_calls": lead_cand,
         "slow_subsamples_ref": slow_ref, "slow_subsamples_cand": slow_cand,
-        "rounds_s": time.perf_counter() - t_start,
+        "rounds_s": rounds_s,
         "stop_se": median_ratio_se(ref_ns, cand_ns) if len(ref_ns) >= 2 else None,
         "stop_reason": reason, "rounds_limit_s": limit_s,
+        "ref_cpu_ns": ref_cpu, "cand_cpu_ns": cand_cpu,
+        "cpu_clock": {"clock": clocks.kind, "window_overhead_ns": clocks.overhead_ns,
+                "helpers_counted": helpers_counted and clocks.kind == "thread_clocks",
+                "threads": clocks.thread_names()},
     }
+    if helpers_counted and clocks.kind == "thread_clocks":
+        cell["cand_helper_cpu_ns"] = helper_cpu
+    if prelude is not None:
+        cell["regime_setup"] = prelude.describe()
     if factor is not None:
         cell["injected_factor"] = factor
     return cell
+
+
+def cell_regimes(args, default_on, listed=()):
+    """Regimes a cell is measured in: `--regimes` when given (every cell), else the table's
+    defaults: `all` regimes everywhere, `headline` and the cell's `listed` ones on headline cells."""
+    if args.regimes is not None:
+        return list(args.regimes)
+    return [name for name, r in args.table_regimes.items()
+            if r["default_on"] in default_on or (r["default_on"] == "listed" and name in listed)]
+
+
+def size_label(shape, square):
+    """Cell ids name the square size, or a shape's dimensions ("8", "64x16384", "1048576")."""
+    return shape[0] if square else "x".join(map(str, shape))
+
+
+def level_skips(args):
+    """Requested ops the op table does not measure at this process's level (in-place ops: `auto`
+    only), as skip records: named, never silently dropped."""
+    out = []
+    for name in args.ops:
+        levels = args.table_ops[name].get("levels")
+        if levels is not None and args.level not in levels:
+            out.append({"type": "skip", "id": f"{name}/{args.level}",
+                        "reason": f"the op table measures `{name}` at levels {levels} only"})
+    return out
 
 
 def plan(args):
@@ -471,17 +826,40 @@ def plan(args):
     if aa:
         aa.append(("aa_shift", "sum", "f32", 256))
     for kind, op, dtype, size in aa:
-        cells.append({"id": f"{kind}:{op}/{dtype}/{size}/{args.level}", "op": op, "dtype": dtype,
-                      "shape": [size, size], "kind": kind})
+        cells.append({"id": f"{kind}:{op}/{dtype}/{size}/{args.level}/{HOT}", "op": op, "dtype": dtype,
+                      "shape": [size, size], "kind": kind, "regime": HOT})
+    # (op, dtype, shape, square) -> regimes, in the order cells are measured
+    entries = {}
     for dtype in args.dtypes:
         for name in args.ops:
             op = args.table_ops[name]
+            if op.get("levels") is not None and args.level not in op["levels"]:
+                continue
             shapes = [op["shape"]] if op["shape"] else [[s, s] for s in args.sizes]
             for shape in shapes:
-                # ids name the square size, or a fixed shape's dimensions ("8", "4x8")
-                size = shape[0] if len(shape) == 2 and shape[0] == shape[1] and not op["shape"] else "x".join(map(str, shape))
-                cells.append({"id": f"{name}/{dtype}/{size}/{args.level}", "op": name, "dtype": dtype,
-                              "shape": list(shape), "kind": "compare"})
+                entries[(name, dtype, tuple(shape), not op["shape"])] = cell_regimes(args, ("all",))
+    if args.headline is not None and args.level == "auto":
+        for h in args.table_headline:
+            if h["dtype"] not in args.dtypes or (args.headline != "all" and h["op"] not in args.headline):
+                continue
+            shape = tuple(h["shape"])
+            key = (h["op"], h["dtype"], shape, len(shape) == 2 and shape[0] == shape[1]
+                   and not args.table_ops[h["op"]]["shape"])
+            regimes = entries.setdefault(key, [])
+            for r in cell_regimes(args, ("all", "headline"), h["regimes"]):
+                if r not in regimes:
+                    regimes.append(r)
+    order = list(args.table_regimes)
+    for (name, dtype, shape, square), regimes in entries.items():
+        for regime in sorted(regimes, key=order.index):
+            cells.append({"id": f"{name}/{dtype}/{size_label(shape, square)}/{args.level}/{regime}",
+                          "op": name, "dtype": dtype, "shape": list(shape), "kind": "compare", "regime": regime})
+    # Each regime other than `hot` in use gets its A/A cell (full mode): the same prelude on both
+    # sides must not favour either of them.
+    used = [r for r in order if r != HOT and any(c["regime"] == r for c in cells)]
+    if aa and not args.quick:
+        cells[len(aa):len(aa)] = [{"id": f"aa:sum/f32/512/{args.level}/{r}", "op": "sum", "dtype": "f32",
+                                   "shape": [512, 512], "kind": "aa", "regime": r} for r in used]
     return cells
 
 
@@ -509,6 +887,11 @@ def main():
     p.add_argument("--max-rounds", type=int, default=2000)
     p.add_argument("--inject-factor", type=float, default=1.03)
     p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--regimes", default=None,
+                   help="comma-separated regimes, each measured on every cell (default: the op table's: "
+                        "hot everywhere, the headline regimes on headline cells)")
+    p.add_argument("--headline", default=None,
+                   help="add the op table's headline cells: `all`, or those of these comma-separated ops")
     p.add_argument("--quick", action="store_true", help="fewer A/A cells")
     p.add_argument("--no-self-check", action="store_true", help="skip the A/A and A/A-shift cells")
     p.add_argument("--machine-only", action="store_true")
@@ -516,18 +899,27 @@ def main():
     args = p.parse_args()
     try:
         args.table_ops, args.table_dtypes = load_table()
+        args.table_regimes, args.table_headline = load_regimes()
     except (OSError, ValueError, KeyError) as e:
         emit({"type": "fatal", "reason": f"op table: {type(e).__name__}: {e}"})
         return 2
     if args.list_ops:
-        emit(describe_table(args.table_ops, args.table_dtypes))
+        emit(describe_table(args.table_ops, args.table_dtypes, args.table_regimes, args.table_headline))
         return 0
+    args.regimes = [r for r in args.regimes.split(",") if r] if args.regimes else None
+    if args.headline not in (None, "all"):
+        args.headline = [o for o in args.headline.split(",") if o]
+    bad_regimes = [r for r in args.regimes or [] if r not in args.table_regimes]
+    if bad_regimes or args.regimes == []:
+        emit({"type": "fatal", "reason": f"unknown regime(s) {bad_regimes}; known: {list(args.table_regimes)}"})
+        return 2
     ops, dtypes = args.table_ops, args.table_dtypes
     args.ops = [o for o in args.ops.split(",") if o] if args.ops else default_ops(ops)
     args.dtypes = [d for d in args.dtypes.split(",") if d]
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     bad = [o for o in args.ops if o not in ops] + [d for d in args.dtypes if d not in dtypes]
     bad += [f"{o}/{d}" for o in args.ops if o in ops for d in args.dtypes if d not in ops[o]["dtypes"]]
+    bad += [o for o in (args.headline if isinstance(args.headline, list) else []) if o not in ops]
     if bad or any(s <= 0 for s in args.sizes) or args.subsamples < 1:
         emit({"type": "fatal", "reason": f"unknown op/dtype or bad size: {bad or args.sizes}; ops: {list(ops)}"})
         return 2
@@ -546,12 +938,17 @@ def main():
     if args.level != "auto" and active != args.level:
         emit({"type": "fatal", "reason": f"asked for level {args.level} but raptors runs {active}"})
         return 2
-    emit(machine_info(raptors))
+    machine = machine_info(raptors)
+    emit(machine)
     if args.machine_only:
         emit({"type": "done"})
         return 0
+    args.clocks = CpuClocks()
+    args.resources = Resources(machine["caches"])
     cells = plan(args)
     emit({"type": "plan", "cells": [c["id"] for c in cells]})
+    for skip in level_skips(args):
+        emit(skip)
     compare_cells, compare_rounds_s = 0, 0.0  # the time bank (see MEAN_CAP_FACTOR)
     try:
         for i, spec in enumerate(cells):

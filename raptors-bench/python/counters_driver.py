@@ -28,10 +28,11 @@ def main():
     raptors = None
     if side == "raptors":
         import raptors
-    np_side, r_side = cr.build_sides(dtypes[dtype]["np"], shape, raptors or np, np.random.default_rng(0))
+    served = [ops[op]] if op != "none" else []
+    np_side, r_side = cr.build_sides(dtypes[dtype]["np"], shape, raptors or np, np.random.default_rng(0), served)
     env = r_side if side == "raptors" else np_side
     if op != "none":
-        cr.make_batch(ops[op][side])(iters, **env)
+        cr.make_op_batch(ops[op], side)(iters, **env)  # in-place ops alternate with their undo
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ def main():
     fig, axes = plt.subplots(len(levels), len(dtypes), figsize=(7.0 * len(dtypes), height * len(levels)), squeeze=False)
     for ax, (dtype, level) in zip(axes.flat, groups):
         sub = [c for c in cells if c["dtype"] == dtype and c["level"] == level]
-        labels = [f'{c["op"]} {"×".join(map(str, c["shape"]))}' for c in sub]
+        # cells in another regime than the steady state are named by it (`[cache-cold]`)
+        labels = [f'{c["op"]} {"×".join(map(str, c["shape"]))}'
+                  + (f' [{c["regime"]}]' if c.get("regime", "hot") != "hot" else "") for c in sub]
         ys = range(len(sub))
         for y, c in zip(ys, sub):
             s = c["stats"]

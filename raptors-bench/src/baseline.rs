@@ -108,14 +108,16 @@ pub fn compare(
         threshold > 0.0 && threshold < 1.0,
         "baseline threshold must be in (0, 1), got {threshold}"
     );
-    let compare_cells = |r: &Results| -> Vec<(String, Vec<f64>)> {
+    // Cells are matched by op/dtype/shape/level/regime from their fields, so files written
+    // before ids named the regime (all `hot`) still match; the current id is shown.
+    let compare_cells = |r: &Results| -> Vec<(String, String, Vec<f64>)> {
         r.cells
             .iter()
             .filter(|c| c.raw.kind == CellKind::Compare)
             .filter_map(|c| {
                 paired_ratios(&c.raw.ref_ns, &c.raw.cand_ns)
                     .ok()
-                    .map(|v| (c.raw.id.clone(), v))
+                    .map(|v| (c.raw.key(), c.raw.id.clone(), v))
             })
             .collect()
     };
@@ -138,8 +140,8 @@ pub fn compare(
             ));
         }
     }
-    for (id, cur_ratios) in &cur {
-        let Some((_, base_ratios)) = base.iter().find(|(b, _)| b == id) else {
+    for (key, id, cur_ratios) in &cur {
+        let Some((_, _, base_ratios)) = base.iter().find(|(b, _, _)| b == key) else {
             report.only_in_current.push(id.clone());
             continue;
         };
@@ -169,8 +171,8 @@ pub fn compare(
     }
     report.only_in_baseline = base
         .iter()
-        .filter(|(b, _)| !cur.iter().any(|(c, _)| c == b))
-        .map(|(b, _)| b.clone())
+        .filter(|(b, _, _)| !cur.iter().any(|(c, _, _)| c == b))
+        .map(|(_, id, _)| id.clone())
         .collect();
     Ok(report)
 }
@@ -230,6 +232,12 @@ pub(crate) mod tests {
                     stop_se: None,
                     stop_reason: None,
                     rounds_limit_s: None,
+                    regime: crate::ops::HOT.into(),
+                    ref_cpu_ns: vec![],
+                    cand_cpu_ns: vec![],
+                    cand_helper_cpu_ns: vec![],
+                    cpu_clock: None,
+                    regime_setup: None,
                 };
                 analyze(raw, &cfg, &bounds).unwrap()
             })
@@ -264,6 +272,8 @@ pub(crate) mod tests {
                 env_set: vec![],
                 threads: None,
                 target_se: 0.007,
+                regimes: None,
+                headline: None,
             },
             interrupted: false,
             runner_error: None,

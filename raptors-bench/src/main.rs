@@ -1,17 +1,15 @@
 //! `raptors-bench`: Raptors-vs-NumPy comparison, counters and power simulation (see README.md).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use raptors_bench::collect::{run_counters, summary, CountersOptions, ValgrindMode};
-use raptors_bench::model::{Results, RunConfig, Skipped, RESULTS_SCHEMA};
+use raptors_bench::compare::CompareOptions;
+use raptors_bench::model::HeadlineCells;
 use raptors_bench::ops::Suite;
-use raptors_bench::report::{
-    aa_summaries, analyze, markdown, output_paths, read_results, write_atomic, write_json,
-    BoundModel,
-};
-use raptors_bench::runner::{self, RunnerOptions};
+use raptors_bench::power;
+use raptors_bench::report::{output_paths, read_results, write_atomic};
+use raptors_bench::runner;
 use raptors_bench::stats::StatsConfig;
-use raptors_bench::{baseline, power};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -144,14 +142,8 @@ struct CriterionArgs {
 
 fn criterion_cmd(a: CriterionArgs) -> Result<ExitCode> {
     let entries = raptors_bench::criterion_report::read_dir(&a.dir)?;
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpu.lines().find_map(|l| {
-        l.strip_prefix("model name")
-            .and_then(|r| r.split_once(':'))
-            .map(|(_, v)| v.trim().to_string())
-    });
     let machine = serde_json::json!({
-        "cpu_model": model,
+        "cpu_model": raptors_bench::machine::cpu_name(),
         "arch": std::env::consts::ARCH,
         "logical_cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
     });
@@ -213,7 +205,8 @@ struct CompareArgs {
     /// Square sizes (default 512,1024,2048; quick 512,1024).
     #[arg(long)]
     sizes: Option<String>,
-    /// RAPTORS_SIMD per runner process (default: full auto,scalar,avx2,avx512; quick auto). A forced
+    /// RAPTORS_SIMD per runner process (default: full auto, scalar and this architecture's levels —
+    /// x86-64 avx2,avx512, aarch64 neon; quick auto). A forced
     /// level equal to auto's is measured once; one the CPU lacks is skipped with the reason.
     #[arg(long)]
     levels: Option<String>,
@@ -264,6 +257,10 @@ struct CompareArgs {
     /// Bandwidth bound from DRAM, one core (GB/s, measured here).
     #[arg(long, default_value_t = 30.0)]
     bw_dram: f64,
+    /// Timing regimes (op table), each measured on every cell: hot,after-idle,cache-cold,burst.
+    /// Default: hot everywhere, the headline regimes on the op table's headline cells.
+    #[arg(long)]
+    regimes: Option<String>,
     /// Extra PYTHONPATH entry for the runner (tests use a stand-in raptors module).
     #[arg(long, hide = true)]
     pythonpath: Option<PathBuf>,
@@ -323,147 +320,56 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
     let python = a.python.clone().unwrap_or_else(default_python);
     let versions = runner::check_python(&python)?;
     eprintln!("python {} (Python, NumPy: {versions})", python.display());
-    let sizes = split(
-        a.sizes
-            .as_deref()
-            .unwrap_or(if a.quick { "512,1024" } else { "512,1024,2048" }),
-        "size",
-    )?;
-    let opts = RunnerOptions {
-        python: python.clone(),
-        ops: split(
-            &a.ops.clone().unwrap_or_else(|| default_ops(Suite::Compare)),
-            "op",
-        )?,
-        dtypes: split(&a.dtypes, "dtype")?,
-        sizes,
-        levels: split(
-            a.levels.as_deref().unwrap_or(if a.quick {
-                "auto"
-            } else {
-                "auto,scalar,avx2,avx512"
-            }),
-            "level",
-        )?,
-        quick: a.quick,
-        target_sample_ms: a.target_sample_ms,
-        subsamples: a.subsamples,
-        lead_in: a.lead_in,
-        warmup_ms: if a.quick { 15.0 } else { 30.0 },
-        cell_budget_s: a.cell_budget.unwrap_or(if a.quick { 0.25 } else { 0.8 }),
-        min_rounds: if a.quick { 20 } else { 30 },
-        max_rounds: 2000,
-        target_se: a.target_se,
-        threads: a.threads,
-        seed: a.seed,
-        pythonpath: a.pythonpath.clone(),
-    };
-    anyhow::ensure!(
-        opts.cell_budget_s > 0.0 && opts.target_sample_ms > 0.0 && opts.subsamples > 0,
-        "budget, sample time and sub-samples must be positive"
-    );
-    anyhow::ensure!(
-        opts.target_se >= 0.0 && opts.lead_in >= 0.0 && opts.threads != Some(0),
-        "--target-se and --lead-in must be >= 0 and --threads >= 1"
-    );
-    let outcome = runner::run(&opts)?;
-    let Some(mut machine) = outcome.machine else {
-        bail!(
-            "runner produced no results: {}",
-            outcome.error.unwrap_or_else(|| "no output".into())
-        );
-    };
-    // Other processes' load explains noisy runs; record it next to the runner's start value.
-    let load_end: Option<Vec<f64>> = std::fs::read_to_string("/proc/loadavg").ok().map(|s| {
-        s.split_whitespace()
-            .take(3)
-            .filter_map(|v| v.parse().ok())
-            .collect()
-    });
-    machine["load_avg_end"] = serde_json::json!(load_end);
-    let stats_cfg = StatsConfig {
-        seed: a.seed,
-        ..StatsConfig::default()
-    };
-    let bounds = BoundModel::from_machine(&machine, a.bw_cache, a.bw_dram);
-    let mut skipped = outcome.skipped;
-    let mut cells = Vec::new();
-    for raw in outcome.cells {
-        let id = raw.id.clone();
-        match analyze(raw, &stats_cfg, &bounds) {
-            Ok(c) => cells.push(c),
-            Err(e) => skipped.push(Skipped {
-                id,
-                reason: format!("statistics failed: {e:#}"),
-            }),
-        }
+    let mut opts = CompareOptions::new(python, a.quick);
+    let r = &mut opts.runner;
+    if let Some(ops) = &a.ops {
+        r.ops = split(ops, "op")?;
     }
-    let tag = runner::machine_tag(&machine);
-    let results = Results {
-        schema: RESULTS_SCHEMA.into(),
-        machine_tag: tag.clone(),
-        machine,
-        git: runner::git_info(),
-        date: runner::utc_now(),
-        config: RunConfig {
-            quick: a.quick,
-            ops: opts.ops.clone(),
-            dtypes: opts.dtypes.clone(),
-            sizes: opts.sizes.clone(),
-            levels: opts.levels.clone(),
-            target_sample_ms: opts.target_sample_ms,
-            subsamples: opts.subsamples,
-            lead_in: opts.lead_in,
-            cell_budget_s: opts.cell_budget_s,
-            min_rounds: opts.min_rounds,
-            max_rounds: opts.max_rounds,
-            seed: a.seed,
-            stats: stats_cfg.clone(),
-            bw_cache_gbs: a.bw_cache,
-            bw_dram_gbs: a.bw_dram,
-            env_removed: runner::ENV_REMOVED.iter().map(|s| s.to_string()).collect(),
-            env_set: runner::ENV_SET
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            threads: opts.threads,
-            target_se: opts.target_se,
-        },
-        interrupted: outcome.interrupted,
-        runner_error: outcome.error.clone(),
-        elapsed_s: started.elapsed().as_secs_f64(),
-        aa_check: aa_summaries(&cells),
-        skipped,
-        cells,
-    };
-    let stem = a.name.clone().unwrap_or_else(|| {
-        let threads = a
-            .threads
-            .map(|t| format!("-threads{t}"))
-            .unwrap_or_default();
-        let quick = if a.quick { "-quick" } else { "" };
-        format!("{tag}{threads}{quick}")
-    });
-    let (json_path, md_path, png_path) = output_paths(&a.out_dir, &stem);
-    let mut md = markdown(&results);
+    r.dtypes = split(&a.dtypes, "dtype")?;
+    if let Some(sizes) = &a.sizes {
+        r.sizes = split(sizes, "size")?;
+    }
+    if let Some(levels) = &a.levels {
+        r.levels = split(levels, "level")?;
+    }
+    r.target_sample_ms = a.target_sample_ms;
+    r.subsamples = a.subsamples;
+    r.lead_in = a.lead_in;
+    if let Some(b) = a.cell_budget {
+        r.cell_budget_s = b;
+    }
+    r.target_se = a.target_se;
+    r.threads = a.threads;
+    r.seed = a.seed;
+    r.pythonpath = a.pythonpath.clone();
+    r.regimes = a
+        .regimes
+        .as_deref()
+        .map(|x| split(x, "regime"))
+        .transpose()?;
+    let ops_given = a.ops.as_deref().map(|o| split(o, "op")).transpose()?;
+    r.headline = HeadlineCells::for_selection(ops_given.as_deref(), a.sizes.is_some());
+    r.check_regimes()?;
+    opts.baseline = a.baseline.clone();
+    opts.threshold = a.threshold;
+    opts.out_dir = a.out_dir.clone();
+    opts.name = a.name.clone();
+    opts.plot = a.plot;
+    opts.bw_cache_gbs = a.bw_cache;
+    opts.bw_dram_gbs = a.bw_dram;
+    let out = raptors_bench::compare::run(&opts)?;
+    let results = &out.results;
     let mut code = ExitCode::SUCCESS;
-    if let Some(base_path) = &a.baseline {
-        let base = read_results(base_path)?;
-        let rep = baseline::compare(&base, &results, a.threshold, &stats_cfg)?;
-        md.push('\n');
-        md.push_str(&rep.markdown());
-        println!("{}", rep.markdown());
-        if rep.regressions() > 0 {
+    if let (Some((md, regressions)), Some(base)) = (&out.baseline, &a.baseline) {
+        println!("{md}");
+        if *regressions > 0 {
             eprintln!(
-                "{} significant regression(s) against {}",
-                rep.regressions(),
-                base_path.display()
+                "{regressions} significant regression(s) against {}",
+                base.display()
             );
             code = ExitCode::from(3);
         }
     }
-    write_json(&json_path, &results)?;
-    write_atomic(&md_path, md.as_bytes())?;
     println!("{}", raptors_bench::report::aa_table(&results.aa_check));
     println!("{}", raptors_bench::report::table(&results.cells));
     for a in results.aa_check.iter().filter(|a| !a.pass) {
@@ -477,28 +383,17 @@ fn compare(a: CompareArgs) -> Result<ExitCode> {
     }
     eprintln!(
         "wrote {} and {} ({:.1} s)",
-        json_path.display(),
-        md_path.display(),
+        out.json_path.display(),
+        out.md_path.display(),
         started.elapsed().as_secs_f64()
     );
-    if a.plot && !results.cells.is_empty() {
-        let script = runner::python_scripts()?.join("plot_speedups.py");
-        let st = std::process::Command::new(&python)
-            .arg(script)
-            .arg(&json_path)
-            .arg(&png_path)
-            .status();
-        match st {
-            Ok(s) if s.success() => eprintln!("wrote {}", png_path.display()),
-            Ok(s) => {
-                eprintln!("plot failed ({s}); JSON and table were written");
-                code = ExitCode::from(4);
-            }
-            Err(e) => {
-                eprintln!("plot failed to start: {e}");
-                code = ExitCode::from(4);
-            }
+    match &out.png {
+        Ok(png) => eprintln!("wrote {}", png.display()),
+        Err(e) if a.plot => {
+            eprintln!("{e}; JSON and table were written");
+            code = ExitCode::from(4);
         }
+        Err(_) => {}
     }
     if let Some(e) = &results.runner_error {
         eprintln!("runner error: {e}");

@@ -28,6 +28,10 @@ pub struct RawCell {
     pub shape: Vec<usize>,
     /// RAPTORS_SIMD value the runner process used ("auto" = not forced).
     pub level: String,
+    /// Timing regime (the op table's `regimes`): `hot`, `after-idle`, `cache-cold`, `burst`.
+    /// Files from before regimes were measured in `hot`.
+    #[serde(default = "hot")]
+    pub regime: String,
     pub kind: CellKind,
     /// Python expression timed on the reference side, e.g. `x.mean(axis=0)` (the op table's).
     pub expr: String,
@@ -87,6 +91,59 @@ pub struct RawCell {
     /// The time limit of this cell's rounds from the runner's time bank, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds_limit_s: Option<f64>,
+    /// CPU time per call (user + system), one value per round, index-paired with `ref_ns`: the
+    /// runner thread's CPU over the round's timed samples of that side. Empty in files from
+    /// before CPU time was measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ref_cpu_ns: Vec<f64>,
+    /// The candidate's, plus its helper threads' CPU over the round spread over its calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cand_cpu_ns: Vec<f64>,
+    /// The helper threads' part of `cand_cpu_ns` (per call, per round); empty when not measured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cand_helper_cpu_ns: Vec<f64>,
+    /// How the CPU times were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_clock: Option<CpuClockInfo>,
+    /// What preceded each timed sample (regimes other than `hot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regime_setup: Option<RegimeSetup>,
+}
+
+/// How a cell's CPU times were read (`RawCell::cpu`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CpuClockInfo {
+    /// `thread_clocks`: per-thread CPU clocks, exact; `process_time`: the process clock around
+    /// each sample (other threads' time arrives in lumps at scheduler ticks, helpers not split).
+    pub clock: String,
+    /// CPU time of an empty measured window, subtracted from every sample.
+    pub window_overhead_ns: u64,
+    /// The helper threads' CPU was measured and charged to the candidate.
+    pub helpers_counted: bool,
+    /// Names of the process's other threads at the end of the cell.
+    #[serde(default)]
+    pub threads: Vec<String>,
+}
+
+/// What the runner did before each timed sample of a regime other than `hot`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegimeSetup {
+    /// Calls per timed sample (both sides).
+    pub calls: Option<u32>,
+    /// Other work before each sample, at least this long (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_ms: Option<f64>,
+    /// Loop iterations of that work (median over the cell's samples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_iterations_median: Option<u64>,
+    /// Bytes read from the scratch buffer before each sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evict_bytes: Option<u64>,
+    /// The last-level cache size the buffer was sized from, and where it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llc_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llc_source: Option<String>,
 }
 
 impl RawCell {
@@ -94,10 +151,28 @@ impl RawCell {
     pub fn cand_batch(&self) -> u64 {
         self.cand_calls_per_sample.unwrap_or(self.calls_per_sample)
     }
+
+    /// `op/dtype/shape/level/regime` from the fields: the same cell in files of any version
+    /// (older ids named the square size and no regime).
+    pub fn key(&self) -> String {
+        let shape: Vec<String> = self.shape.iter().map(|d| d.to_string()).collect();
+        format!(
+            "{}/{}/{}/{}/{}",
+            self.op,
+            self.dtype,
+            shape.join("x"),
+            self.level,
+            self.regime
+        )
+    }
 }
 
 fn one() -> usize {
     1
+}
+
+fn hot() -> String {
+    crate::ops::HOT.to_string()
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -117,6 +192,9 @@ pub struct Cell {
     pub raw: RawCell,
     pub stats: PairedStats,
     pub bandwidth: Bandwidth,
+    /// CPU time per call of both sides and their ratio; None when the file has no CPU times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<crate::stats::CpuStats>,
 }
 
 /// A cell the runner could not measure, with the reason (never silently dropped).
@@ -179,6 +257,45 @@ pub struct RunConfig {
     /// Stopping rule: relative standard error at which a cell stops (0: fixed budget).
     #[serde(default)]
     pub target_se: f64,
+    /// `--regimes` (every cell in each); None: the op table's defaults (`hot` everywhere, the
+    /// headline regimes on headline cells).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regimes: Option<Vec<String>>,
+    /// Which of the op table's headline cells joined the run. None in files from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<HeadlineCells>,
+}
+
+/// Which of the op table's headline cells a comparison adds (at the `auto` level): all of them
+/// for the default selection, those of the named ops with `--ops`, none with `--sizes` (the run
+/// is then exactly the requested matrix).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadlineCells {
+    None,
+    All,
+    Ops(Vec<String>),
+}
+
+impl HeadlineCells {
+    /// The selection for a comparison's `--ops` / `--sizes` (None: not given).
+    pub fn for_selection(ops: Option<&[String]>, sizes_given: bool) -> Self {
+        match (sizes_given, ops) {
+            (true, _) => HeadlineCells::None,
+            (false, None) => HeadlineCells::All,
+            (false, Some(ops)) => HeadlineCells::Ops(ops.to_vec()),
+        }
+    }
+
+    /// The runner script's `--headline` value (None: no flag).
+    pub fn runner_arg(&self) -> Option<String> {
+        match self {
+            HeadlineCells::None => None,
+            HeadlineCells::All => Some("all".into()),
+            HeadlineCells::Ops(ops) if ops.is_empty() => None,
+            HeadlineCells::Ops(ops) => Some(ops.join(",")),
+        }
+    }
 }
 
 /// `benchmarks/results/<machine-tag>.json`.

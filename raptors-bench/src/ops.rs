@@ -13,8 +13,13 @@ pub const OPS_JSON: &str = include_str!("../ops.json");
 pub const OPS_SCHEMA: &str = "raptors-bench/ops/v1";
 
 /// Names the expressions may use; each side gets its own arrays (Raptors: `raptors.asarray` of
-/// the NumPy data, zero-copy) and `mod` is that side's module.
-pub const VARIABLES: [&str; 6] = ["x", "y", "row", "col", "o", "mod"];
+/// the NumPy data, zero-copy) and `mod` is that side's module. `y_inv` (1 / y) and `y_neg` (−y)
+/// are the operands of in-place ops' undo statements (built only for ops that use them).
+pub const VARIABLES: [&str; 8] = ["x", "y", "row", "col", "o", "mod", "y_inv", "y_neg"];
+
+/// The regime every cell is measured in by default, and the one reports show when they show one:
+/// back-to-back calls in their steady state.
+pub const HOT: &str = "hot";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,6 +28,67 @@ pub struct OpTable {
     pub about: String,
     pub dtypes: Vec<DType>,
     pub ops: Vec<Op>,
+    /// How a timed sample is taken (`raptors-bench compare`): `hot` first. Field by field:
+    /// raptors-bench/README.md, "Timing regimes".
+    #[serde(default)]
+    pub regimes: Vec<Regime>,
+    /// The cells a default comparison also measures in the regimes marked `headline`.
+    #[serde(default)]
+    pub headline: Vec<HeadlineCell>,
+}
+
+/// Which cells a regime measures when `--regimes` is not given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegimeDefault {
+    /// Every cell.
+    All,
+    /// The headline cells.
+    Headline,
+    /// Only headline cells that list it in their `regimes`.
+    Listed,
+}
+
+/// A timing regime: what a timed sample is and what precedes it (the same for both sides).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regime {
+    pub name: String,
+    pub about: String,
+    pub default_on: RegimeDefault,
+    /// Calls per timed sample; `None`: a batch calibrated to `--target-sample-ms` after untimed
+    /// lead-in calls (the steady state).
+    pub calls: Option<u32>,
+    /// Before each sample: at least this much other work (NumPy on small arrays, inputs stay
+    /// in cache), untimed.
+    pub work_ms: Option<f64>,
+    /// Before each sample: read a scratch buffer of this many times the last-level cache, untimed,
+    /// so the inputs come from DRAM.
+    pub evict_llc_multiple: Option<f64>,
+}
+
+/// A cell measured in the `headline` regimes too (and the `listed` ones it names).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadlineCell {
+    pub op: String,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    /// Regimes with `default_on: listed` this cell is also measured in (e.g. `burst`).
+    pub regimes: Vec<String>,
+}
+
+/// An op that writes its result into one of its inputs (`x *= y`). Every timed call must start
+/// from valid values, so calls alternate between the op and `undo`, the same operation with the
+/// inverse operand (`x *= y_inv`): the target stays within one step of its initial values however
+/// many calls run, and each call costs what the op costs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InPlace {
+    /// The input the op writes (each side gets its own copy of it).
+    pub target: Operand,
+    /// Python statement that undoes one call, run on both sides.
+    pub undo: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -112,6 +178,14 @@ pub struct Op {
     pub numpy: String,
     /// Python expression timed on the Raptors side.
     pub raptors: String,
+    /// Set for in-place ops (`x *= y`): what is written and how a call is undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inplace: Option<InPlace>,
+    /// SIMD levels (`RAPTORS_SIMD` values, `auto` = not forced) the comparison measures the op at;
+    /// `None`: every requested level. In-place ops run their out-of-place twin's kernels, whose
+    /// forced levels the matrix measures already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<Vec<String>>,
     /// Arrays read once each by an ideal kernel (an operand used twice is listed twice).
     pub reads: Vec<Operand>,
     pub result: ResultSize,
@@ -229,8 +303,89 @@ impl OpTable {
                     op.name
                 );
             }
+            if let Some(ip) = &op.inplace {
+                if !op.reads.contains(&ip.target) || ip.undo.trim().is_empty() {
+                    bail!(
+                        "op table: in-place op {:?} must read its target and name an undo statement",
+                        op.name
+                    );
+                }
+            }
         }
+        t.check_regimes()?;
         Ok(t)
+    }
+
+    fn check_regimes(&self) -> Result<()> {
+        for (i, r) in self.regimes.iter().enumerate() {
+            if self.regimes[..i].iter().any(|o| o.name == r.name) {
+                bail!("op table: regime {:?} is listed twice", r.name);
+            }
+            if r.calls == Some(0) || (r.work_ms.is_some() && r.evict_llc_multiple.is_some()) {
+                bail!(
+                    "op table: regime {:?}: calls >= 1, and work or eviction, not both",
+                    r.name
+                );
+            }
+            if r.calls.is_none() && (r.work_ms.is_some() || r.evict_llc_multiple.is_some()) {
+                bail!(
+                    "op table: regime {:?}: a calibrated batch has lead-in calls, nothing else before it",
+                    r.name
+                );
+            }
+        }
+        if !self.regimes.is_empty() {
+            let hot = self.regime(HOT)?;
+            if hot.calls.is_some() || hot.default_on != RegimeDefault::All {
+                bail!("op table: regime {HOT:?} is the calibrated steady state on every cell");
+            }
+        }
+        for (i, h) in self.headline.iter().enumerate() {
+            let op = self.op(&h.op)?;
+            let what = format!("headline cell {}/{}/{:?}", h.op, h.dtype, h.shape);
+            if !op.dtypes.contains(&h.dtype) {
+                bail!("op table: {what}: the op has no dtype {:?}", h.dtype);
+            }
+            if h.shape.is_empty() || h.shape.len() > 2 || h.shape.contains(&0) {
+                bail!("op table: {what}: a shape has 1 or 2 non-zero dimensions");
+            }
+            if op.shape.as_ref().is_some_and(|s| s != &h.shape) {
+                bail!(
+                    "op table: {what}: the op has the fixed shape {:?}",
+                    op.shape
+                );
+            }
+            for r in &h.regimes {
+                if self.regime(r)?.default_on != RegimeDefault::Listed {
+                    bail!("op table: {what}: {r:?} is not a `listed` regime");
+                }
+            }
+            if self.headline[..i]
+                .iter()
+                .any(|o| o.op == h.op && o.dtype == h.dtype && o.shape == h.shape)
+            {
+                bail!("op table: {what} is listed twice");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn regime(&self, name: &str) -> Result<&Regime> {
+        self.regimes
+            .iter()
+            .find(|r| r.name == name)
+            .with_context(|| {
+                let known: Vec<&str> = self.regimes.iter().map(|r| r.name.as_str()).collect();
+                format!("unknown regime {name:?}; known: {}", known.join(", "))
+            })
+    }
+
+    /// Position of a regime in the table (reports list regimes in this order); unknown last.
+    pub fn regime_rank(&self, name: &str) -> usize {
+        self.regimes
+            .iter()
+            .position(|r| r.name == name)
+            .unwrap_or(self.regimes.len())
     }
 
     pub fn op(&self, name: &str) -> Result<&Op> {
@@ -324,7 +479,8 @@ mod tests {
         );
         assert_eq!(
             t.default_list(Suite::Compare),
-            "sum,mean,mean_axis0,mean_axis1,broadcast_add_row,broadcast_add_col,add,add_out,scale,scale_out,add_tiny"
+            "sum,mean,mean_axis0,mean_axis1,broadcast_add_row,broadcast_add_col,add,add_out,scale,scale_out,add_tiny,\
+             iadd,isub,imul,idiv,iadd_scalar,isub_scalar,imul_scalar,idiv_scalar"
         );
         assert!(t
             .default_ops(Suite::Criterion)

@@ -90,6 +90,24 @@ pub struct RunnerOptions {
     pub seed: u64,
     /// Prepended to PYTHONPATH (tests use a stand-in `raptors` module).
     pub pythonpath: Option<PathBuf>,
+    /// `--regimes`: each measured on every cell; None: the op table's defaults.
+    pub regimes: Option<Vec<String>>,
+    /// The op table's headline cells that join the run (at the `auto` level).
+    pub headline: crate::model::HeadlineCells,
+}
+
+impl RunnerOptions {
+    /// Unknown regime names are an error naming the known ones (before anything runs).
+    pub fn check_regimes(&self) -> Result<()> {
+        for r in self.regimes.iter().flatten() {
+            crate::ops::table().regime(r)?;
+        }
+        anyhow::ensure!(
+            self.regimes.as_ref().is_none_or(|r| !r.is_empty()),
+            "--regimes names no regime"
+        );
+        Ok(())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -286,6 +304,12 @@ fn run_level(
     if first_level_done {
         cmd.arg("--no-self-check");
     }
+    if let Some(r) = &opts.regimes {
+        cmd.args(["--regimes", &join(r)]);
+    }
+    if let Some(h) = opts.headline.runner_arg() {
+        cmd.args(["--headline", &h]);
+    }
     let mut child = cmd
         .spawn()
         .with_context(|| format!("starting {}", opts.python.display()))?;
@@ -345,7 +369,7 @@ fn run_level(
                 say(
                     pb,
                     format!(
-                        "{:<34} {:>6.3}x  {:>4} rounds × {:<11} {:>5.2} s  {}",
+                        "{:<44} {:>6.3}x  {:>4} rounds × {:<11} {:>5.2} s  {}",
                         cell.id,
                         sp,
                         cell.ref_ns.len(),
@@ -366,7 +390,7 @@ fn run_level(
                     id: msg["id"].as_str().unwrap_or("?").into(),
                     reason: msg["reason"].as_str().unwrap_or("?").into(),
                 };
-                say(pb, format!("{:<34} SKIPPED: {}", sk.id, sk.reason));
+                say(pb, format!("{:<44} SKIPPED: {}", sk.id, sk.reason));
                 out.skipped.push(sk);
                 pb.inc(1);
             }

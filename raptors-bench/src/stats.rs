@@ -256,9 +256,110 @@ pub fn paired_stats(
     })
 }
 
+/// CPU time per call of both sides of a cell (user + system, all the side's threads).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CpuStats {
+    /// Mean over rounds of the per-call CPU time (the mean, not the median: CPU is a cost that
+    /// adds up, and the helper threads' share arrives per round, contiguous from round to round).
+    pub ref_cpu_ns: f64,
+    pub cand_cpu_ns: f64,
+    /// The candidate's helper threads' part of `cand_cpu_ns` (None: not measured separately).
+    pub cand_helper_cpu_ns: Option<f64>,
+    /// `ref_cpu_ns / cand_cpu_ns`, oriented like the speedup: > 1 means the candidate uses less
+    /// CPU time per call. A wall-clock speedup well above this ratio is bought with other cores.
+    pub cpu_ratio: f64,
+    /// 95 % bootstrap interval of `cpu_ratio` (rounds resampled in pairs).
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// CPU per call / median wall time per call: cores busy on average during a call.
+    pub ref_cores: f64,
+    pub cand_cores: f64,
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// CPU statistics of a cell from its per-round CPU times per call (index-paired, like the wall
+/// times); None when the cell has none (files from before CPU time was recorded) or they are
+/// unusable (length mismatch, a side without any CPU time).
+pub fn cpu_stats(
+    ref_cpu: &[f64],
+    cand_cpu: &[f64],
+    cand_helper: &[f64],
+    wall: (f64, f64),
+    cfg: &StatsConfig,
+    label: &str,
+) -> Option<CpuStats> {
+    let usable = |v: &[f64]| v.iter().all(|x| x.is_finite() && *x >= 0.0);
+    if ref_cpu.is_empty()
+        || ref_cpu.len() != cand_cpu.len()
+        || !usable(ref_cpu)
+        || !usable(cand_cpu)
+    {
+        return None;
+    }
+    let (r, c) = (mean(ref_cpu), mean(cand_cpu));
+    if r <= 0.0 || c <= 0.0 {
+        return None;
+    }
+    let mut rng = SplitMix64::from_label(cfg.seed, &format!("{label}/cpu"));
+    let n = ref_cpu.len();
+    let mut dist: Vec<f64> = (0..cfg.resamples.max(1))
+        .map(|_| {
+            let (mut sr, mut sc) = (0.0, 0.0);
+            for _ in 0..n {
+                let i = rng.below(n);
+                sr += ref_cpu[i];
+                sc += cand_cpu[i];
+            }
+            if sc > 0.0 {
+                sr / sc
+            } else {
+                f64::INFINITY
+            }
+        })
+        .collect();
+    dist.sort_by(f64::total_cmp);
+    let (ci_low, ci_high) = percentile_interval(&dist, cfg.confidence);
+    Some(CpuStats {
+        ref_cpu_ns: r,
+        cand_cpu_ns: c,
+        cand_helper_cpu_ns: (cand_helper.len() == n && usable(cand_helper))
+            .then(|| mean(cand_helper)),
+        cpu_ratio: r / c,
+        ci_low,
+        ci_high,
+        ref_cores: r / wall.0,
+        cand_cores: c / wall.1,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_ratio_is_a_ratio_of_means_with_an_interval() {
+        let cfg = StatsConfig::default();
+        // The candidate's calls take half the wall time but two cores: same CPU per call.
+        let r = vec![100.0, 110.0, 90.0, 100.0];
+        let c = vec![100.0, 90.0, 110.0, 100.0];
+        let h = vec![50.0; 4];
+        let st = cpu_stats(&r, &c, &h, (100.0, 50.0), &cfg, "cpu").unwrap();
+        assert!((st.cpu_ratio - 1.0).abs() < 1e-12, "{st:?}");
+        assert!(st.ci_low <= 1.0 && st.ci_high >= 1.0, "{st:?}");
+        assert_eq!(st.cand_helper_cpu_ns, Some(50.0));
+        assert!((st.ref_cores - 1.0).abs() < 1e-12 && (st.cand_cores - 2.0).abs() < 1e-12);
+        // No helper figures: not measured, not zero.
+        let st = cpu_stats(&r, &c, &[], (100.0, 50.0), &cfg, "cpu").unwrap();
+        assert_eq!(st.cand_helper_cpu_ns, None);
+        // Missing or broken CPU times give no statistics rather than a made-up ratio.
+        assert!(cpu_stats(&[], &[], &[], (1.0, 1.0), &cfg, "x").is_none());
+        assert!(cpu_stats(&r, &c[..3], &[], (1.0, 1.0), &cfg, "x").is_none());
+        assert!(cpu_stats(&[0.0; 4], &c, &[], (1.0, 1.0), &cfg, "x").is_none());
+        assert!(cpu_stats(&[f64::NAN; 4], &c, &[], (1.0, 1.0), &cfg, "x").is_none());
+    }
 
     /// Synthetic timing-like samples: log-normal noise around `base`, a common per-round drift term
     /// (what pairing cancels) and occasional 30 % spikes (what a shared VM produces).

@@ -38,6 +38,9 @@ pub struct CellSummary {
     pub shape: Vec<usize>,
     /// RAPTORS_SIMD of the runner process (`auto` = not forced).
     pub level: String,
+    /// Timing regime (`hot`, `after-idle`, `cache-cold`, `burst`; the op table's `regimes`).
+    #[serde(default = "hot")]
+    pub regime: String,
     /// Median over rounds of NumPy time / Raptors time (> 1: Raptors faster).
     pub speedup: f64,
     /// Reported interval (95 % by default).
@@ -60,6 +63,18 @@ pub struct CellSummary {
     pub bytes_per_call: u64,
     pub numpy_gbs: f64,
     pub raptors_gbs: f64,
+    /// CPU time per call (mean over rounds, user + system; Raptors's with its helper threads)
+    /// and NumPy / Raptors CPU ratio; None when the file has no CPU times.
+    #[serde(default)]
+    pub numpy_cpu_ns: Option<f64>,
+    #[serde(default)]
+    pub raptors_cpu_ns: Option<f64>,
+    #[serde(default)]
+    pub cpu_ratio: Option<f64>,
+}
+
+fn hot() -> String {
+    crate::ops::HOT.to_string()
 }
 
 /// Cells per verdict.
@@ -96,7 +111,7 @@ pub struct ResultsSummary {
 }
 
 impl ResultsSummary {
-    /// The cell of `op` × `dtype` × `shape` at `level`.
+    /// The `hot` (steady-state) cell of `op` × `dtype` × `shape` at `level`.
     pub fn cell(
         &self,
         op: &str,
@@ -104,17 +119,33 @@ impl ResultsSummary {
         shape: &[usize],
         level: &str,
     ) -> Option<&CellSummary> {
-        self.cells
-            .iter()
-            .find(|c| c.op == op && c.dtype == dtype && c.shape == shape && c.level == level)
+        self.cell_in(op, dtype, shape, level, crate::ops::HOT)
     }
 
-    /// Every cell of `op` × `dtype`, smallest shape first.
+    /// The cell of `op` × `dtype` × `shape` at `level` in `regime`.
+    pub fn cell_in(
+        &self,
+        op: &str,
+        dtype: &str,
+        shape: &[usize],
+        level: &str,
+        regime: &str,
+    ) -> Option<&CellSummary> {
+        self.cells.iter().find(|c| {
+            c.op == op
+                && c.dtype == dtype
+                && c.shape == shape
+                && c.level == level
+                && c.regime == regime
+        })
+    }
+
+    /// Every `hot` cell of `op` × `dtype`, smallest shape first.
     pub fn cells_of(&self, op: &str, dtype: &str) -> Vec<&CellSummary> {
         let mut v: Vec<&CellSummary> = self
             .cells
             .iter()
-            .filter(|c| c.op == op && c.dtype == dtype)
+            .filter(|c| c.op == op && c.dtype == dtype && c.regime == crate::ops::HOT)
             .collect();
         v.sort_by_key(|c| c.shape.iter().product::<usize>());
         v
@@ -146,6 +177,7 @@ pub fn summarize(r: &Results) -> ResultsSummary {
                 dtype: c.raw.dtype.clone(),
                 shape: c.raw.shape.clone(),
                 level: c.raw.level.clone(),
+                regime: c.raw.regime.clone(),
                 speedup: st.speedup,
                 ci_low: st.ci_low,
                 ci_high: st.ci_high,
@@ -161,6 +193,9 @@ pub fn summarize(r: &Results) -> ResultsSummary {
                 bytes_per_call: c.bandwidth.bytes_per_call,
                 numpy_gbs: c.bandwidth.ref_gbs,
                 raptors_gbs: c.bandwidth.cand_gbs,
+                numpy_cpu_ns: c.cpu.as_ref().map(|p| p.ref_cpu_ns),
+                raptors_cpu_ns: c.cpu.as_ref().map(|p| p.cand_cpu_ns),
+                cpu_ratio: c.cpu.as_ref().map(|p| p.cpu_ratio),
             }
         })
         .collect();
@@ -221,6 +256,12 @@ mod tests {
                 stop_se: None,
                 stop_reason: None,
                 rounds_limit_s: None,
+                regime: crate::ops::HOT.into(),
+                ref_cpu_ns: vec![],
+                cand_cpu_ns: vec![],
+                cand_helper_cpu_ns: vec![],
+                cpu_clock: None,
+                regime_setup: None,
             },
             bandwidth: Bandwidth {
                 bytes_per_call: 3 * 4 * (n * n) as u64,
@@ -231,6 +272,7 @@ mod tests {
                 cand_pct_of_bound: 2.0,
             },
             stats,
+            cpu: None,
         }
     }
 

@@ -40,10 +40,16 @@ fn expected() -> Value {
             "name": o.name, "numpy": o.numpy, "raptors": o.raptors, "out": o.out,
             "shape_512": o.shape_for(512), "dtypes": o.dtypes,
             "default_in": o.default_in.iter().map(|s| suite(*s)).collect::<Vec<_>>(),
+            "inplace": o.inplace, "levels": o.levels,
         })).collect::<Vec<_>>(),
         "dtypes": t.dtypes.iter().map(|d| json!({
             "name": d.name, "numpy": d.numpy, "itemsize": d.itemsize,
         })).collect::<Vec<_>>(),
+        "regimes": t.regimes.iter().map(|r| json!({
+            "name": r.name, "default_on": r.default_on, "calls": r.calls, "work_ms": r.work_ms,
+            "evict_llc_multiple": r.evict_llc_multiple,
+        })).collect::<Vec<_>>(),
+        "headline": t.headline,
     })
 }
 
@@ -65,7 +71,7 @@ fn runner_and_rust_see_the_same_op_table() {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), ops::OPS_JSON);
         v.as_object_mut()
             .unwrap()
-            .retain(|k, _| k == "ops" || k == "dtypes");
+            .retain(|k, _| ["ops", "dtypes", "regimes", "headline"].contains(&k.as_str()));
         assert_eq!(v, expected(), "{}", script.display());
     }
     raptors_bench::runner::cleanup_scratch();

@@ -1,20 +1,19 @@
-//! `cargo xtask bench`: set-up, then the raptors-bench comparison runner (which owns the method,
-//! statistics and reports).
+//! `cargo xtask bench`: set-up, then raptors-bench's comparison run (which owns the method, the
+//! statistics, the verdicts and the reports), written to benchmarks/results/.
 
 use std::path::PathBuf;
-use std::process::Command;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
+use raptors_bench::compare::{self, CompareOptions};
 
-use crate::setup::{self, project_root, pyo3_env, SystemNeeds};
-use crate::steps::run_inherit;
+use crate::setup::{self, project_root, SystemNeeds};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
     /// Small matrix for smoke runs (< 60 s).
     #[arg(long)]
     pub quick: bool,
-    /// Comma-separated ops (sum, mean, mean_axis0, mean_axis1, broadcast_add_row, ...).
+    /// Comma-separated ops of the op table (default: its compare set).
     #[arg(long)]
     pub ops: Option<String>,
     /// Comma-separated dtypes: f32,f64.
@@ -35,62 +34,76 @@ pub struct BenchArgs {
     pub threads: Option<usize>,
 }
 
-impl BenchArgs {
-    /// The raptors-bench `compare` arguments these flags translate to.
-    pub fn compare_args(&self, out_dir: &std::path::Path) -> Vec<String> {
-        let mut args = vec![
-            "compare".to_string(),
-            "--python".to_string(),
-            setup::venv_python().display().to_string(),
-            "--out-dir".to_string(),
-            out_dir.display().to_string(),
-            "--plot".to_string(),
-        ];
-        if self.quick {
-            args.push("--quick".into());
-        }
-        for (flag, value) in [
-            ("--ops", &self.ops),
-            ("--dtypes", &self.dtypes),
-            ("--sizes", &self.sizes),
-        ] {
-            if let Some(v) = value {
-                args.push(flag.into());
-                args.push(v.clone());
-            }
-        }
-        if let Some(b) = &self.baseline {
-            args.push("--baseline".into());
-            args.push(b.display().to_string());
-        }
-        if let Some(t) = self.threads {
-            args.push("--threads".into());
-            args.push(t.to_string());
-        }
-        args
-    }
+fn list<T: std::str::FromStr>(text: &str, what: &str) -> Result<Vec<T>> {
+    let parse = |x: &str| {
+        x.trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("bad {what} {x:?}"))
+    };
+    text.split(',')
+        .filter(|x| !x.trim().is_empty())
+        .map(parse)
+        .collect()
 }
 
-/// `cargo run --release -p raptors-bench -- <args>` with the project's Python environment.
-pub fn raptors_bench(args: &[String]) -> Command {
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(project_root())
-        .args(["run", "--quiet", "--release", "-p", "raptors-bench", "--"])
-        .args(args);
-    pyo3_env(&mut cmd);
-    cmd
+/// The comparison these flags ask for.
+pub fn options(args: &BenchArgs) -> Result<CompareOptions> {
+    let mut o = CompareOptions::new(setup::venv_python(), args.quick);
+    if let Some(ops) = &args.ops {
+        o.runner.ops = list(ops, "op")?;
+    }
+    if let Some(d) = &args.dtypes {
+        o.runner.dtypes = list(d, "dtype")?;
+    }
+    if let Some(s) = &args.sizes {
+        o.runner.sizes = list(s, "size")?;
+    }
+    o.runner.threads = args.threads;
+    o.baseline.clone_from(&args.baseline);
+    o.out_dir = args
+        .out_dir
+        .clone()
+        .unwrap_or_else(|| project_root().join("benchmarks/results"));
+    o.plot = true;
+    Ok(o)
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    let opts = options(&args)?;
     setup::ensure_system_packages(SystemNeeds {
         host_tools: true,
         cross: false,
     })?;
     setup::ensure_venv()?;
     setup::build_python_module()?;
-    let out_dir = args
-        .out_dir
-        .clone()
-        .unwrap_or_else(|| project_root().join("benchmarks/results"));
-    run_inherit(&mut raptors_bench(&args.compare_args(&out_dir)))
+    let out = compare::run(&opts);
+    raptors_bench::runner::cleanup_scratch();
+    let out = out?;
+    let r = &out.results;
+    println!(
+        "{}\n{}",
+        raptors_bench::report::aa_table(&r.aa_check),
+        raptors_bench::report::table(&r.cells)
+    );
+    eprintln!(
+        "wrote {} and {}",
+        out.json_path.display(),
+        out.md_path.display()
+    );
+    if let Err(e) = &out.png {
+        eprintln!("no plot: {e}");
+    }
+    if let Some((md, regressions)) = &out.baseline {
+        println!("{md}");
+        if *regressions > 0 {
+            bail!("{regressions} significant regression(s) against the baseline");
+        }
+    }
+    match (&r.runner_error, r.interrupted) {
+        (Some(e), _) => {
+            bail!("the comparison runner failed: {e} (the cells it measured were written)")
+        }
+        (None, true) => bail!("interrupted: partial results written"),
+        _ => Ok(()),
+    }
 }

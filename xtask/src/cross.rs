@@ -68,11 +68,8 @@ impl Arch {
     }
 
     /// The SIMD levels of this architecture's kernels (names as `RAPTORS_SIMD` takes them).
-    pub const fn simd_levels(self) -> &'static [&'static str] {
-        match self {
-            Arch::X86_64 => &["sse2", "avx2", "avx512"],
-            Arch::Aarch64 => &["neon"],
-        }
+    pub fn simd_levels(self) -> &'static [&'static str] {
+        raptors_bench::machine::simd_levels(self.name())
     }
 
     /// `CARGO_TARGET_<TRIPLE>_` prefix of cargo's per-target environment settings.

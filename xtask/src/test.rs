@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 
 use crate::cross::{cross_cargo, host_cargo, Arch, CrossPurpose};
 use crate::setup::{self, project_root, SystemNeeds};
-use crate::steps::{run_streaming, Steps};
+use crate::steps::{run_streaming, Outcome, Steps};
 
 #[derive(clap::Args, Debug)]
 pub struct TestArgs {
@@ -20,48 +20,38 @@ pub struct TestArgs {
 }
 
 pub fn run(args: TestArgs) -> Result<()> {
-    let mut steps = Steps::default();
-    let setup_ok = steps.run("set-up: system packages and .venv", || {
-        setup::ensure_system_packages(SystemNeeds {
-            host_tools: true,
-            cross: !args.no_cross,
-        })?;
-        setup::ensure_rust_lint_tools()?;
-        setup::ensure_venv()?;
-        Ok(None)
-    });
+    let steps = Steps::default();
+    let setup_ok = steps
+        .step("set-up: system packages and .venv", || {
+            setup::ensure_system_packages(SystemNeeds {
+                host_tools: true,
+                cross: !args.no_cross,
+            })?;
+            setup::ensure_rust_lint_tools()?;
+            setup::ensure_venv()
+        })
+        .is_ok();
     if setup_ok {
-        steps.run("cargo fmt --check", || {
-            run_streaming(host_cargo().args(["fmt", "--all", "--check"]))?;
-            Ok(None)
+        steps.tests("cargo fmt --check", || {
+            run_streaming(host_cargo().args(["fmt", "--all", "--check"]))
         });
-        steps.run("cargo clippy (all targets, -D warnings)", || {
-            run_streaming(host_cargo().args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--features",
-                "raptors-kernels/ndarray",
-                "--",
-                "-D",
-                "warnings",
-            ]))?;
-            Ok(None)
+        // The kernels' ndarray doctests and tests need their feature; named here rather than
+        // relying on another crate's dev-dependency to switch it on.
+        let ndarray = ["--features", "raptors-kernels/ndarray"];
+        steps.tests("cargo clippy (all targets, -D warnings)", || {
+            let lint = ["--", "-D", "warnings"];
+            run_streaming(
+                host_cargo()
+                    .args(["clippy", "--workspace", "--all-targets"])
+                    .args(ndarray)
+                    .args(lint),
+            )
         });
         let host = Arch::host();
-        steps.run(&format!("cargo test --workspace ({host})"), || {
-            Ok(Some(run_streaming(
-                // The kernels' ndarray doctests and tests need their feature; named here rather
-                // than relying on another crate's dev-dependency to switch it on.
-                host_cargo().args([
-                    "test",
-                    "--workspace",
-                    "--features",
-                    "raptors-kernels/ndarray",
-                ]),
-            )?))
+        steps.tests(&format!("cargo test --workspace ({host})"), || {
+            run_streaming(host_cargo().args(["test", "--workspace"]).args(ndarray))
         });
-        steps.run("example: raptors-kernels on an ndarray matrix", || {
+        steps.tests("example: raptors-kernels on an ndarray matrix", || {
             run_streaming(host_cargo().args([
                 "run",
                 "-p",
@@ -70,37 +60,40 @@ pub fn run(args: TestArgs) -> Result<()> {
                 "ndarray_matrix",
                 "--features",
                 "ndarray",
-            ]))?;
-            Ok(None)
+            ]))
         });
-        other_architecture_tests(&mut steps, host, args.no_cross);
-        let built = steps.run("build the raptors module (maturin, release)", || {
-            setup::build_python_module()?;
-            Ok(None)
-        });
-        if built {
-            steps.run("pytest (Python package)", || {
+        other_architecture_tests(&steps, host, args.no_cross);
+        let built = steps.step(
+            "build the raptors module (maturin, release)",
+            setup::build_python_module,
+        );
+        if built.is_ok() {
+            steps.tests("pytest (Python package)", || {
                 let mut cmd = Command::new(setup::venv_python());
                 cmd.current_dir(project_root())
                     .args(["-m", "pytest", "-p", "no:cacheprovider"])
                     .args(python_test_dirs());
-                Ok(Some(run_streaming(&mut cmd)?))
+                run_streaming(&mut cmd)
             });
         }
         if args.container {
-            steps.run("container profile (opt-in)", || {
-                crate::profile::container::run_container_test()?;
-                Ok(None)
-            });
+            let _ = steps.step(
+                "container profile (opt-in)",
+                crate::profile::container::run_container_test,
+            );
         }
     }
     steps.print_summary("cargo xtask test — summary");
-    let total = steps.total_counts();
-    // A plain closing line that any CI log reader understands.
-    let failed_steps: Vec<&str> = steps
-        .reports
+    let records = steps.records();
+    let mut total = crate::steps::TestCounts::default();
+    records
         .iter()
-        .filter(|r| !r.ok)
+        .filter_map(|r| r.counts)
+        .for_each(|c| total.add(c));
+    // A plain closing line that any CI log reader understands.
+    let failed_steps: Vec<&str> = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failed)
         .map(|r| r.name.as_str())
         .collect();
     println!(
@@ -114,11 +107,11 @@ pub fn run(args: TestArgs) -> Result<()> {
             format!("; FAILED steps: {}", failed_steps.join(", "))
         }
     );
-    if !steps.all_ok() {
+    if !failed_steps.is_empty() {
         bail!("some test steps failed (see the summary above)");
     }
-    for r in steps.not_run_steps() {
-        eprintln!("note: not run — {}: {}", r.name, r.detail);
+    for r in records.iter().filter(|r| r.outcome == Outcome::Skipped) {
+        eprintln!("note: not run — {}: {}", r.name, r.reason);
     }
     Ok(())
 }
@@ -127,28 +120,26 @@ pub fn run(args: TestArgs) -> Result<()> {
 /// tests are cross-built and run under qemu-user; on an aarch64 host the NEON tests already ran
 /// natively with the workspace, and the x86-64 SIMD levels cannot run here: that is said, not
 /// skipped silently.
-fn other_architecture_tests(steps: &mut Steps, host: Arch, no_cross: bool) {
+fn other_architecture_tests(steps: &Steps, host: Arch, no_cross: bool) {
     let other = host.other();
     let name = format!("raptors-kernels tests on {other} (qemu-user)");
     match other {
-        Arch::Aarch64 if no_cross => steps.not_run(
+        Arch::Aarch64 if no_cross => steps.skip(
             &name,
             "--no-cross was given (local shortcut; CI never passes it): the NEON kernels were not tested",
         ),
         Arch::Aarch64 => {
-            steps.run(&name, || {
-                Ok(Some(run_streaming(
-                    cross_cargo(other, CrossPurpose::RunUnderQemu).args([
-                        "test",
-                        "--target",
-                        other.triple(),
-                        "-p",
-                        "raptors-kernels",
-                    ]),
-                )?))
+            steps.tests(&name, || {
+                run_streaming(cross_cargo(other, CrossPurpose::RunUnderQemu).args([
+                    "test",
+                    "--target",
+                    other.triple(),
+                    "-p",
+                    "raptors-kernels",
+                ]))
             });
         }
-        Arch::X86_64 => steps.not_run(
+        Arch::X86_64 => steps.skip(
             &format!("raptors-kernels tests on {other}"),
             &format!(
                 "this is an {host} host: the {} kernels cannot run here (the NEON and scalar \

@@ -220,7 +220,7 @@ pub fn run_profile_container(args: &ProfileArgs) -> Result<()> {
     Ok(())
 }
 
-/// The classified perf status the in-container report recorded.
+/// The classified perf status the in-container report recorded (raptors-bench's wording).
 pub fn counter_status(profiles: &Path) -> Result<String> {
     let text = fs::read_to_string(profiles.join("counters.json"))
         .with_context(|| format!("no counters.json in {}", profiles.display()))?;
@@ -228,8 +228,9 @@ pub fn counter_status(profiles: &Path) -> Result<String> {
     if let Some(err) = v.get("error").and_then(Value::as_str) {
         bail!("the container's counters step failed: {err}");
     }
-    let c = super::adapters::counters(&v)?;
-    Ok(format!("{} — {}", c.status, c.detail))
+    let report: raptors_bench::collect::CountersReport = serde_json::from_value(v)?;
+    let summary = raptors_bench::collect::summary(&report);
+    Ok(summary.lines().take(2).collect::<Vec<_>>().join("; "))
 }
 
 /// Opt-in test: build the image, run `profile --quick` inside it into target/container-test, and

@@ -1,30 +1,26 @@
-//! `cargo xtask profile`: writes the NumPy-vs-Raptors evidence folder (benchmarks/profiles/).
-//! Orchestration only — locating, disassembling and loop analysis are raptors-asm's, timing and
-//! counters raptors-bench's; this module runs them per op, finds the functions that really run
-//! (callgrind), and assembles their outputs into the report. Artifacts are written to a temp
-//! folder and swapped in atomically; a failing step is recorded and the others still run.
+//! `cargo xtask profile`: the NumPy-vs-Raptors evidence folder (benchmarks/profiles/). Orchestration
+//! only: raptors-bench runs callgrind, perf sampling, the timings and the counters and stores the
+//! one verdict; raptors-asm locates, chooses, maps, disassembles and compares. The host's
+//! architecture is *measured* (executed, profiled, timed); the other one is analysed *statically*
+//! (NumPy's wheel and a cross-built Raptors kernels library for it). Artifacts are written to a
+//! temp folder and swapped in atomically; a failing step is recorded and the others still run.
 
-mod adapters;
-mod analysis;
 mod artifacts;
-mod callgrind;
 pub mod container;
-mod findings;
-mod model;
+mod functions;
+mod inputs;
 mod pipeline;
-mod probes;
-mod provenance;
-mod publish;
 mod report;
-mod runlog;
-mod select;
-mod symbols;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::ValueEnum;
+use raptors_bench::ops::{table, Suite};
 
+use crate::cross::Arch;
 use crate::setup::project_root;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -45,17 +41,16 @@ pub enum ArchSel {
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ProfileArgs {
-    /// Small matrix (timings at 512²/1024², fewer callgrind repetitions): < 2 minutes.
+    /// Small matrix (timings at 512²/1024², fewer callgrind repetitions, shorter samples).
     #[arg(long)]
     pub quick: bool,
-    /// Comma-separated ops: sum, mean, mean_axis0, mean_axis1, broadcast_add_row,
-    /// broadcast_add_col, add, scale (default: all).
+    /// Comma-separated ops of the op table (`raptors-bench ops`; default: its profile set).
     #[arg(long)]
     pub ops: Option<String>,
     #[arg(long, value_enum, default_value = "all")]
     pub dtype: DtypeSel,
-    /// x86_64 (dynamic + static analysis), aarch64 (static analysis of NumPy's aarch64 wheel and
-    /// a cross-built Raptors library), or all.
+    /// Architectures analysed: the host's is measured (executed, profiled, timed), the other one
+    /// analysed statically (NumPy's wheel, a cross-built Raptors library); or all.
     #[arg(long, value_enum, default_value = "all")]
     pub arch: ArchSel,
     /// Build the profile container image and run the profile inside it (Docker).
@@ -70,46 +65,44 @@ pub struct ProfileArgs {
     pub out_dir: Option<PathBuf>,
 }
 
-/// What one run covers, validated from the flags.
+/// What one run covers, validated from the flags, for a given host.
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub quick: bool,
     pub ops: Vec<String>,
     pub dtypes: Vec<String>,
-    pub x86: bool,
-    pub aarch64: bool,
+    /// The measured architecture. Its functions are found by execution even when it is not
+    /// analysed (`--arch` of the other one): the static side is mapped from them.
+    pub host: Arch,
+    /// Architectures analysed (disassembly, loops, report columns), the host's first.
+    pub archs: Vec<Arch>,
     pub command: String,
 }
 
 impl Plan {
-    pub fn from_args(args: &ProfileArgs) -> Result<Plan> {
-        let known = callgrind::op_names();
+    pub fn new(args: &ProfileArgs, host: Arch) -> Result<Plan> {
         let ops: Vec<String> = match &args.ops {
-            None => known.iter().map(|s| s.to_string()).collect(),
-            Some(list) => {
-                let ops: Vec<String> = list
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                if ops.is_empty() {
-                    bail!("--ops is empty; known ops: {}", known.join(", "));
-                }
-                for op in &ops {
-                    if !known.contains(&op.as_str()) {
-                        bail!(
-                            "unknown op {op:?} in --ops; known ops: {}",
-                            known.join(", ")
-                        );
-                    }
-                }
-                ops
-            }
+            None => table()
+                .default_ops(Suite::Profile)
+                .iter()
+                .map(|o| o.name.clone())
+                .collect(),
+            Some(list) => list
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
         };
-        let dtypes = match args.dtype {
-            DtypeSel::F32 => vec!["f32".to_string()],
-            DtypeSel::F64 => vec!["f64".to_string()],
-            DtypeSel::All => vec!["f32".to_string(), "f64".to_string()],
+        if ops.is_empty() {
+            bail!("--ops is empty; known ops: {}", table().names().join(", "));
+        }
+        for op in &ops {
+            table().op(op)?;
+        }
+        let dtypes: Vec<String> = match args.dtype {
+            DtypeSel::F32 => vec!["f32".into()],
+            DtypeSel::F64 => vec!["f64".into()],
+            DtypeSel::All => vec!["f32".into(), "f64".into()],
         };
         let mut command = String::from("cargo xtask profile");
         if args.quick {
@@ -121,21 +114,36 @@ impl Plan {
         if args.dtype != DtypeSel::All {
             command.push_str(&format!(" --dtype {}", dtypes[0]));
         }
-        match args.arch {
-            ArchSel::X86_64 => command.push_str(" --arch x86_64"),
-            ArchSel::Aarch64 => command.push_str(" --arch aarch64"),
-            ArchSel::All => {}
+        let archs = match args.arch {
+            ArchSel::All => vec![host, host.other()],
+            ArchSel::X86_64 => vec![Arch::X86_64],
+            ArchSel::Aarch64 => vec![Arch::Aarch64],
+        };
+        if args.arch != ArchSel::All {
+            command.push_str(&format!(" --arch {}", archs[0]));
         }
         Ok(Plan {
             quick: args.quick,
             ops,
             dtypes,
-            // aarch64 analysis maps from the x86-64 functions callgrind found, so it needs them;
-            // `--arch aarch64` still runs the x86-64 discovery but writes only aarch64 results.
-            x86: args.arch != ArchSel::Aarch64,
-            aarch64: args.arch != ArchSel::X86_64,
+            host,
+            archs,
             command,
         })
+    }
+
+    /// The architecture analysed statically, if one is.
+    pub fn static_arch(&self) -> Option<Arch> {
+        self.archs.iter().copied().find(|a| *a != self.host)
+    }
+
+    /// Every op × dtype, dtype-major (the order of the report's tables).
+    pub fn cells(&self) -> Vec<(String, String)> {
+        let ops = &self.ops;
+        self.dtypes
+            .iter()
+            .flat_map(|d| ops.iter().map(move |o| (o.clone(), d.clone())))
+            .collect()
     }
 }
 
@@ -147,34 +155,34 @@ pub fn run(args: ProfileArgs) -> Result<()> {
     if args.container {
         return container::run_profile_container(&args);
     }
-    let plan = Plan::from_args(&args)?;
+    let plan = Plan::new(&args, Arch::host())?;
     let dest = match &args.out_dir {
         Some(d) if d.is_absolute() => d.clone(),
         Some(d) => std::env::current_dir()?.join(d),
         None => default_out_dir(),
     };
     let started = std::time::Instant::now();
-    let outcome = publish::publish_atomically(&dest, |tmp| pipeline::profile_into(tmp, &plan))?;
-    // docs/findings.md follows the committed evidence folder only, not scratch runs.
-    if dest == default_out_dir() {
-        let doc = project_root().join("docs/findings.md");
-        std::fs::write(&doc, report::render_findings_doc(&outcome.report))
-            .with_context(|| format!("writing {}", doc.display()))?;
-    }
+    let result = artifacts::publish_atomically(&dest, |tmp| pipeline::profile_into(tmp, &plan));
+    raptors_bench::runner::cleanup_scratch();
+    let steps = result?;
+    let failed: Vec<_> = steps
+        .iter()
+        .filter(|r| r.outcome == crate::steps::Outcome::Failed)
+        .collect();
     eprintln!(
         "\nprofile written to {} in {:.0} s: {} steps, {} failed",
         dest.display(),
         started.elapsed().as_secs_f64(),
-        outcome.report.steps.len(),
-        outcome.failed.len()
+        steps.len(),
+        failed.len()
     );
-    for f in &outcome.failed {
-        eprintln!("  ✗ {f}");
+    for f in &failed {
+        eprintln!("  ✗ {}: {}", f.name, f.reason.lines().next().unwrap_or(""));
     }
-    if !outcome.failed.is_empty() {
+    if !failed.is_empty() {
         bail!(
             "{} profile step(s) failed (the report and profile.log say why); the other artifacts were written",
-            outcome.failed.len()
+            failed.len()
         );
     }
     Ok(())

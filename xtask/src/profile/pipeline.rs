@@ -1,319 +1,380 @@
-//! The profile's steps in order. Each step records its outcome; later steps that need an earlier
-//! step's output are recorded as skipped with the reason. Artifacts are collected in memory and
-//! written at the end with the final provenance (libraries and their hashes are known by then).
+//! The profile's steps in order. Each step records its outcome; a step that needs what an earlier
+//! one did not produce is recorded as skipped with the reason. Artifacts are collected in memory
+//! and written at the end with the final provenance.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
+use raptors_asm::compare::{bodies_side_by_side, compare_text, side_at, Comparison, Side};
+use raptors_asm::disasm::{disassemble_functions, TextOptions};
+use raptors_asm::simd::{simd_report, simd_text};
+use raptors_asm::twin::IsaLevel;
+use raptors_bench::callgrind::{self, CallgrindOptions, CallgrindRun};
+use raptors_bench::collect::{self, CountersOptions, ValgrindMode};
+use raptors_bench::compare::{self, CompareOptions};
+use raptors_bench::machine::{self, simd_levels};
+use raptors_bench::ops::table;
+use raptors_bench::provenance::{tool_version, Content, LibraryInfo, Provenance};
+use raptors_bench::sampling::{self, Samples, SamplingError};
+use serde_json::json;
 
-use super::analysis::{self, Asm};
-use super::artifacts::{self, Artifacts, Content};
-use super::callgrind::OpHot;
-use super::model::{Artifact, Avail, Environment, HotLoopPair, OpFunctions, ReportInput, Timings};
-use super::probes;
-use super::provenance::{self, library_info, Provenance};
-use super::report;
-use super::runlog::{Outcome, StepLog};
-use super::select;
-use super::symbols::Sym;
-use super::{adapters, Plan};
+use super::artifacts::{self, Artifacts};
+use super::functions::{
+    self, ArchPicks, Executed, ExecutedLoop, Measured, OpPicks, Picked, SidePicks, EMULATED,
+};
+use super::inputs::{self, Lib};
+use super::report::{self, IsaRow, LoopPair, ReportInput};
+use super::Plan;
+use crate::cross::Arch;
 use crate::setup::{self, SystemNeeds};
+use crate::steps::{need, StepRecord, Steps, Unavailable};
 
-pub struct RunOutcome {
-    pub report: ReportInput,
-    pub failed: Vec<String>,
-}
+type SampleMap = BTreeMap<(String, String), Result<Samples, SamplingError>>;
 
-/// Libraries analysed, per side.
-#[derive(Default)]
-pub struct Libs {
-    pub numpy_x86: Option<PathBuf>,
-    pub raptors_x86: Option<PathBuf>,
-    pub numpy_arm: Option<PathBuf>,
-    pub raptors_arm: Option<PathBuf>,
-}
-
-pub fn need<'a, T>(v: &'a Option<T>, what: &str) -> Result<&'a T> {
-    v.as_ref()
-        .with_context(|| format!("skipped: {what} is not available (an earlier step failed)"))
-}
-
-pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
-    let partial = tmp.join(".profile.log.partial");
-    // 17 steps with both architectures; the aarch64 ones are 3 of them, the x86-64 disassembly 1.
-    let planned = 17 - 3 * u64::from(!plan.aarch64) - u64::from(!plan.x86);
-    let log = StepLog::new(planned, Some(&partial), &format!("# {}\n", plan.command))?;
+/// Runs every step into `tmp`; returns the step records.
+pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
+    let (host, other) = (plan.host, plan.static_arch());
+    let log_path = tmp.join(".profile.log");
+    let steps = Steps::logged(&log_path, &format!("# {}\n", plan.command))?;
     let mut art = Artifacts::default();
     let python = setup::venv_python();
-    let mut libs = Libs::default();
 
-    // ---- set-up ------------------------------------------------------------------------------
-    log.step(
+    // ---- set-up, environment, the measured side's libraries ------------------------------------
+    let _ = steps.step(
         "set-up: system packages (valgrind, perf, cross toolchain)",
         || {
             setup::ensure_system_packages(SystemNeeds {
                 host_tools: true,
-                cross: plan.aarch64,
+                cross: other.is_some(),
             })
         },
     );
-    let venv = log.step("set-up: Python .venv", setup::ensure_venv);
-    let module = match venv {
-        Some(()) => log.step(
-            "build the raptors module (maturin, release)",
-            setup::build_python_module,
-        ),
-        None => {
-            log.skip(
-                "build the raptors module (maturin, release)",
-                ".venv set-up failed",
-            );
-            None
+    let build = "build the raptors module (maturin, release)";
+    match steps.step("set-up: Python .venv", setup::ensure_venv) {
+        Ok(()) if steps.step(build, setup::build_python_module).is_err() => {
+            steps.note("later steps use the previously installed raptors build, if any")
         }
-    };
-    if module.is_none() {
-        // Later steps still import whatever `raptors` build is installed; the Status table shows
-        // this step failed, so a stale module is visible.
-        log.note("the raptors module was not (re)built: later steps use the previously installed build, if any");
+        Ok(()) => {}
+        Err(_) => steps.skip(build, "the .venv set-up failed"),
     }
-    let tools = log.step("build raptors-asm and raptors-bench (release)", || {
-        build_tools(&log)
-    });
-    let asm = tools.as_ref().map(|(a, _)| Asm { bin: a.clone() });
-    let bench = tools.as_ref().map(|(_, b)| b.clone());
-
-    // ---- environment and libraries -------------------------------------------------------------
-    let env: Option<Environment> = log.step(
-        "environment (CPU, NumPy dispatch, Raptors SIMD level)",
+    let env = steps.step(
+        "environment: CPU, emulation, NumPy dispatch, Raptors levels",
         || {
-            let (raw, env) = probes::environment(&log, &python)?;
+            let (raw, env) = machine::probe(&python, None)?;
             art.put("environment.json", Content::Json(raw));
             Ok(env)
         },
     );
-    log.step("locate the extension modules (raptors-asm locate)", || {
-        let asm = need(&asm, "raptors-asm")?;
-        let locate = |module: &str| -> Result<PathBuf> {
-            let mut c = Command::new(&asm.bin);
-            c.args(["locate", module, "--python"])
-                .arg(&python)
-                .arg("--json");
-            let v: Value = serde_json::from_str(&log.run(&mut c)?)?;
-            Ok(PathBuf::from(adapters::located_path(&v)?))
-        };
-        libs.numpy_x86 = Some(locate("numpy._core._multiarray_umath")?);
-        libs.raptors_x86 = Some(locate("raptors")?);
-        Ok(())
-    });
-
-    // ---- what really runs: callgrind ----------------------------------------------------------
-    let mut hot: Vec<OpHot> = Vec::new();
-    let mut valgrind_level = None;
-    log.step(
-        "callgrind: hottest function per op (dtypes in parallel)",
-        || {
-            let (np, rp) = (
-                need(&libs.numpy_x86, "NumPy's module")?,
-                need(&libs.raptors_x86, "Raptors's module")?,
-            );
-            let (found, level, errors) = select::run_callgrind(&log, &python, plan, np, rp)?;
-            hot = found;
-            valgrind_level = level;
-            if !errors.is_empty() {
-                bail!("{}", errors.join("; "));
-            }
-            Ok(())
-        },
-    );
-
-    // ---- x86-64: choose functions, disassemble, count -------------------------------------------
-    let x86_syms = log.step(
-        "symbols of the x86-64 modules (raptors-asm symbols)",
-        || {
-            let asm = need(&asm, "raptors-asm")?;
-            let np = asm.symbols(&log, need(&libs.numpy_x86, "NumPy's module")?)?;
-            let rp = asm.symbols(&log, need(&libs.raptors_x86, "Raptors's module")?)?;
-            Ok((np, rp))
-        },
-    );
-    let mut functions: Vec<OpFunctions> = Vec::new();
-    log.step(
-        "choose the functions per op (callgrind, else name patterns)",
-        || {
-            let (np, rp) = need(&x86_syms, "the x86-64 symbol tables")?;
-            let level = env
-                .as_ref()
-                .map(|e| e.raptors_simd_level.as_str())
-                .unwrap_or("");
-            functions = select::choose_x86(plan, &hot, np, rp, level);
-            Ok(())
-        },
-    );
-    if plan.x86 {
-        let asm_names = [
-            "numpy_asm.txt",
-            "raptors_asm.txt",
-            "numpy_simd.txt",
-            "numpy_simd.json",
-            "raptors_simd.txt",
-            "raptors_simd.json",
-        ];
-        let r = log.step(
-            "x86-64 disassembly and SIMD counts of those functions",
+    let emulation = env
+        .as_ref()
+        .map_or_else(|_| machine::emulation(), |e| e.emulation.clone());
+    let measured = steps
+        .step(
+            &format!("{host}: locate the extension modules (raptors-asm locate)"),
             || {
-                let asm = need(&asm, "raptors-asm")?;
-                artifacts::x86_artifacts(&log, asm, &libs, &functions, &mut art)
+                Ok([
+                    Lib::locate("numpy._core._multiarray_umath", &python)?,
+                    Lib::locate("raptors", &python)?,
+                ])
             },
-        );
-        if r.is_none() {
+        )
+        .ok();
+
+    // ---- what runs: callgrind and perf sampling ---------------------------------------------------
+    let mut cg: Option<CallgrindRun> = None;
+    let cg_done = steps.step(
+        &format!("{host}: callgrind — what each op executes under valgrind"),
+        || {
+            if let Some(e) = &emulation {
+                bail!(Unavailable(format!(
+                    "valgrind cannot run under qemu-user emulation ({})",
+                    e.describe()
+                )));
+            }
+            let [np, rp] = need(&measured, "the located extension modules")?;
+            let mut o = CallgrindOptions::new(&python);
+            (o.ops, o.dtypes) = (plan.ops.clone(), plan.dtypes.clone());
+            o.reps = if plan.quick {
+                5
+            } else {
+                callgrind::DEFAULT_REPS
+            };
+            (o.numpy_lib, o.raptors_lib) = (Some(np.path.clone()), Some(rp.path.clone()));
+            let run = cg.insert(callgrind::run(&o)?);
+            match run.errors() {
+                e if e.is_empty() => Ok(()),
+                e => bail!("{}", e.join("; ")),
+            }
+        },
+    );
+    let cg = cg.ok_or(cg_done.err().unwrap_or_default());
+    let samples: Result<SampleMap, String> = steps.step(
+        &format!("{host}: perf sampling — the real run's hot functions (cpu-clock)"),
+        || {
+            if emulation.is_some() {
+                bail!(Unavailable(format!(
+                    "{EMULATED} (perf would sample the emulator's translated code)"
+                )));
+            }
+            need(&measured, "the located extension modules")?;
+            let work =
+                setup::target_dir().join(format!("profile-cache/perf-{}", std::process::id()));
+            let seconds = if plan.quick { 0.15 } else { 0.3 };
+            let fallback =
+                "real-run functions are the ISA twins of callgrind's at this machine's level";
+            let map = sampling::sample_ops(&python, &plan.cells(), 512, seconds, &work)
+                .map_err(|e| Unavailable(format!("{e}: {fallback}")))?;
+            let failed: Vec<String> = map
+                .iter()
+                .filter_map(|((o, d), r)| Some(format!("{o} {d}: {}", r.as_ref().err()?)))
+                .collect();
+            if !failed.is_empty() {
+                steps.note(&format!("perf sampling failed for {}", failed.join("; ")));
+            }
+            Ok(map)
+        },
+    );
+
+    // ---- the static side's libraries -------------------------------------------------------------
+    let (mut numpy_other, mut raptors_other) = (None, None);
+    if let Some(o) = other {
+        let wheel = format!("{o}: NumPy's wheel module (pip download, cached in target/)");
+        numpy_other = steps
+            .step(&wheel, || inputs::numpy_wheel_module(&steps, &python, o))
+            .ok();
+        let cross = format!("{o}: cross-build the Raptors kernels cdylib");
+        raptors_other = steps.step(&cross, || inputs::cross_kernels(&steps, o)).ok();
+    }
+    let static_libs = [numpy_other.as_ref(), raptors_other.as_ref()];
+
+    // ---- choose the functions, disassemble them, compare their loops ------------------------------
+    let picks: Vec<OpPicks> = steps
+        .step(
+            "choose the functions that run each op (raptors-asm choose, twin)",
+            || {
+                let libs = need(&measured, "the located extension modules")?;
+                let ev = Evidence {
+                    cg: &cg,
+                    samples: &samples,
+                    env: env.as_ref().ok(),
+                    emulated: emulation.is_some(),
+                };
+                Ok(plan
+                    .cells()
+                    .iter()
+                    .map(|(op, dtype)| choose_op(op, dtype, plan, libs, static_libs, &ev))
+                    .collect())
+            },
+        )
+        .unwrap_or_default();
+    let mut isa: Vec<IsaRow> = Vec::new();
+    let lib_pair = |arch: Arch| match (arch == host, &measured) {
+        (true, Some([n, r])) => [Some(n), Some(r)],
+        (true, None) => [None, None],
+        (false, _) => static_libs,
+    };
+    for &arch in &plan.archs {
+        let step = format!("{arch}: disassembly and SIMD counts of those functions");
+        if let Err(why) = steps.step(&step, || {
+            disassemble(arch, lib_pair(arch), &picks, &mut art, &mut isa)
+        }) {
             art.expect(
-                &asm_names,
-                "the x86-64 disassembly step failed (see profile.log)",
+                &artifact_names(arch),
+                &format!("the {arch} disassembly step did not succeed: {why}"),
             );
         }
     }
-
-    // ---- aarch64: static analysis --------------------------------------------------------------
-    let mut arm_syms: (Option<Vec<Sym>>, Option<Vec<Sym>>) = (None, None);
-    if plan.aarch64 {
-        let numpy_version = env
-            .as_ref()
-            .map(|e| e.numpy_version.clone())
-            .unwrap_or_default();
-        libs.numpy_arm = log.step(
-            "aarch64: NumPy wheel module (pip download, cached in target/)",
-            || probes::numpy_aarch64_module(&log, &python, &numpy_version),
-        );
-        libs.raptors_arm = log.step("aarch64: cross-build the Raptors kernels cdylib", || {
-            probes::raptors_aarch64_library(&log)
-        });
-        log.step("aarch64: map functions, disassemble, count NEON", || {
-            let asm = need(&asm, "raptors-asm")?;
-            if let Some(lib) = &libs.numpy_arm {
-                arm_syms.0 = Some(asm.symbols(&log, lib)?);
+    // Rows of a failed check stay in the report (the step fails visibly, nothing is lost).
+    let executed_rows = std::cell::RefCell::new(None::<Vec<ExecutedLoop>>);
+    let loops: Vec<LoopPair> = steps
+        .step("hot loops side by side (raptors-asm compare)", || {
+            let pairs: Vec<LoopPair> = picks
+                .iter()
+                .flat_map(|p| p.archs.iter().map(move |a| (p, a)))
+                .filter(|(_, a)| plan.archs.iter().any(|x| x.name() == a.arch))
+                .flat_map(|(p, a)| {
+                    let libs = lib_pair(if a.arch == host.name() {
+                        host
+                    } else {
+                        host.other()
+                    });
+                    loop_pairs(p, a, libs)
+                })
+                .collect();
+            match pairs.is_empty() {
+                true => bail!("no op had functions on both sides to compare"),
+                false => Ok(pairs),
             }
-            if let Some(lib) = &libs.raptors_arm {
-                arm_syms.1 = Some(asm.symbols(&log, lib)?);
-            }
-            select::choose_aarch64(&mut functions, &arm_syms.0, &arm_syms.1, &libs);
-            artifacts::aarch64_artifacts(&log, asm, &libs, &functions, &mut art)
-        });
-        art.expect(
-            &[
-                "numpy_neon.txt",
-                "numpy_neon.json",
-                "raptors_neon.txt",
-                "raptors_neon.json",
-            ],
-            "the aarch64 library was not available (see the aarch64 steps in profile.log)",
-        );
-    }
+        })
+        .unwrap_or_default();
 
-    // ---- hot loops side by side ---------------------------------------------------------------
-    let mut loops: Vec<HotLoopPair> = Vec::new();
-    let mut compare_json: Vec<Value> = Vec::new();
-    log.step("hot loops side by side (raptors-asm compare)", || {
-        let asm = need(&asm, "raptors-asm")?;
-        (loops, compare_json) = compare_loops(&log, asm, plan, &libs, &functions);
-        let failed = loops
-            .iter()
-            .filter(|p| p.numpy.ok().is_none() && p.raptors.ok().is_none())
-            .count();
-        if loops.is_empty() {
-            bail!("no op had functions on both sides to compare");
-        }
-        log.note(&format!(
-            "{} loop pairs compared, {failed} without data",
-            loops.len()
-        ));
-        Ok(())
-    });
+    let executed_loops: Vec<ExecutedLoop> = steps
+        .step(
+            &format!("{host}: hot loops by execution (callgrind counts; static ≤ measured check)"),
+            || {
+                let cg = cg
+                    .as_ref()
+                    .map_err(|e| anyhow::anyhow!("no callgrind run: {e}"))?;
+                let rows = executed_loops(&picks, cg, lib_pair(host), host);
+                if rows.is_empty() {
+                    bail!("no op had a function with execution counts");
+                }
+                let failed: Vec<String> = rows
+                    .iter()
+                    .filter(|r| r.passed == Some(false))
+                    .map(|r| format!("{} {} {}: {}", r.op, r.dtype, r.library, r.check))
+                    .collect();
+                match failed.is_empty() {
+                    true => Ok(rows),
+                    false => {
+                        executed_rows.replace(Some(rows));
+                        bail!(
+                            "{} loop check(s) failed: {}",
+                            failed.len(),
+                            failed.join("; ")
+                        )
+                    }
+                }
+            },
+        )
+        .unwrap_or_else(|_| executed_rows.take().unwrap_or_default());
 
-    // ---- timings and counters -----------------------------------------------------------------
-    let timings: Avail<Timings> = match log.step(
+    // ---- timings and counters ------------------------------------------------------------------
+    let timings = steps.step(
         "timings: raptors-bench compare (paired, interleaved)",
         || {
-            run_timings(
-                &log,
-                need(&bench, "raptors-bench")?,
-                &python,
-                plan,
-                tmp,
-                &mut art,
-            )
+            let mut o = CompareOptions::new(python.clone(), plan.quick);
+            (o.runner.ops, o.runner.dtypes) = (plan.ops.clone(), plan.dtypes.clone());
+            (o.out_dir, o.name, o.plot) = (tmp.join(".timings"), Some("timings".into()), true);
+            let out = compare::run(&o)?;
+            art.put(
+                "timings.json",
+                Content::Json(serde_json::to_value(&out.results)?),
+            );
+            art.put(
+                "timings.md",
+                Content::Markdown(fs::read_to_string(&out.md_path)?),
+            );
+            match &out.png {
+                Ok(png) => art.put("timings.png", Content::Png(fs::read(png)?)),
+                Err(e) => steps.note(&format!("no timings plot: {e}")),
+            }
+            let _ = fs::remove_dir_all(&o.out_dir);
+            match &out.results.runner_error {
+                Some(e) => bail!(
+                    "the runner failed part-way (the cells it measured are in timings.json): {e}"
+                ),
+                None => Ok(out.results),
+            }
         },
-    ) {
-        Some(t) => Avail::Ok(t),
-        None => Avail::missing(last_reason(&log)),
-    };
-    let counters = match log.step(
-        "counters: raptors-bench counters (perf, else valgrind)",
-        || {
-            run_counters(
-                &log,
-                need(&bench, "raptors-bench")?,
-                &python,
-                plan,
-                tmp,
-                &mut art,
-            )
-        },
-    ) {
-        Some(c) => Avail::Ok(c),
-        None => Avail::missing(last_reason(&log)),
-    };
+    );
+    let counters = steps.step("counters: perf stat, else valgrind cachegrind (raptors-bench counters)", || {
+        // Quick runs count three ops briefly and skip the ~100 s valgrind fallback: the callgrind
+        // step's instruction counts stand in ("Executed instructions per element").
+        let quick = ["sum", "mean_axis0", "add"].map(String::from);
+        let mut ops: Vec<String> = plan.ops.iter().filter(|o| !plan.quick || quick.contains(o)).cloned().collect();
+        if ops.is_empty() {
+            ops = plan.ops[..1].to_vec();
+        }
+        let valgrind = if plan.quick || emulation.is_some() { ValgrindMode::Never } else { ValgrindMode::Auto };
+        let (python, dtype, perf_iters) = (python.clone(), plan.dtypes[0].clone(), if plan.quick { 50 } else { 2000 });
+        let o = CountersOptions { python, pythonpath: None, ops, dtype, size: 512, perf_iters, valgrind_iters: 10, valgrind, valgrind_level: None, jobs: 2 };
+        let rep = collect::run_counters(&o)?;
+        art.put("counters.json", Content::Json(serde_json::to_value(&rep)?));
+        let text = collect::summary(&rep);
+        let mut text = text.split("perf stat, per call:").next().unwrap_or("").trim().to_string();
+        if valgrind == ValgrindMode::Never {
+            text.push_str(match emulation {
+                Some(_) => "\n(valgrind cannot run under qemu-user emulation)",
+                None => "\n(quick: no valgrind fallback; the callgrind step's counts stand in: \"Executed instructions per element\")",
+            });
+        }
+        Ok(text)
+    });
 
-    // ---- provenance and report ----------------------------------------------------------------
-    let prov = final_provenance(plan, &libs, &asm, &bench, &python);
+    // ---- provenance and report -------------------------------------------------------------------
+    let mut prov = Provenance::new(&plan.command);
+    let (py, cargo) = (
+        python.display().to_string(),
+        std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
+    );
+    let tools: [(&str, &str, &[&str]); 7] = [
+        ("cargo", &cargo, &["--version"]),
+        ("rustc", "rustc", &["--version"]),
+        ("python", &py, &["--version"]),
+        (
+            "numpy",
+            &py,
+            &["-c", "import numpy; print(numpy.__version__)"],
+        ),
+        ("valgrind", "valgrind", &["--version"]),
+        ("perf", "perf", &["--version"]),
+        (
+            "rustc (Debian's, cross builds)",
+            "/usr/bin/rustc",
+            &["--version"],
+        ),
+    ];
+    for (tool, program, args) in tools {
+        prov.tools.insert(tool.into(), tool_version(program, args));
+    }
+    for arch in std::iter::once(host).chain(other) {
+        let how = if arch == host { "measured" } else { "static" };
+        for (role, lib) in ["numpy _multiarray_umath", "raptors"]
+            .into_iter()
+            .zip(lib_pair(arch))
+        {
+            if let Some(l) = lib {
+                prov.libraries
+                    .push(LibraryInfo::of(&format!("{role} {arch} ({how})"), &l.path));
+            }
+        }
+    }
+    let executed = |r: &CallgrindRun| -> Vec<Executed> {
+        let row = |p: &callgrind::OpProfile| {
+            let (numpy, raptors) = p.ir_per_element();
+            Executed {
+                op: p.op.clone(),
+                dtype: p.dtype.clone(),
+                numpy,
+                raptors,
+            }
+        };
+        r.profiles.iter().map(row).collect()
+    };
     let mut input = ReportInput {
         provenance: prov.clone(),
-        mode: if plan.quick {
-            "quick".into()
-        } else {
-            "full".into()
-        },
+        quick: plan.quick,
         command: plan.command.clone(),
         in_container: std::env::var_os("RAPTORS_PROFILE_CONTAINER").is_some(),
+        host: host.name().into(),
+        archs: plan
+            .archs
+            .iter()
+            .map(|a| (a.name().to_string(), *a == host))
+            .collect(),
         steps: Vec::new(),
-        environment: match &env {
-            Some(e) => Avail::Ok(e.clone()),
-            None => Avail::missing("the environment probe failed (see Status)"),
-        },
-        valgrind_raptors_level: valgrind_level,
-        executed: select::executed_ir(&hot, plan),
-        isa: std::mem::take(&mut art.isa),
-        functions,
+        environment: env,
+        valgrind: cg.as_ref().map(|r| r.level.clone()).map_err(String::clone),
+        sampling: samples.as_ref().map(|_| ()).map_err(String::clone),
+        executed: cg.as_ref().map(executed).unwrap_or_default(),
+        isa,
+        functions: picks,
         loops,
+        executed_loops,
         timings,
         counters,
         artifacts: Vec::new(),
     };
-    log.step("write hot_loops.md / hot_loops.json", || {
-        let mut v = serde_json::to_value(&input.loops)?;
-        if !plan.x86 {
-            if let Value::Array(a) = &mut v {
-                a.retain(|p| p["arch"] == "aarch64");
-            }
-        }
-        art.put(
-            "hot_loops.json",
-            Content::Json(json!({
-                "loops": v,
-                "functions": input.functions,
-                "callgrind": hot,
-                "raptors_asm_compare": compare_json,
-            })),
-        );
-        art.put(
-            "hot_loops.md",
-            Content::Markdown(report::render_hot_loops_md(&input)),
-        );
-        Ok(())
-    });
+    let loops_json = json!({"functions": input.functions, "loops": input.loops,
+        "executed": input.executed, "executed_loops": input.executed_loops});
+    art.put("hot_loops.json", Content::Json(loops_json));
+    art.put(
+        "hot_loops.md",
+        Content::Markdown(report::hot_loops_md(&input)),
+    );
     art.expect(
         &["environment.json"],
         "the environment probe failed (see profile.log)",
@@ -326,338 +387,420 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<RunOutcome> {
         &["counters.json"],
         "raptors-bench counters failed (see profile.log)",
     );
-    log.finish_bar();
-
-    artifacts::write_artifacts(tmp, &prov, &art)?;
-    // profile.log: provenance header, then every step as it happened.
-    let body = fs::read_to_string(&partial).unwrap_or_default();
+    art.write(tmp, &prov)?;
+    let log = fs::read_to_string(&log_path).unwrap_or_default();
     fs::write(
         tmp.join("profile.log"),
-        format!("{}{body}", prov.text_header()),
+        format!("{}{log}", prov.text_header()),
     )?;
-    fs::remove_file(&partial).ok();
+    fs::remove_file(&log_path)?;
+    input.steps = steps.records();
+    for name in ["findings.md", "report.json"] {
+        fs::write(tmp.join(name), "")?;
+    }
+    input.artifacts = artifacts::list(tmp)?;
+    let mut report_json = serde_json::to_value(&input)?;
+    // Its provenance is the header every artifact gets.
+    report_json.as_object_mut().map(|o| o.remove("provenance"));
+    prov.write(&tmp.join("report.json"), &Content::Json(report_json))?;
+    prov.write(
+        &tmp.join("findings.md"),
+        &Content::Markdown(report::findings_md(&input)),
+    )?;
+    input.artifacts.push(("README.md".into(), 0));
+    prov.write(
+        &tmp.join("README.md"),
+        &Content::Markdown(report::readme(&input)),
+    )?;
+    Ok(input.steps)
+}
 
-    input.steps = log.records();
-    input.artifacts = artifacts::list_artifacts(tmp)?;
-    input.artifacts.push(Artifact {
-        name: "README.md".into(),
-        bytes: 0,
+/// The measured side's evidence.
+struct Evidence<'a> {
+    cg: &'a Result<CallgrindRun, String>,
+    samples: &'a Result<SampleMap, String>,
+    env: Option<&'a machine::Environment>,
+    emulated: bool,
+}
+
+/// One op × dtype: the measured architecture's functions, then the static one's.
+fn choose_op(
+    op: &str,
+    dtype: &str,
+    plan: &Plan,
+    [np, rp]: &[Lib; 2],
+    others: [Option<&Lib>; 2],
+    ev: &Evidence,
+) -> OpPicks {
+    let (o, d) = (
+        table().op(op).expect("checked by Plan::new"),
+        table().dtype(dtype).expect("a known dtype"),
+    );
+    let profile = ev.cg.as_ref().map_err(String::clone).and_then(|r| {
+        r.profile(op, dtype)
+            .ok_or_else(|| format!("callgrind has no profile of {op} {dtype}"))
     });
-    fs::write(tmp.join("README.md"), report::render_readme(&input))?;
-    if let Some(a) = input.artifacts.iter_mut().find(|a| a.name == "README.md") {
-        // For callers (docs/findings.md); the README itself says "this file".
-        a.bytes = fs::metadata(tmp.join("README.md"))?.len();
-    }
-    let failed = input
-        .steps
-        .iter()
-        .filter(|r| r.outcome == Outcome::Failed)
-        .map(|r| format!("{}: {}", r.name, r.reason.lines().next().unwrap_or("")))
-        .collect();
-    Ok(RunOutcome {
-        report: input,
-        failed,
-    })
-}
-
-fn last_reason(log: &StepLog) -> String {
-    log.records()
-        .last()
-        .map(|r| r.reason.clone())
-        .unwrap_or_default()
-}
-
-fn build_tools(log: &StepLog) -> Result<(PathBuf, PathBuf)> {
-    log.run(crate::cross::host_cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "raptors-asm",
-        "-p",
-        "raptors-bench",
-    ]))?;
-    let dir = crate::setup::target_dir().join("release");
-    let (a, b) = (dir.join("raptors-asm"), dir.join("raptors-bench"));
-    for p in [&a, &b] {
-        if !p.is_file() {
-            bail!("the build succeeded but {} is missing", p.display());
-        }
-    }
-    Ok((a, b))
-}
-
-fn compare_loops(
-    log: &StepLog,
-    asm: &Asm,
-    plan: &Plan,
-    libs: &Libs,
-    functions: &[OpFunctions],
-) -> (Vec<HotLoopPair>, Vec<Value>) {
-    let mut pairs = Vec::new();
-    let mut raw = Vec::new();
-    let mut push = |(p, v): (HotLoopPair, Option<Value>)| {
-        if let Some(v) = v {
-            raw.push(json!({"op": p.op, "dtype": p.dtype, "arch": p.arch, "raptors_variant": p.raptors_variant, "compare": v}));
-        }
-        pairs.push(p);
-    };
-    for f in functions {
-        if let (Some(np_lib), Some(rp_lib), Some(np)) =
-            (&libs.numpy_x86, &libs.raptors_x86, f.numpy_x86.ok())
+    // Without a run to say so, the host's first valgrind candidate and its best level.
+    let host = plan.host.name();
+    let vg_level = ev.cg.as_ref().map_or_else(
+        |_| raptors_bench::valgrind::candidate_levels(host)[0].to_string(),
+        |r| r.level.level.clone(),
+    );
+    let level_name = ev.env.map_or_else(
+        || {
+            simd_levels(host)
+                .last()
+                .copied()
+                .unwrap_or("scalar")
+                .to_string()
+        },
+        |e| e.raptors_simd_level.clone(),
+    );
+    let side = |lib: &Lib, numpy: bool| {
+        let cg = profile.clone().and_then(|p| {
+            if numpy { &p.numpy } else { &p.raptors }
+                .as_ref()
+                .map_err(String::clone)
+        });
+        let sampled = match ev
+            .samples
+            .as_ref()
+            .map(|m| m.get(&(op.into(), dtype.into())))
         {
-            let real = f.raptors_x86_real.ok();
-            let vg = f.raptors_x86_valgrind.ok();
-            if let Some(r) = real {
-                push(analysis::loop_pair(
-                    asm,
-                    log,
-                    &f.op,
-                    &f.dtype,
-                    "x86_64",
-                    "real run",
-                    (np_lib, np),
-                    (rp_lib, r),
-                ));
-            }
-            if let Some(v) = vg.filter(|v| real.is_none_or(|r| r.symbol != v.symbol)) {
-                push(analysis::loop_pair(
-                    asm,
-                    log,
-                    &f.op,
-                    &f.dtype,
-                    "x86_64",
-                    "AVX2 (valgrind)",
-                    (np_lib, np),
-                    (rp_lib, v),
-                ));
-            }
-        }
-        if plan.aarch64 {
-            if let (Some(np_lib), Some(rp_lib), Some(np), Some(rp)) = (
-                &libs.numpy_arm,
-                &libs.raptors_arm,
-                f.numpy_aarch64.ok(),
-                f.raptors_aarch64.ok(),
-            ) {
-                push(analysis::loop_pair(
-                    asm,
-                    log,
-                    &f.op,
-                    &f.dtype,
-                    "aarch64",
-                    "NEON",
-                    (np_lib, np),
-                    (rp_lib, rp),
-                ));
-            }
-        }
-    }
-    (pairs, raw)
-}
-
-fn run_timings(
-    log: &StepLog,
-    bench: &Path,
-    python: &Path,
-    plan: &Plan,
-    tmp: &Path,
-    art: &mut Artifacts,
-) -> Result<Timings> {
-    let work = tmp.join(".timings");
-    fs::create_dir_all(&work)?;
-    let mut c = Command::new(bench);
-    c.current_dir(setup::project_root())
-        .arg("compare")
-        .arg("--python")
-        .arg(python)
-        .args([
-            "--ops",
-            &plan.ops.join(","),
-            "--dtypes",
-            &plan.dtypes.join(","),
-        ])
-        .args(["--name", "timings", "--plot", "--out-dir"])
-        .arg(&work);
-    if plan.quick {
-        c.arg("--quick");
-    }
-    log.run(&mut c)?;
-    let json_text = fs::read_to_string(work.join("timings.json"))
-        .context("raptors-bench wrote no timings.json")?;
-    let v: Value = serde_json::from_str(&json_text)?;
-    let mut t = adapters::timings(&v)?;
-    art.put("timings.json", Content::Json(v));
-    if let Ok(md) = fs::read_to_string(work.join("timings.md")) {
-        art.put("timings.md", Content::Markdown(md));
-    }
-    match fs::read(work.join("timings.png")) {
-        Ok(png) => {
-            art.put("timings.png", Content::Png(png));
-            t.plots.push("timings.png".into());
-        }
-        Err(e) => log.note(&format!("no timings plot: {e}")),
-    }
-    fs::remove_dir_all(&work).ok();
-    Ok(t)
-}
-
-fn run_counters(
-    log: &StepLog,
-    bench: &Path,
-    python: &Path,
-    plan: &Plan,
-    tmp: &Path,
-    art: &mut Artifacts,
-) -> Result<super::model::Counters> {
-    let out = tmp.join(".counters.json");
-    let mut c = Command::new(bench);
-    c.current_dir(setup::project_root())
-        .arg("counters")
-        .arg("--python")
-        .arg(python)
-        .arg("--out")
-        .arg(&out)
-        .args(["--dtype", &plan.dtypes[0]]);
-    if plan.quick {
-        // A smaller set keeps --quick under two minutes; the full run counts every op.
-        let quick_ops: Vec<&str> = plan
-            .ops
-            .iter()
-            .map(String::as_str)
-            .filter(|o| matches!(*o, "sum" | "mean_axis0" | "add"))
-            .collect();
-        let ops = if quick_ops.is_empty() {
-            plan.ops[..1].join(",")
-        } else {
-            quick_ops.join(",")
+            _ if ev.emulated => Err(EMULATED.to_string()),
+            Ok(Some(Ok(s))) => s
+                .object(&lib.path)
+                .ok_or_else(|| format!("no perf sample fell in {}", lib.path.display())),
+            Ok(Some(Err(e))) => Err(format!("perf sampling failed: {e}")),
+            Ok(None) => Err("the op was not sampled".into()),
+            Err(why) => Err(why.clone()),
         };
-        // The valgrind fallback costs ~100 s; quick runs rely on the callgrind instruction counts
-        // of the hot-function step instead (README: executed instructions).
-        c.args(["--ops", &ops, "--perf-iters", "50", "--valgrind", "never"]);
-    } else {
-        c.args(["--ops", &plan.ops.join(",")]);
-    }
-    log.run(&mut c)?;
-    let v: Value = serde_json::from_str(
-        &fs::read_to_string(&out).context("raptors-bench wrote no counters file")?,
-    )?;
-    fs::remove_file(&out).ok();
-    let mut counters = adapters::counters(&v)?;
-    if plan.quick {
-        counters.fallback = Some(format!(
-            "quick mode runs no valgrind fallback in raptors-bench counters ({}); instruction counts \
-             come from the callgrind step instead (\"Executed instructions per element\")",
-            counters.fallback.as_deref().unwrap_or("none")
-        ));
-    }
-    art.put("counters.json", Content::Json(v));
-    Ok(counters)
-}
-
-fn final_provenance(
-    plan: &Plan,
-    libs: &Libs,
-    asm: &Option<Asm>,
-    bench: &Option<PathBuf>,
-    python: &Path,
-) -> Provenance {
-    let mut tools = BTreeMap::new();
-    let v = provenance::tool_version;
-    tools.insert(
-        "cargo".into(),
-        v(
-            &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-            &["--version"],
-        ),
-    );
-    tools.insert("rustc".into(), v("rustc", &["--version"]));
-    tools.insert(
-        "python".into(),
-        v(&python.display().to_string(), &["--version"]),
-    );
-    tools.insert(
-        "numpy".into(),
-        v(
-            &python.display().to_string(),
-            &["-c", "import numpy; print(numpy.__version__)"],
-        ),
-    );
-    tools.insert("valgrind".into(), v("valgrind", &["--version"]));
-    tools.insert("perf".into(), v("perf", &["--version"]));
-    if plan.aarch64 {
-        tools.insert(
-            "rustc (aarch64 cross)".into(),
-            v("/usr/bin/rustc", &["--version"]),
-        );
-    }
-    if let Some(a) = asm {
-        tools.insert(
-            "raptors-asm".into(),
-            v(&a.bin.display().to_string(), &["--version"]),
-        );
-    }
-    if let Some(b) = bench {
-        tools.insert(
-            "raptors-bench".into(),
-            v(&b.display().to_string(), &["--version"]),
-        );
-    }
-    let mut libraries = Vec::new();
-    for (role, lib) in [
-        ("numpy x86_64 _multiarray_umath", &libs.numpy_x86),
-        ("raptors x86_64 extension", &libs.raptors_x86),
-        ("numpy aarch64 _multiarray_umath (wheel)", &libs.numpy_arm),
-        (
-            "raptors-kernels aarch64 cdylib (cross-built)",
-            &libs.raptors_arm,
-        ),
-    ] {
-        if let Some(p) = lib {
-            match library_info(role, p) {
-                Ok(info) => libraries.push(info),
-                Err(e) => libraries.push(provenance::LibraryInfo {
-                    role: role.into(),
-                    path: p.display().to_string(),
-                    sha256: format!("unreadable: {e:#}"),
-                    bytes: 0,
-                }),
-            }
-        }
-    }
-    Provenance {
-        generated_by: plan.command.clone(),
-        date: provenance::utc_now(),
-        machine_tag: provenance::machine_tag(),
-        git_commit: git_commit(),
-        tools,
-        libraries,
-    }
-}
-
-fn git_commit() -> String {
-    let run = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .current_dir(setup::project_root())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        let patterns = match numpy {
+            true => (o.numpy_symbol_patterns(d), o.numpy_symbol_patterns(d)),
+            false => (
+                o.raptors_symbol_patterns(dtype, &vg_level),
+                o.raptors_symbol_patterns(dtype, &level_name),
+            ),
+        };
+        let level = match numpy {
+            true => ev
+                .env
+                .and_then(|e| functions::numpy_level(&e.numpy_simd.found)),
+            false => ev.env.and_then(|e| IsaLevel::parse(&e.raptors_simd_level)),
+        };
+        functions::measured(&Measured {
+            lib,
+            callgrind: cg,
+            samples: sampled,
+            patterns,
+            level,
+        })
     };
-    match run(&["rev-parse", "HEAD"]) {
-        Some(c) => {
-            let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
-                .is_some_and(|s| !s.is_empty());
-            if std::env::var_os("RAPTORS_PROFILE_CONTAINER").is_some() {
-                // .dockerignore leaves tracked files out of the image, so `git status` would
-                // always report changes there.
-                format!("{c} (container build context)")
-            } else if dirty {
-                format!("{c} (with uncommitted changes)")
-            } else {
-                c
-            }
-        }
-        None => "unknown (not a git checkout)".into(),
+    let ((np_vg, np_real), (rp_vg, rp_real)) = (side(np, true), side(rp, false));
+    let real = SidePicks {
+        numpy: np_real,
+        raptors: rp_real,
+    };
+    let valgrind = ev.cg.is_ok().then_some(SidePicks {
+        numpy: np_vg,
+        raptors: rp_vg,
+    });
+    let mut archs = vec![ArchPicks {
+        arch: plan.host.name().into(),
+        measured: true,
+        real,
+        valgrind,
+    }];
+    if let Some(other) = plan.static_arch() {
+        let best = simd_levels(other.name())
+            .last()
+            .copied()
+            .unwrap_or("scalar");
+        let from = &archs[0].real;
+        let missing = |what: &str| format!("{what} {other} library is not available (see Status)");
+        let np = others[0].ok_or_else(|| missing("NumPy's"));
+        let numpy = functions::mapped_statically(np, &from.numpy, &o.numpy_symbol_patterns(d));
+        let rp = others[1].ok_or_else(|| missing("the Raptors"));
+        let raptors = functions::mapped_statically(
+            rp,
+            &from.raptors,
+            &o.raptors_symbol_patterns(dtype, best),
+        );
+        archs.push(ArchPicks {
+            arch: other.name().into(),
+            measured: false,
+            real: SidePicks { numpy, raptors },
+            valgrind: None,
+        });
     }
+    OpPicks {
+        op: op.into(),
+        dtype: dtype.into(),
+        archs,
+    }
+}
+
+/// x86-64: `*_asm.txt`, `*_simd.{txt,json}`; aarch64: `*_neon.{txt,json}` (SIMD counts and disassembly).
+pub(super) fn artifact_names(arch: Arch) -> Vec<&'static str> {
+    match arch {
+        Arch::X86_64 => vec![
+            "numpy_asm.txt",
+            "raptors_asm.txt",
+            "numpy_simd.txt",
+            "numpy_simd.json",
+            "raptors_simd.txt",
+            "raptors_simd.json",
+        ],
+        Arch::Aarch64 => vec![
+            "numpy_neon.txt",
+            "numpy_neon.json",
+            "raptors_neon.txt",
+            "raptors_neon.json",
+        ],
+    }
+}
+
+/// Disassembly and SIMD counts of every function chosen on `arch`, per library side.
+fn disassemble(
+    arch: Arch,
+    libs: [Option<&Lib>; 2],
+    picks: &[OpPicks],
+    art: &mut Artifacts,
+    isa: &mut Vec<IsaRow>,
+) -> Result<()> {
+    for (side, lib) in ["numpy", "raptors"].into_iter().zip(libs) {
+        let lib = lib.ok_or_else(|| {
+            Unavailable(format!(
+                "{side}'s {arch} library is not available (see Status)"
+            ))
+        })?;
+        let targets = functions::targets(picks, arch.name(), side == "numpy");
+        let funcs: Vec<_> = targets
+            .keys()
+            .filter_map(|(_, a)| lib.table.at(*a))
+            .collect();
+        if funcs.is_empty() {
+            bail!("no {side} function was chosen for any op on {arch}");
+        }
+        let mut index = format!(
+            "# {side}: the functions that run the profiled ops ({arch})\nlibrary: {}\n\n",
+            lib.path.display()
+        );
+        for ((name, address), why) in &targets {
+            index.push_str(&format!(
+                "{name} at {address:#x}\n    {}\n",
+                why.join("\n    ")
+            ));
+        }
+        let mut dis = Vec::new();
+        disassemble_functions(
+            &lib.elf,
+            &lib.table,
+            &funcs,
+            TextOptions::default(),
+            &mut dis,
+        )
+        .context("disassembling")?;
+        let (dis, simd, mut counts) = (
+            String::from_utf8_lossy(&dis),
+            simd_report(&lib.elf, &funcs),
+            String::new(),
+        );
+        simd_text(&simd, &mut counts);
+        for f in &simd.functions {
+            let mut ext: Vec<(&String, &u64)> = f
+                .counts
+                .by_extension
+                .iter()
+                .filter(|(k, _)| *k != "base")
+                .collect();
+            ext.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let (side, arch) = (
+                if side == "numpy" { "NumPy" } else { "Raptors" }.into(),
+                arch.name().into(),
+            );
+            let extensions = ext.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+            isa.push(IsaRow {
+                side,
+                arch,
+                function: f.name.clone(),
+                max_vector_bits: f.counts.max_vector_bits.into(),
+                extensions,
+            });
+        }
+        let by_op: Vec<_> = targets
+            .iter()
+            .map(|((f, a), why)| json!({"function": f, "address": a, "ops": why}))
+            .collect();
+        let data =
+            Content::Json(json!({"library": lib.path, "functions_by_op": by_op, "simd": simd}));
+        if arch == Arch::X86_64 {
+            art.put(
+                &format!("{side}_asm.txt"),
+                Content::Text(format!("{index}{dis}")),
+            );
+            art.put(
+                &format!("{side}_simd.txt"),
+                Content::Text(format!("{index}{counts}")),
+            );
+            art.put(&format!("{side}_simd.json"), data);
+        } else {
+            art.put(
+                &format!("{side}_neon.txt"),
+                Content::Text(format!("{index}{counts}\n# disassembly\n{dis}")),
+            );
+            art.put(&format!("{side}_neon.json"), data);
+        }
+    }
+    Ok(())
+}
+
+/// The hot loop of a chosen function: the loop holding its most executed address when it has
+/// one, else raptors-asm's static choice.
+fn hot_side(lib: Option<&Lib>, p: &Picked) -> Result<Side, String> {
+    let (lib, p) = (
+        lib.ok_or("the library is not available")?,
+        p.as_ref().map_err(String::clone)?,
+    );
+    let f = lib
+        .table
+        .at(p.address)
+        .ok_or_else(|| format!("no function at {:#x}", p.address))?;
+    let side = side_at(&lib.elf, &lib.table, f, p.hot_address)
+        .or_else(|_| side_at(&lib.elf, &lib.table, f, None));
+    side.map_err(|e| e.to_string())
+}
+
+/// The real-run (or static) loops of one op on one architecture, and on the measured one also
+/// the loops valgrind ran where Raptors's function differs (AVX2 under valgrind, AVX-512 for real).
+fn loop_pairs(p: &OpPicks, a: &ArchPicks, [nl, rl]: [Option<&Lib>; 2]) -> Vec<LoopPair> {
+    let mut builds = vec![(if a.measured { "real run" } else { "static" }, &a.real)];
+    if let Some(v) = a.valgrind.as_ref().filter(
+        |v| matches!((&v.raptors, &a.real.raptors), (Ok(x), Ok(y)) if x.address != y.address),
+    ) {
+        builds.push(("under valgrind", v));
+    }
+    let hot = |s: &Result<Side, String>| -> Result<(String, raptors_asm::loops::Loop), String> {
+        let s = s.as_ref().map_err(String::clone)?;
+        let why = || {
+            format!(
+                "`{}` has no innermost loop ({} loops: straight-line code or calls)",
+                s.function, s.loops_found
+            )
+        };
+        s.hot_loop
+            .clone()
+            .map(|l| (s.function.clone(), l))
+            .ok_or_else(why)
+    };
+    let pair = |(build, s): (&str, &SidePicks)| {
+        let (n, r) = (hot_side(nl, &s.numpy), hot_side(rl, &s.raptors));
+        let (numpy, raptors) = (hot(&n), hot(&r));
+        let c = n.and_then(|n| Ok(Comparison::new(n, r?)));
+        let (differences, comparison, bodies) = match c {
+            Ok(c) => {
+                let mut t = String::new();
+                compare_text(&c, &mut t);
+                let bodies = bodies_side_by_side(&c, "NumPy", "Raptors");
+                (c.differences, t, bodies)
+            }
+            Err(why) => (Vec::new(), format!("no comparison: {why}\n"), String::new()),
+        };
+        LoopPair {
+            op: p.op.clone(),
+            dtype: p.dtype.clone(),
+            arch: a.arch.clone(),
+            build: build.into(),
+            numpy,
+            raptors,
+            differences,
+            comparison,
+            bodies,
+        }
+    };
+    builds.into_iter().map(pair).collect()
+}
+
+/// For each op on the measured architecture: the loop of the function valgrind ran (NumPy and
+/// Raptors) chosen by callgrind's per-instruction counts, and the static-vs-measured check.
+fn executed_loops(
+    picks: &[OpPicks],
+    cg: &CallgrindRun,
+    [nl, rl]: [Option<&Lib>; 2],
+    host: Arch,
+) -> Vec<ExecutedLoop> {
+    let mut rows = Vec::new();
+    for p in picks {
+        let (Some(a), Some(prof)) = (
+            p.archs.iter().find(|a| a.measured && a.arch == host.name()),
+            cg.profile(&p.op, &p.dtype),
+        ) else {
+            continue;
+        };
+        let ran = a.valgrind.as_ref().unwrap_or(&a.real);
+        for (library, lib, pick, counted) in [
+            ("NumPy", nl, &ran.numpy, &prof.numpy),
+            ("Raptors", rl, &ran.raptors, &prof.raptors),
+        ] {
+            let mut row = ExecutedLoop {
+                op: p.op.clone(),
+                dtype: p.dtype.clone(),
+                arch: a.arch.clone(),
+                library: library.into(),
+                function: String::new(),
+                chosen_by: "static".into(),
+                loop_start: None,
+                coverage: None,
+                instructions_per_element: None,
+                measured_instructions_per_element: None,
+                function_instructions_per_element: None,
+                check: String::new(),
+                passed: None,
+            };
+            let choice = (|| -> Result<raptors_asm::hotloop::LoopChoice, String> {
+                let lib = lib.ok_or("the library is not available")?;
+                let pick = pick.as_ref().map_err(String::clone)?;
+                let f = lib
+                    .table
+                    .at(pick.address)
+                    .ok_or_else(|| format!("no function at {:#x}", pick.address))?;
+                let counts = &counted.as_ref().map_err(String::clone)?.instructions;
+                let exec = raptors_asm::hotloop::ExecCounts {
+                    source: "callgrind",
+                    counts,
+                };
+                raptors_asm::hotloop::choose_loop(
+                    &lib.elf,
+                    &lib.table,
+                    f,
+                    Some(exec),
+                    Some(prof.elements),
+                )
+                .map_err(|e| e.to_string())
+            })();
+            match choice {
+                Ok(c) => {
+                    row.function = c.function.clone();
+                    row.chosen_by = c.chosen_by.clone();
+                    row.loop_start = c.hot_loop.as_ref().map(|l| l.start);
+                    row.coverage = c.coverage;
+                    row.instructions_per_element = c.static_instructions_per_element;
+                    row.measured_instructions_per_element = c.measured_instructions_per_element;
+                    row.function_instructions_per_element = c.function_instructions_per_element();
+                    match c.element_check() {
+                        Some(k) => (row.check, row.passed) = (k.describe(), Some(k.passed())),
+                        None if c.hot_loop.is_none() => {
+                            row.check = "no loop executed in this function".into()
+                        }
+                        None => {
+                            row.check = "elements per iteration unknown: no static figure".into()
+                        }
+                    }
+                }
+                Err(why) => row.check = format!("no choice: {why}"),
+            }
+            rows.push(row);
+        }
+    }
+    rows
 }

@@ -1,424 +1,608 @@
-//! Renders the report (`README.md`), `hot_loops.md` and `docs/findings.md` from a [`ReportInput`].
+//! The report (`README.md`), `hot_loops.md` and `findings.md`, rendered from a [`ReportInput`].
+//! Nothing here decides anything: the speedup tables and verdicts are raptors-bench's (stored with
+//! each cell, worded by `Verdict::describe`), the loop comparisons raptors-asm's.
 
 use std::fmt::Write as _;
 
-use super::findings::{findings, mean_axis0_explanation};
-use super::model::{Avail, HotLoopPair, LoopMetrics, ReportInput};
-use super::runlog::Outcome;
-use super::symbols::Chosen;
+use raptors_asm::differences::{fmt_num, Difference};
+use raptors_asm::loops::Loop;
+use raptors_bench::machine::Environment;
+use raptors_bench::model::Results;
+use raptors_bench::provenance::Provenance;
+use raptors_bench::stats::Verdict;
+use raptors_bench::summary::{summarize, CellSummary, ResultsSummary};
+use raptors_bench::valgrind::ValgrindLevel;
+use serde::{Deserialize, Serialize};
 
-fn chosen_cell(c: &Avail<Chosen>) -> String {
-    match c {
-        Avail::Ok(c) => format!("`{}` ({})", c.symbol, c.method.label()),
-        Avail::Missing(why) => format!("— ({})", one_line(why, 90)),
+use super::functions::{Executed, ExecutedLoop, How, OpPicks, Picked, EMULATED};
+use crate::steps::{Outcome, StepRecord};
+
+/// Widest vectors and ISA extensions of one analysed function (`raptors-asm simd`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IsaRow {
+    pub side: String,
+    pub arch: String,
+    pub function: String,
+    pub max_vector_bits: u64,
+    /// Extensions used, most first (`AVX2 ×12`).
+    pub extensions: Vec<String>,
+}
+
+/// NumPy's and Raptors's hot loops for one op × dtype × architecture × build.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoopPair {
+    pub op: String,
+    pub dtype: String,
+    pub arch: String,
+    /// `real run`, `under valgrind` (measured architecture) or `static`.
+    pub build: String,
+    /// (function, its hot loop), or why there is none.
+    pub numpy: Result<(String, Loop), String>,
+    pub raptors: Result<(String, Loop), String>,
+    /// raptors-asm's differences (NumPy as side A) and its side-by-side table.
+    pub differences: Vec<Difference>,
+    pub comparison: String,
+    /// The two loop bodies in columns (`raptors_asm::compare::bodies_side_by_side`).
+    #[serde(default)]
+    pub bodies: String,
+}
+
+fn timings_elsewhere() -> Result<Results, String> {
+    Err("the timings are in timings.json".into())
+}
+
+/// Everything the report is rendered from (written as `report.json`, the timings aside).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReportInput {
+    pub provenance: Provenance,
+    pub quick: bool,
+    pub command: String,
+    pub in_container: bool,
+    pub host: String,
+    /// Analysed architectures and whether each was measured (else static).
+    pub archs: Vec<(String, bool)>,
+    pub steps: Vec<StepRecord>,
+    pub environment: Result<Environment, String>,
+    /// The level valgrind ran Raptors at, or why callgrind did not run.
+    pub valgrind: Result<ValgrindLevel, String>,
+    /// Ok when the real run was sampled, else why not.
+    pub sampling: Result<(), String>,
+    pub executed: Vec<Executed>,
+    pub isa: Vec<IsaRow>,
+    pub functions: Vec<OpPicks>,
+    pub loops: Vec<LoopPair>,
+    /// Hot loops chosen by callgrind's per-instruction counts, with the per-element check.
+    #[serde(default)]
+    pub executed_loops: Vec<ExecutedLoop>,
+    #[serde(skip, default = "timings_elsewhere")]
+    pub timings: Result<Results, String>,
+    /// perf's classified status and the fallback, as raptors-bench words it.
+    pub counters: Result<String, String>,
+    pub artifacts: Vec<(String, u64)>,
+}
+
+impl ReportInput {
+    fn emulation(&self) -> Option<String> {
+        self.environment
+            .as_ref()
+            .ok()?
+            .emulation
+            .as_ref()
+            .map(|e| e.describe())
+    }
+
+    fn summary(&self) -> Option<ResultsSummary> {
+        self.timings.as_ref().ok().map(summarize)
     }
 }
 
 fn one_line(s: &str, max: usize) -> String {
     let line = s.lines().next().unwrap_or("").replace('|', "\\|");
-    if line.chars().count() > max {
-        format!("{}…", line.chars().take(max).collect::<String>())
-    } else {
-        line
+    match line.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
     }
 }
 
-fn secs(x: Option<f64>) -> String {
-    match x {
-        Some(s) if s >= 1e-3 => format!("{:.3} ms", s * 1e3),
-        Some(s) => format!("{:.1} µs", s * 1e6),
-        None => "n/a".into(),
-    }
-}
-
-pub fn render_readme(input: &ReportInput) -> String {
-    let mut s = input.provenance.markdown_header();
-    let p = &input.provenance;
-    let failed: Vec<_> = input
-        .steps
-        .iter()
-        .filter(|r| r.outcome == Outcome::Failed)
-        .collect();
-    let _ = writeln!(s, "# NumPy vs Raptors — profile ({} run)\n", input.mode);
-    let _ = writeln!(
-        s,
-        "Generated by `{}` on `{}` at {} (commit `{}`){}. How to read every file: \
-         [docs/profiling.md](../../docs/profiling.md).\n",
-        input.command,
-        p.machine_tag,
-        p.date,
-        p.git_commit,
-        if input.in_container {
-            ", inside the profile container"
-        } else {
-            ""
+fn cell(p: &Picked) -> String {
+    match p {
+        Ok(p) if p.how == How::Pattern && p.evidence.contains(EMULATED) => {
+            format!("`{}` (pattern; {EMULATED})", p.function)
         }
-    );
+        Ok(p) => format!("`{}` ({})", p.function, p.how.label()),
+        Err(why) => format!("— ({})", one_line(why, 90)),
+    }
+}
 
-    let _ = writeln!(s, "## Status\n");
-    let _ = writeln!(
-        s,
-        "{} steps, {} failed, {} skipped.\n",
-        input.steps.len(),
-        failed.len(),
-        input
-            .steps
-            .iter()
-            .filter(|r| r.outcome == Outcome::Skipped)
-            .count()
+pub fn readme(input: &ReportInput) -> String {
+    let (p, mode) = (
+        &input.provenance,
+        if input.quick { "quick" } else { "full" },
     );
-    let _ = writeln!(s, "| step | outcome | time | reason |\n|---|---|---|---|");
-    for r in &input.steps {
-        let outcome = match r.outcome {
-            Outcome::Ok => "ok",
-            Outcome::Failed => "**FAILED**",
-            Outcome::Skipped => "skipped",
-        };
+    let container = if input.in_container {
+        ", inside the profile container"
+    } else {
+        ""
+    };
+    let mut s = format!(
+        "# NumPy vs Raptors — profile ({mode} run)\n\nGenerated by `{}` on `{}` at {} (commit `{}`){container}. \
+         How to read every file: [docs/profiling.md](../../docs/profiling.md).\n\n## Status\n\n",
+        input.command, p.machine_tag, p.date, p.git_commit
+    );
+    if let Some(e) = input.emulation() {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.1} s | {} |",
+            "**Under qemu-user emulation: {e}.** The timings are the emulator's speed, not this CPU's; valgrind \
+             cannot run under qemu-user and perf would sample the emulator, so no function was found by \
+             execution: every choice below is static (name patterns, ISA twins).\n"
+        );
+    }
+    let archs: Vec<String> = input
+        .archs
+        .iter()
+        .map(|(a, measured)| match measured {
+            true => format!("{a} **measured** (executed, profiled and timed here)"),
+            false => format!("{a} **analysed statically** (NumPy's {a} wheel, Raptors kernels cross-built; nothing executed)"),
+        })
+        .collect();
+    let n = |o: Outcome| input.steps.iter().filter(|r| r.outcome == o).count();
+    let _ = writeln!(
+        s,
+        "Host architecture: **{}**; {}.\n\n{} steps, {} failed, {} skipped.\n\n| step | outcome | time | reason |\n|---|---|---|---|",
+        input.host,
+        archs.join("; "),
+        input.steps.len(),
+        n(Outcome::Failed),
+        n(Outcome::Skipped)
+    );
+    for r in &input.steps {
+        let outcome = ["ok", "**FAILED**", "skipped"][r.outcome as usize];
+        let _ = writeln!(
+            s,
+            "| {} | {outcome} | {:.1} s | {} |",
             r.name,
-            outcome,
             r.seconds,
             one_line(&r.reason, 160)
         );
     }
-    s.push('\n');
-
-    let _ = writeln!(s, "## Speedup (NumPy time / Raptors time)\n");
+    s.push_str("\n## Speedup (NumPy time / Raptors time)\n\n");
     match &input.timings {
-        Avail::Ok(t) => {
-            let _ = writeln!(
-                s,
-                "Paired, interleaved measurements in one Python process (raptors-bench); median speedup \
-                 with a bootstrap 95 % confidence interval. > 1 means Raptors is faster.\n"
-            );
-            let _ = writeln!(s, "| op | dtype | size | speedup | 95 % CI | NumPy | Raptors | verdict |\n|---|---|---|---|---|---|---|---|");
-            for r in &t.rows {
+        Ok(t) => {
+            if let Some(e) = input.emulation() {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {:.2}x | {:.2}–{:.2} | {} | {} | {} |",
-                    r.op,
-                    r.dtype,
-                    r.size,
-                    r.speedup,
-                    r.ci_low,
-                    r.ci_high,
-                    secs(r.numpy_seconds),
-                    secs(r.raptors_seconds),
-                    r.verdict()
+                    "**Under qemu-user emulation ({e}): not this CPU's speed.**\n"
                 );
             }
-            s.push('\n');
-            match &t.aa_check {
-                Some(aa) => {
-                    let _ = writeln!(s, "A/A self-check (NumPy vs NumPy): {aa}\n");
-                }
-                None => {
-                    let _ = writeln!(s, "A/A self-check: not reported by the runner.\n");
-                }
+            let regimes = raptors_bench::report::regime_table(&t.cells);
+            if !regimes.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "### Timing regimes\n\nThe same cells after what a program does between calls \
+                     (definitions: raptors-bench README, \"Timing regimes\"): `hot` back-to-back calls, \
+                     `after-idle` after 2 ms of other work (inputs in cache, helper threads parked), \
+                     `cache-cold` after streaming twice the last-level cache (inputs from DRAM), \
+                     `burst` 20 calls after 4 ms of other work. Speedup and verdict per regime, median \
+                     time per call, and the CPU-time ratio (NumPy CPU time / Raptors CPU time incl. its \
+                     helper threads; below 1 means Raptors burns more CPU than it saves in wall time).\n\n{regimes}"
+                );
             }
-            for plot in &t.plots {
-                let _ = writeln!(s, "![{plot}]({plot})\n");
+            let _ = writeln!(
+                s,
+                "raptors-bench's tables (also in `timings.md`): paired, interleaved measurements in one Python \
+                 process; median speedup with a bootstrap 95 % interval, > 1 means Raptors is faster; the verdict \
+                 is the one stored with each cell (its 99 % interval excludes 1 and the median moved at least \
+                 1.5 %).\n\n{}\n{}",
+                raptors_bench::report::table(&t.cells),
+                raptors_bench::report::aa_table(&t.aa_check)
+            );
+            for sk in &t.skipped {
+                let _ = writeln!(s, "Not measured: {}: {}.", sk.id, sk.reason);
+            }
+            if input.artifacts.iter().any(|(n, _)| n == "timings.png") {
+                s.push_str("\n![timings.png](timings.png)\n");
             }
         }
-        Avail::Missing(why) => {
-            let _ = writeln!(s, "No timings: {why}\n");
+        Err(why) => {
+            let _ = writeln!(s, "No timings: {why}");
         }
     }
-
-    let _ = writeln!(s, "## SIMD level each side used\n");
+    s.push_str("\n## SIMD level each side used\n\n");
     match &input.environment {
-        Avail::Ok(e) => {
+        Ok(e) => {
+            let cpu = input.emulation().unwrap_or_else(|| e.cpu_model.clone());
+            let runs: Vec<&str> = e
+                .raptors_levels
+                .iter()
+                .filter(|l| l.1.is_none())
+                .map(|l| l.0.as_str())
+                .collect();
+            let refused: Vec<String> = e
+                .raptors_levels
+                .iter()
+                .filter_map(|(l, r)| Some(format!("{l} ({})", r.as_deref()?)))
+                .collect();
             let _ = writeln!(
                 s,
-                "- CPU: {} ({} cores), kernel {}, Python {}.",
-                e.cpu_model, e.cores, e.kernel, e.python
-            );
-            let _ = writeln!(
-                s,
-                "- NumPy {}: baseline {}; dispatch targets available on this CPU: {}.",
+                "- CPU: {cpu} ({} logical CPUs, {}), kernel {}, Python {}.\n- NumPy {}: baseline {}; dispatch \
+                 targets this CPU runs: {}.\n- Raptors {}: level in a normal run **{}**; runs here: {}{}.",
+                e.logical_cpus,
+                e.arch,
+                e.kernel,
+                e.python,
                 e.numpy_version,
-                e.numpy_baseline.join(" "),
-                e.numpy_dispatch_available.join(" ")
-            );
-            let _ = writeln!(
-                s,
-                "- Raptors {}: level in a normal run: **{}** (available: {}).",
+                e.numpy_simd.baseline.join(" "),
+                e.numpy_simd.found.join(" "),
                 e.raptors_version,
                 e.raptors_simd_level,
-                e.raptors_levels_available.join(", ")
+                runs.join(", "),
+                if refused.is_empty() { String::new() } else { format!("; refused: {}", refused.join(", ")) }
             );
         }
-        Avail::Missing(why) => {
+        Err(why) => {
             let _ = writeln!(s, "- Environment probe failed: {why}");
         }
     }
-    let used: Vec<String> = input
-        .functions
-        .iter()
-        .filter_map(|f| f.numpy_x86.ok().map(|c| c.symbol.clone()))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if !used.is_empty() {
-        let _ = writeln!(
-            s,
-            "- NumPy loops that executed the ops (callgrind): {}.",
-            used.iter()
-                .map(|u| format!("`{u}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let _ = writeln!(
-        s,
-        "- Under valgrind Raptors ran at **{}** (forced with RAPTORS_SIMD=avx2). Valgrind does not \
-         implement AVX-512 and hides it from CPUID, so NumPy and Raptors both chose AVX2-or-lower \
-         paths there; the real-run AVX-512 kernels were found by name (see below).\n",
-        input.valgrind_raptors_level.as_deref().unwrap_or("unknown (driver did not report)")
-    );
-
+    let _ = match &input.valgrind {
+        Ok(l) => writeln!(s, "- callgrind ({}): {}.", l.host_arch, l.note),
+        Err(why) => writeln!(s, "- callgrind did not run: {}.", one_line(why, 200)),
+    };
+    let _ = match &input.sampling {
+        Ok(()) => writeln!(s, "- Real-run functions: `perf record -e cpu-clock` while each op ran on NumPy, then on Raptors (at its own level and threads)."),
+        Err(why) => writeln!(s, "- Real-run functions were not sampled: {}.", one_line(why, 200)),
+    };
     if !input.isa.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nInstruction sets inside the analysed functions (`raptors-asm simd`; full counts in \
-             `*_simd.*`, `*_neon.*`):\n\n| side | arch | function | widest vector | extensions (by use) |\n|---|---|---|---|---|"
-        );
+        s.push_str("\nInstruction sets in the analysed functions (`raptors-asm simd`; counts in `*_simd.*`, `*_neon.*`):\n\n| side | arch | function | widest vector | extensions (by use) |\n|---|---|---|---|---|\n");
         for r in &input.isa {
+            let bits = if r.max_vector_bits > 0 {
+                format!("{}-bit", r.max_vector_bits)
+            } else {
+                "scalar".into()
+            };
             let _ = writeln!(
                 s,
-                "| {} | {} | `{}` | {} | {} |",
+                "| {} | {} | `{}` | {bits} | {} |",
                 r.side,
                 r.arch,
                 r.function,
-                if r.max_vector_bits > 0 {
-                    format!("{}-bit", r.max_vector_bits)
-                } else {
-                    "scalar".into()
-                },
                 r.extensions.join(", ")
             );
         }
-        s.push('\n');
     }
-    let _ = writeln!(s, "## Hardware counters\n");
-    match &input.counters {
-        Avail::Ok(c) => {
-            let _ = writeln!(s, "Status: **{}** — {}", c.status, c.detail);
-            match &c.fallback {
-                Some(f) => {
-                    let _ = writeln!(s, "\nFallback: {f}. Details in `counters.json`.\n");
+    let _ = match &input.counters {
+        Ok(text) => writeln!(
+            s,
+            "\n## Hardware counters\n\n```text\n{text}\n```\n\nDetails in `counters.json`."
+        ),
+        Err(why) => writeln!(
+            s,
+            "\n## Hardware counters\n\nCounters were not collected: {why}"
+        ),
+    };
+    s.push_str("\n## The functions that run each op\n\n| op | dtype |");
+    for (a, m) in &input.archs {
+        let how = if *m { "measured" } else { "static" };
+        let _ = write!(s, " NumPy {a} ({how}) | Raptors {a} ({how}) |");
+    }
+    let _ = writeln!(s, "\n|---|---|{}", "---|---|".repeat(input.archs.len()));
+    for f in &input.functions {
+        let _ = write!(s, "| {} | {} |", f.op, f.dtype);
+        for (a, _) in &input.archs {
+            let Some(x) = f.archs.iter().find(|x| &x.arch == a) else {
+                s.push_str(" — | — |");
+                continue;
+            };
+            let vg = x.valgrind.as_ref();
+            for (real, vg) in [
+                (&x.real.numpy, vg.map(|v| &v.numpy)),
+                (&x.real.raptors, vg.map(|v| &v.raptors)),
+            ] {
+                let _ = write!(s, " {}", cell(real));
+                if let (Some(Ok(v)), Ok(r)) = (vg, real) {
+                    if v.address != r.address {
+                        let _ = write!(s, "; under valgrind `{}` (callgrind)", v.function);
+                    }
                 }
-                None => {
-                    let _ = writeln!(s, "\nDetails in `counters.json`.\n");
-                }
+                s.push_str(" |");
             }
         }
-        Avail::Missing(why) => {
-            let _ = writeln!(s, "Counters were not collected: {why}\n");
-        }
-    }
-
-    let _ = writeln!(s, "## The functions that run each op\n");
-    let _ = writeln!(s, "| op | dtype | NumPy x86-64 | Raptors x86-64 under valgrind | Raptors x86-64 real run | NumPy aarch64 | Raptors aarch64 |\n|---|---|---|---|---|---|---|");
-    for f in &input.functions {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            f.op,
-            f.dtype,
-            chosen_cell(&f.numpy_x86),
-            chosen_cell(&f.raptors_x86_valgrind),
-            chosen_cell(&f.raptors_x86_real),
-            chosen_cell(&f.numpy_aarch64),
-            chosen_cell(&f.raptors_aarch64)
-        );
-    }
-    let _ = writeln!(
-        s,
-        "\nNumPy's aarch64 functions cannot be found by running NumPy on aarch64 here: they are mapped \
-         from the x86-64 function callgrind found (ISA suffix stripped, matching dispatch variants of \
-         the aarch64 wheel). Disassembly: `numpy_asm.txt`, `raptors_asm.txt`; instruction mix: \
-         `*_simd.*`, `*_neon.*`.\n"
-    );
-
-    let _ = writeln!(s, "## Executed instructions per element (callgrind)\n");
-    if input.executed.is_empty() {
-        let _ = writeln!(s, "No callgrind data in this run (see Status).\n");
-    } else {
-        let _ = writeln!(
-            s,
-            "Instructions retired inside each extension module per element processed, single-threaded \
-             under valgrind (AVX2-or-lower paths; deterministic run to run).\n\n| op | dtype | NumPy Ir/element | Raptors Ir/element | NumPy / Raptors |\n|---|---|---|---|---|"
-        );
-        for e in &input.executed {
-            let ratio = match (e.numpy_ir_per_element, e.raptors_ir_per_element) {
-                (Some(n), Some(r)) if r > 0.0 => format!("{:.2}", n / r),
-                _ => "n/a".into(),
-            };
-            let f = |x: Option<f64>| x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "n/a".into());
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {ratio} |",
-                e.op,
-                e.dtype,
-                f(e.numpy_ir_per_element),
-                f(e.raptors_ir_per_element)
-            );
-        }
         s.push('\n');
     }
-
-    let _ = writeln!(s, "## Hot loops side by side\n");
-    if input.loops.is_empty() {
-        let _ = writeln!(s, "No loop comparison in this run (see Status).\n");
+    s.push_str(
+        "\nHow each was chosen: **callgrind** — the function that executed most of its library's instructions \
+         during the op under valgrind; **perf-sample** — the most sampled function of a real run; **twin** — the \
+         ISA twin (`raptors-asm twin`) of a function found by execution, at this CPU's level (measured) or for the \
+         other architecture (static); **pattern** — the op table's name pattern, when nothing executed says more. \
+         Each choice's evidence heads `*_asm.txt`, `*_simd.*` and `*_neon.*`.\n\n## Executed instructions per element (callgrind)\n\n",
+    );
+    if input.executed.is_empty() {
+        s.push_str("No callgrind data in this run (see Status).\n");
     } else {
-        let _ = writeln!(s, "{}", loops_table(&input.loops));
-        let _ = writeln!(
-            s,
-            "Full side-by-side loop bodies: `hot_loops.md`; numbers: `hot_loops.json`.\n"
-        );
+        s.push_str("Instructions retired inside each extension module per input element, one thread, under valgrind (deterministic).\n\n| op | dtype | NumPy | Raptors | NumPy / Raptors |\n|---|---|---|---|---|\n");
+        for e in &input.executed {
+            let f = |x: Option<f64>| x.map_or("n/a".into(), |v| format!("{v:.3}"));
+            let ratio = e
+                .numpy
+                .zip(e.raptors)
+                .filter(|(_, r)| *r > 0.0)
+                .map(|(n, r)| n / r);
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                e.op,
+                e.dtype,
+                f(e.numpy),
+                f(e.raptors),
+                f(ratio)
+            );
+        }
     }
-
-    let _ = writeln!(s, "## Findings (generated from this run's data)\n");
-    let list = findings(input);
-    if list.is_empty() {
-        let _ = writeln!(
+    s.push_str("\n## Hot loops by execution (callgrind)\n\n");
+    s.push_str(&executed_loops_table(&input.executed_loops));
+    s.push_str("\n## Hot loops side by side\n\n");
+    let _ = match input.loops.is_empty() {
+        true => writeln!(s, "No loop comparison in this run (see Status)."),
+        false => writeln!(
             s,
-            "No findings: the timing and loop steps produced no comparable data.\n"
-        );
-    }
-    for f in list {
+            "{}\nLoop bodies side by side: `hot_loops.md`; numbers: `hot_loops.json`.",
+            loops_table(&input.loops)
+        ),
+    };
+    s.push_str("\n## Findings (generated from this run's data)\n\n");
+    for f in findings(input) {
         let _ = writeln!(s, "- {f}");
     }
     let _ = writeln!(
         s,
-        "\n### mean axis 0, f32, 2048²\n\n{}",
-        mean_axis0_explanation(input)
+        "\n### mean axis 0, f32, 2048²\n\n{}\n## Artifacts\n\n| file | bytes |\n|---|---|",
+        focus(input, "mean_axis0", "f32", 2048)
     );
-
-    let _ = writeln!(s, "## Artifacts\n\n| file | bytes |\n|---|---|");
-    for a in &input.artifacts {
-        if a.name == "README.md" {
-            // Its own size is not known while it is being written.
-            let _ = writeln!(s, "| `README.md` | this file |");
+    for (name, bytes) in &input.artifacts {
+        let bytes = if name == "README.md" {
+            "this file".to_string()
         } else {
-            let _ = writeln!(s, "| `{}` | {} |", a.name, a.bytes);
-        }
+            bytes.to_string()
+        };
+        let _ = writeln!(s, "| `{name}` | {bytes} |");
     }
     s
 }
 
-fn metric(m: &Avail<LoopMetrics>, f: impl Fn(&LoopMetrics) -> String) -> String {
-    match m {
-        Avail::Ok(m) => f(m),
-        Avail::Missing(_) => "—".into(),
-    }
-}
-
-fn opt(x: Option<f64>) -> String {
-    x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "n/a".into())
-}
-
-/// One row per op × dtype × arch × Raptors build: the key numbers for both loops.
-pub fn loops_table(loops: &[HotLoopPair]) -> String {
-    let mut s = String::from(
-        "| op | dtype | arch | Raptors build | insns/elem NumPy | insns/elem Raptors | loads/elem NumPy | loads/elem Raptors | vector bits NumPy | vector bits Raptors | accumulators NumPy | accumulators Raptors |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
+fn loops_table(loops: &[LoopPair]) -> String {
+    let mut s = String::from("| op | dtype | arch | build | insns/elem NumPy | Raptors | loads/elem NumPy | Raptors | vector bits NumPy | Raptors | accumulators NumPy | Raptors |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    let opt = |x: Option<f64>| x.map_or("n/a".into(), fmt_num);
+    let metrics: [&dyn Fn(&Loop) -> String; 4] = [
+        &|l| opt(l.instructions_per_element),
+        &|l| opt(l.per_element.map(|p| p.loads)),
+        &|l| l.vector_bits.to_string(),
+        &|l| l.accumulators.to_string(),
+    ];
     for p in loops {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            p.op,
-            p.dtype,
-            p.arch,
-            p.raptors_variant,
-            metric(&p.numpy, |m| opt(m.instructions_per_element)),
-            metric(&p.raptors, |m| opt(m.instructions_per_element)),
-            metric(&p.numpy, |m| opt(m.per_element(m.loads))),
-            metric(&p.raptors, |m| opt(m.per_element(m.loads))),
-            metric(&p.numpy, |m| m.vector_bits.to_string()),
-            metric(&p.raptors, |m| m.vector_bits.to_string()),
-            metric(&p.numpy, |m| opt(m.accumulators)),
-            metric(&p.raptors, |m| opt(m.accumulators)),
-        );
-    }
-    s
-}
-
-/// `hot_loops.md`: the table, then per pair the side-by-side text from raptors-asm.
-/// `hot_loops.md` without its provenance header (added when the artifact is written).
-pub fn render_hot_loops_md(input: &ReportInput) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "# Hot loops: NumPy vs Raptors\n");
-    let _ = writeln!(
-        s,
-        "Per op, the hot loop of the function that runs it (see README.md for how each function was \
-         found; the loop is `raptors-asm`'s hottest-loop choice), from `raptors-asm compare`. Numbers per iteration and per element; x86-64 and aarch64.\n"
-    );
-    let _ = writeln!(s, "{}", loops_table(&input.loops));
-    for p in &input.loops {
-        let _ = writeln!(
-            s,
-            "## {} {} — {} (Raptors {})\n",
-            p.op, p.dtype, p.arch, p.raptors_variant
-        );
-        for (side, m) in [("NumPy", &p.numpy), ("Raptors", &p.raptors)] {
-            match m {
-                Avail::Ok(m) => {
-                    let _ = writeln!(
-                        s,
-                        "- {side}: `{}` loop {} — {}",
-                        m.symbol,
-                        m.address_range,
-                        super::findings::describe_loop(m)
-                    );
-                }
-                Avail::Missing(why) => {
-                    let _ = writeln!(s, "- {side}: not available — {}", one_line(why, 200));
-                }
+        let _ = write!(s, "| {} | {} | {} | {} |", p.op, p.dtype, p.arch, p.build);
+        for f in metrics {
+            for side in [&p.numpy, &p.raptors] {
+                let _ = write!(s, " {} |", side.as_ref().map_or("—".into(), |(_, l)| f(l)));
             }
         }
-        if !p.side_by_side.trim().is_empty() {
-            let _ = writeln!(s, "\n```text\n{}\n```\n", p.side_by_side.trim_end());
-        } else {
-            s.push('\n');
-        }
+        s.push('\n');
     }
     s
 }
 
-/// `docs/findings.md`: the latest run's findings, for readers of the docs.
-pub fn render_findings_doc(input: &ReportInput) -> String {
-    let mut s = String::new();
-    let p = &input.provenance;
-    let _ = writeln!(s, "# Findings of the latest profile run\n");
-    let _ = writeln!(
-        s,
-        "Generated by `{}` ({} run) on `{}` at {}, commit `{}`. The evidence (disassembly, loop \
-         metrics, timings, counters) is in [benchmarks/profiles/](../benchmarks/profiles/README.md); \
-         how to read it: [profiling.md](profiling.md). Regenerate with `cargo xtask profile`.\n",
-        input.command, input.mode, p.machine_tag, p.date, p.git_commit
+/// "256-bit vectors, 1 accumulator, 2 loads + 1 store per element, 0.75 instructions/element".
+fn describe_loop(l: &Loop) -> String {
+    let bits = if l.vector_bits > 0 {
+        format!("{}-bit vectors", l.vector_bits)
+    } else {
+        "scalar code".into()
+    };
+    let traffic = match l.per_element.map(|p| (p.loads, p.stores)) {
+        Some((a, b)) => format!("{} loads + {} stores per element", fmt_num(a), fmt_num(b)),
+        _ => format!("{} loads + {} stores per iteration", l.loads, l.stores),
+    };
+    let insns = l
+        .instructions_per_element
+        .map_or(format!("{} instructions/iteration", l.instructions), |i| {
+            format!("{} instructions/element", fmt_num(i))
+        });
+    format!(
+        "{bits}, {} accumulator(s), {traffic}, {insns}, unrolled {}x",
+        l.accumulators, l.unroll
+    )
+}
+
+/// `hot_loops.md` (its provenance header is added when it is written).
+pub fn hot_loops_md(input: &ReportInput) -> String {
+    let mut s = String::from(
+        "# Hot loops: NumPy vs Raptors\n\nPer op, the hot loop of the function that runs it (README.md says how each \
+         function was found): the loop holding its most executed address where the function was found by \
+         execution, else `raptors-asm`'s static choice. `raptors-asm compare`'s table, then the loop bodies.\n\n",
     );
-    let _ = writeln!(s, "## Summary\n");
-    let list = findings(input);
-    if list.is_empty() {
-        let _ = writeln!(
-            s,
-            "The run produced no comparable timing or loop data (see the report's Status).\n"
-        );
+    s.push_str(&loops_table(&input.loops));
+    for p in &input.loops {
+        let _ = writeln!(s, "\n## {} {} — {} ({})\n", p.op, p.dtype, p.arch, p.build);
+        for (side, r) in [("NumPy", &p.numpy), ("Raptors", &p.raptors)] {
+            if let Err(why) = r {
+                let _ = writeln!(s, "- {side}: no loop — {}", one_line(why, 200));
+            }
+        }
+        let _ = writeln!(s, "```text\n{}\n\n{}", p.comparison.trim_end(), p.bodies);
+        s.push_str("```\n");
     }
-    for f in list {
+    s
+}
+
+/// The auto-level cell of `op` × `dtype` at `n`² (None: the largest measured).
+fn timing(t: &ResultsSummary, op: &str, dtype: &str, n: Option<usize>) -> Option<CellSummary> {
+    let mut auto = t
+        .cells_of(op, dtype)
+        .into_iter()
+        .filter(|c| c.level == "auto");
+    match n {
+        Some(n) => auto.find(|c| c.shape.iter().all(|d| *d == n)).cloned(),
+        None => auto.next_back().cloned(),
+    }
+}
+
+fn speed(c: &CellSummary) -> String {
+    let size: Vec<String> = c.shape.iter().map(usize::to_string).collect();
+    let v = c.verdict.describe("Raptors", "NumPy");
+    format!(
+        "measured at {}: speedup {:.2}x (95 % CI {:.2}–{:.2}) — {v}",
+        size.join("x"),
+        c.speedup,
+        c.ci_low,
+        c.ci_high
+    )
+}
+
+fn executed_sentence(e: &Executed) -> Option<String> {
+    let (n, r) = (fmt_num(e.numpy?), fmt_num(e.raptors?));
+    Some(format!("Executed (callgrind, at valgrind's level): NumPy {n} vs Raptors {r} instructions per element inside their modules."))
+}
+
+/// When instruction counts and the stored verdict disagree, the time goes where instructions do
+/// not show.
+fn contradiction(e: &Executed, c: &CellSummary) -> Option<String> {
+    let (n, r) = (e.numpy?, e.raptors?);
+    match c.verdict {
+        Verdict::Slower if r < 0.8 * n => Some(format!(
+            "Raptors executes {:.1}x fewer instructions per element yet is slower: its time goes outside the instructions of \
+             the single-threaded callgrind run (threads, page faults of fresh results, memory traffic).",
+            n / r.max(1e-12)
+        )),
+        Verdict::Faster if r > 1.25 * n => Some(format!(
+            "Raptors executes {:.1}x more instructions per element yet is faster: wider vectors or threads in the real run make up for it.",
+            r / n.max(1e-12)
+        )),
+        _ => None,
+    }
+}
+
+/// Bullet points: the verdict counts, then one per op × dtype.
+pub fn findings(input: &ReportInput) -> Vec<String> {
+    let summary = input.summary();
+    let mut out = Vec::new();
+    if let Some(t) = &summary {
+        let under = input.emulation().map_or(String::new(), |e| {
+            format!(" (under qemu-user emulation, {e}: not this CPU's speed)")
+        });
+        let c = &t.counts;
+        out.push(format!(
+            "Timings{under}: Raptors is significantly faster in {} of {} cells, NumPy in {}, no significant difference in {} \
+             (raptors-bench's stored verdicts).",
+            c.faster,
+            c.total(),
+            c.slower,
+            c.no_difference
+        ));
+    }
+    for f in &input.functions {
+        let mut s = String::new();
+        for p in input
+            .loops
+            .iter()
+            .filter(|p| p.op == f.op && p.dtype == f.dtype && p.build != "under valgrind")
+        {
+            if let (Ok((nf, nl)), Ok((rf, rl))) = (&p.numpy, &p.raptors) {
+                let d: Vec<String> = p
+                    .differences
+                    .iter()
+                    .map(|d| d.describe("NumPy", "Raptors"))
+                    .collect();
+                let tail = match d.is_empty() {
+                    true => "the inner loops look alike by these measures, so any gap comes from outside them".into(),
+                    false => format!("differences: {}", d.join("; ")),
+                };
+                let _ = write!(
+                    s,
+                    "{} ({}): NumPy `{nf}` ({}) vs Raptors `{rf}` ({}); {tail}. ",
+                    p.arch,
+                    p.build,
+                    describe_loop(nl),
+                    describe_loop(rl)
+                );
+            }
+        }
+        let exec = input
+            .executed
+            .iter()
+            .find(|e| e.op == f.op && e.dtype == f.dtype);
+        if let Some(t) = exec.and_then(executed_sentence) {
+            let _ = write!(s, "{t} ");
+        }
+        if let Some(c) = summary
+            .as_ref()
+            .and_then(|t| timing(t, &f.op, &f.dtype, None))
+        {
+            let _ = write!(
+                s,
+                "Timing {}. {}",
+                speed(&c),
+                exec.and_then(|e| contradiction(e, &c)).unwrap_or_default()
+            );
+        }
+        if !s.is_empty() {
+            out.push(format!("**{} {}** — {}", f.op, f.dtype, s.trim_end()));
+        }
+    }
+    out
+}
+
+/// One op × dtype × size explained: timing, executed instructions, the measured real-run loops.
+fn focus(input: &ReportInput, op: &str, dtype: &str, n: usize) -> String {
+    let summary = input.summary();
+    let at = |n| summary.as_ref().and_then(|t| timing(t, op, dtype, n));
+    let mut s = match (at(Some(n)), at(None)) {
+        (Some(c), _) => format!("Timing: {}.\n\n", speed(&c)),
+        (None, Some(c)) => format!(
+            "Timing: not measured at {n}² in this run; nearest: {}.\n\n",
+            speed(&c)
+        ),
+        (None, None) => format!("Timing: not measured at {n}² in this run.\n\n"),
+    };
+    let exec = input
+        .executed
+        .iter()
+        .find(|e| e.op == op && e.dtype == dtype);
+    for t in [
+        exec.and_then(executed_sentence),
+        exec.zip(at(Some(n)))
+            .and_then(|(e, c)| contradiction(e, &c)),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let _ = writeln!(s, "{t}\n");
+    }
+    match input.loops.iter().find(|p| p.op == op && p.dtype == dtype && p.build == "real run") {
+        Some(p) => {
+            let _ = writeln!(s, "The measured loops ({}, `raptors-asm compare`; A = NumPy, B = Raptors):\n\n```text\n{}```", p.arch, p.comparison);
+        }
+        None => s.push_str("No measured hot-loop comparison for it in this run (op or dtype not selected, or a step failed — see Status).\n"),
+    }
+    s
+}
+
+/// `findings.md`: the run's findings for readers of the docs.
+pub fn findings_md(input: &ReportInput) -> String {
+    let p = &input.provenance;
+    let mut s = format!(
+        "# Findings of the latest profile run\n\nGenerated by `{}` on `{}` at {}, commit `{}`. The evidence is in this folder \
+         ([README.md](README.md)); how to read it: [docs/profiling.md](../../docs/profiling.md). Regenerate with \
+         `cargo xtask profile`.\n\n## Summary\n\n",
+        input.command, p.machine_tag, p.date, p.git_commit
+    );
+    for f in findings(input) {
         let _ = writeln!(s, "- {f}");
     }
     let _ = writeln!(
         s,
         "\n## mean axis 0, f32, 2048²\n\n{}",
-        mean_axis0_explanation(input)
+        focus(input, "mean_axis0", "f32", 2048)
     );
-    if let Avail::Ok(c) = &input.counters {
-        let _ = writeln!(s, "## Counters\n\n{} — {}\n", c.status, c.detail);
+    if let Ok(c) = &input.counters {
+        let _ = writeln!(s, "## Counters\n\n```text\n{c}\n```\n");
     }
     let failed: Vec<_> = input
         .steps
@@ -426,7 +610,7 @@ pub fn render_findings_doc(input: &ReportInput) -> String {
         .filter(|r| r.outcome == Outcome::Failed)
         .collect();
     if !failed.is_empty() {
-        let _ = writeln!(s, "## Steps that failed in that run\n");
+        s.push_str("## Steps that failed in that run\n\n");
         for r in failed {
             let _ = writeln!(s, "- {}: {}", r.name, one_line(&r.reason, 200));
         }
@@ -434,80 +618,40 @@ pub fn render_findings_doc(input: &ReportInput) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fixture() -> ReportInput {
-        let text = include_str!("../../tests/fixtures/report_input.json");
-        serde_json::from_str(text).expect("fixture parses")
+/// The loops chosen by execution: coverage, static and measured instructions per input element,
+/// and the check (`raptors_asm::hotloop::ElementCheck`).
+fn executed_loops_table(rows: &[ExecutedLoop]) -> String {
+    if rows.is_empty() {
+        return "No loop was chosen by execution in this run (see Status).\n".into();
     }
-
-    /// Timings, addresses and hashes vary run to run; the snapshot pins the structure.
-    fn redact(text: &str) -> String {
-        let rules = [
-            (r"\b[0-9a-f]{64}\b", "[sha256]"),
-            (r"0x[0-9a-f]+", "[addr]"),
-            (r"\d+\.\d+(?: ?(?:ms|µs|s|x)\b)?", "[num]"),
-            (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[date]"),
-        ];
-        let mut out = text.to_string();
-        for (re, with) in rules {
-            out = regex::Regex::new(re)
-                .unwrap()
-                .replace_all(&out, with)
-                .into_owned();
-        }
-        out
-    }
-
-    #[test]
-    fn report_structure_snapshot() {
-        insta::assert_snapshot!("readme", redact(&render_readme(&fixture())));
-    }
-
-    #[test]
-    fn hot_loops_structure_snapshot() {
-        insta::assert_snapshot!("hot_loops", redact(&render_hot_loops_md(&fixture())));
-    }
-
-    #[test]
-    fn findings_come_from_the_data() {
-        let mut input = fixture();
-        let text = render_readme(&input);
-        assert!(text.contains("### mean axis 0, f32, 2048²"));
-        assert!(
-            text.contains("independent accumulators: Raptors 4 vs NumPy 1"),
-            "{text}"
+    let mut s = format!(
+        "The loop with the most executed instructions of the function valgrind ran (callgrind \
+         `--dump-instr=yes`), one thread. Instructions per **input element**: *static* from the \
+         loop's code (its elements per iteration from the address streams), *loop* and *function* \
+         measured (executed ÷ elements processed). Every element passes through the function, so \
+         static must not exceed the function's figure by more than {:.0} %, and the function's \
+         must stay within {}x of static.\n\n| op | dtype | library | function | loop | coverage | \
+         static | loop (measured) | function (measured) | check |\n|---|---|---|---|---|---:|---:|---:|---:|---|\n",
+        raptors_asm::hotloop::PER_ELEMENT_TOLERANCE * 100.0,
+        raptors_asm::hotloop::PER_ELEMENT_FACTOR
+    );
+    let f = |v: Option<f64>| v.map_or("unknown".into(), |x| format!("{x:.3}"));
+    for r in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} |",
+            r.op,
+            r.dtype,
+            r.library,
+            one_line(&r.function, 60),
+            r.loop_start.map_or("—".into(), |a| format!("{a:#x}")),
+            r.coverage
+                .map_or("—".into(), |c| format!("{:.1} %", c * 100.0)),
+            f(r.instructions_per_element),
+            f(r.measured_instructions_per_element),
+            f(r.function_instructions_per_element),
+            one_line(&r.check, 120)
         );
-        // Change the data: the generated sentence follows.
-        for p in input.loops.iter_mut() {
-            if let Avail::Ok(m) = &mut p.raptors {
-                m.accumulators = Some(1.0);
-            }
-        }
-        let text = render_readme(&input);
-        assert!(!text.contains("independent accumulators: Raptors 4"));
     }
-
-    #[test]
-    fn failed_steps_are_reported_with_their_reason() {
-        let input = fixture();
-        let text = render_readme(&input);
-        assert!(text.contains("| aarch64: NumPy wheel | **FAILED** |"));
-        assert!(text.contains("pip download failed"));
-        let doc = render_findings_doc(&input);
-        assert!(doc.contains("## Steps that failed in that run"));
-    }
-
-    #[test]
-    fn missing_parts_are_explained_not_zero() {
-        let mut input = fixture();
-        input.timings = Avail::missing("raptors-bench compare failed: exit status 2");
-        input.counters = Avail::missing("raptors-bench counters not run");
-        let text = render_readme(&input);
-        assert!(text.contains("No timings: raptors-bench compare failed"));
-        assert!(text.contains("Counters were not collected"));
-        assert!(text.contains("Timing: not measured at 2048² in this run"));
-    }
+    s
 }
