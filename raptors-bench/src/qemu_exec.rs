@@ -106,13 +106,23 @@ impl Userland {
 
     /// `qemu -L root root/python`: the emulated interpreter; qemu looks up absolute paths
     /// (the dynamic loader, `/usr/lib/python3.X`) under `root` first.
-    fn command(&self, pythonpath: &str) -> Command {
+    ///
+    /// With `log` (file, `-dfilter` ranges) qemu logs every executed block. The logging options
+    /// go on qemu's command line, not in `QEMU_*` variables: the guest sees its environment, and
+    /// a different environment moves where the libraries are mapped.
+    fn command(&self, pythonpath: &str, log: Option<(&Path, &str)>) -> Command {
         let mut cmd = Command::new(&self.qemu);
-        cmd.arg("-L")
-            .arg(&self.root)
-            .arg(self.root.join(self.python.trim_start_matches('/')))
+        cmd.arg("-L").arg(&self.root);
+        if let Some((file, ranges)) = log {
+            cmd.args(["-d", "exec,nochain", "-dfilter", ranges, "-D"])
+                .arg(file);
+        }
+        cmd.arg(self.root.join(self.python.trim_start_matches('/')))
             .env("PYTHONPATH", pythonpath)
             .env("OPENBLAS_NUM_THREADS", "1")
+            // One thread: counts in program order (as for callgrind), and qemu 7.2 crashes
+            // (SIGSEGV in the guest) when it logs blocks of several guest threads.
+            .env("RAPTORS_THREADS", "1")
             .env_remove("PYTHONHOME")
             .env_remove("QEMU_LOG")
             .env_remove("QEMU_DFILTER");
@@ -362,14 +372,17 @@ fn run_dtype(o: &QemuExecOptions, dtype: &str) -> (String, Result<Vec<OpBlocks>>
     };
     let log = o.work_dir.join(format!("exec-{dtype}.log"));
     let command = format!(
-        "QEMU_LOG=exec,nochain QEMU_DFILTER=<the libraries' text> {} -L {} {} {}",
+        "{} -L {} -d exec,nochain -dfilter <the libraries' text> {} {}",
         o.userland.qemu,
         o.userland.root.display(),
         o.userland.python,
         args(false).join(" ")
     );
     let result = (|| {
-        let probe = run_driver(o.userland.command(&pythonpath).args(args(true)), "probe")?;
+        let probe = run_driver(
+            o.userland.command(&pythonpath, None).args(args(true)),
+            "probe",
+        )?;
         let marker = probe.marker.context("the probe printed no marker address")?;
         let numpy_lib = probe
             .maps
@@ -383,11 +396,9 @@ fn run_dtype(o: &QemuExecOptions, dtype: &str) -> (String, Result<Vec<OpBlocks>>
             .find(|m| !m.path.contains("_multiarray_umath"))
             .map(|m| m.path.clone())
             .context("the probe found no executable mapping of the Raptors library")?;
-        let mut cmd = o.userland.command(&pythonpath);
-        cmd.args(args(false))
-            .env("QEMU_LOG", "exec,nochain")
-            .env("QEMU_LOG_FILENAME", &log)
-            .env("QEMU_DFILTER", dfilter(&probe.maps, marker));
+        let ranges = dfilter(&probe.maps, marker);
+        let mut cmd = o.userland.command(&pythonpath, Some((&log, &ranges)));
+        cmd.args(args(false));
         let counted = run_driver(&mut cmd, "counted run");
         let parts = std::fs::File::open(&log)
             .with_context(|| format!("opening {}", log.display()))
