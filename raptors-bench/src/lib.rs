@@ -38,6 +38,7 @@ pub mod model;
 pub mod ops;
 pub mod power;
 pub mod provenance;
+pub mod qemu_exec;
 pub mod report;
 pub mod rng;
 pub mod runner;
