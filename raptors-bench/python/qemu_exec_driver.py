@@ -64,6 +64,7 @@ def raptors_call(lib, suffix, op, arrays, out):
     dims = lambda a: (a.ndim, a.shape[0] if a.ndim == 2 else 1, a.shape[-1])  # noqa: E731
     ptr = lambda a: ctypes.c_void_p(a.ctypes.data)  # noqa: E731
     name = k["op"].encode()
+    res = None
     if k["call"] == "reduce":
         fn = getattr(lib, "raptors_reduce_" + suffix)
         axis = -1 if k["axis"] is None else int(k["axis"])
@@ -85,8 +86,13 @@ def raptors_call(lib, suffix, op, arrays, out):
     else:
         raise ValueError(f"no C entry point for kernel call {k['call']!r}")
     fn.restype = ctypes.c_int32
+    # The C call gets bare addresses: every array behind them must live as long as the call does
+    # (a freed result buffer that is written to corrupts the heap once it is reused: seen as a
+    # segmentation fault a few ops later).
+    alive = (x, out, arrays.get(k.get("rhs")), res)
 
     def call():
+        assert alive is not None
         if fn(*args) != 0:
             raise RuntimeError(f"{fn.__name__}({k}) returned an error")
 

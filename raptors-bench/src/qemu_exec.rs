@@ -120,8 +120,7 @@ impl Userland {
         cmd.arg(self.root.join(self.python.trim_start_matches('/')))
             .env("PYTHONPATH", pythonpath)
             .env("OPENBLAS_NUM_THREADS", "1")
-            // One thread: counts in program order (as for callgrind), and qemu 7.2 crashes
-            // (SIGSEGV in the guest) when it logs blocks of several guest threads.
+            // One thread: the counts come in program order, as for callgrind.
             .env("RAPTORS_THREADS", "1")
             .env_remove("PYTHONHOME")
             .env_remove("QEMU_LOG")
@@ -201,7 +200,9 @@ pub struct QemuExecRun {
 
 impl QemuExecRun {
     pub fn profile(&self, op: &str, dtype: &str) -> Option<&OpBlocks> {
-        self.profiles.iter().find(|p| p.op == op && p.dtype == dtype)
+        self.profiles
+            .iter()
+            .find(|p| p.op == op && p.dtype == dtype)
     }
 }
 
@@ -224,7 +225,11 @@ pub fn parse_driver_output(stdout: &str) -> Result<DriverOutput> {
         error: Option<String>,
     }
     let mut out = DriverOutput::default();
-    for (n, line) in stdout.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in stdout
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let l: Line = serde_json::from_str(line)
             .with_context(|| format!("driver output line {}: {line:?}", n + 1))?;
         if let Some(m) = l.marker {
@@ -266,14 +271,37 @@ fn guest_pc(line: &str) -> Option<u64> {
     u64::from_str_radix(pc, 16).ok()
 }
 
-/// The `QEMU_DFILTER` value: every mapping plus the marker's first instruction.
+/// How far around each probed mapping the counted run logs. qemu-user has no ASLR, but its own
+/// allocations (the log's buffers) share the address space and can move a library loaded later
+/// by a few hundred KiB; the counted run's own mappings decide what is attributed.
+pub const DFILTER_SLACK: u64 = 16 << 20;
+
+/// The `-dfilter` value: every mapping widened by [`DFILTER_SLACK`], plus the marker's first
+/// instruction.
 pub fn dfilter(maps: &[Mapping], marker: u64) -> String {
     let mut ranges: Vec<String> = maps
         .iter()
-        .map(|m| format!("0x{:x}..0x{:x}", m.start, m.end.saturating_sub(1)))
+        .map(|m| {
+            format!(
+                "0x{:x}..0x{:x}",
+                m.start.saturating_sub(DFILTER_SLACK),
+                m.end.saturating_add(DFILTER_SLACK).saturating_sub(1)
+            )
+        })
         .collect();
     ranges.push(format!("0x{marker:x}..0x{:x}", marker + 3));
     ranges.join(",")
+}
+
+/// Whether every mapping of `run` lies inside the windows [`dfilter`] made from `probe`.
+pub fn covered(probe: &[Mapping], run: &[Mapping]) -> bool {
+    run.iter().all(|m| {
+        probe.iter().any(|p| {
+            p.path == m.path
+                && p.start.saturating_sub(DFILTER_SLACK) <= m.start
+                && m.end <= p.end.saturating_add(DFILTER_SLACK)
+        })
+    })
 }
 
 /// The blocks of one part that fall in `lib`'s mappings, keyed by file offset.
@@ -383,7 +411,9 @@ fn run_dtype(o: &QemuExecOptions, dtype: &str) -> (String, Result<Vec<OpBlocks>>
             o.userland.command(&pythonpath, None).args(args(true)),
             "probe",
         )?;
-        let marker = probe.marker.context("the probe printed no marker address")?;
+        let mut marker = probe
+            .marker
+            .context("the probe printed no marker address")?;
         let numpy_lib = probe
             .maps
             .iter()
@@ -396,19 +426,37 @@ fn run_dtype(o: &QemuExecOptions, dtype: &str) -> (String, Result<Vec<OpBlocks>>
             .find(|m| !m.path.contains("_multiarray_umath"))
             .map(|m| m.path.clone())
             .context("the probe found no executable mapping of the Raptors library")?;
-        let ranges = dfilter(&probe.maps, marker);
-        let mut cmd = o.userland.command(&pythonpath, Some((&log, &ranges)));
-        cmd.args(args(false));
-        let counted = run_driver(&mut cmd, "counted run");
-        let parts = std::fs::File::open(&log)
-            .with_context(|| format!("opening {}", log.display()))
-            .and_then(|f| parse_log(BufReader::new(f), marker));
-        let _ = std::fs::remove_file(&log);
-        let counted = counted?;
-        if counted.maps != probe.maps {
-            bail!("the libraries' load addresses differ between the probe and the counted run");
-        }
-        let parts = parts?;
+        // The counted run logs around the probed mappings; if a library landed outside them
+        // (or the marker moved), once more around where it landed.
+        let mut around = probe.maps.clone();
+        let mut attempt = 0;
+        let (counted, parts) = loop {
+            attempt += 1;
+            let ranges = dfilter(&around, marker);
+            let mut cmd = o.userland.command(&pythonpath, Some((&log, &ranges)));
+            cmd.args(args(false));
+            let counted = run_driver(&mut cmd, "counted run");
+            let parts = std::fs::File::open(&log)
+                .with_context(|| format!("opening {}", log.display()))
+                .and_then(|f| parse_log(BufReader::new(f), marker));
+            let _ = std::fs::remove_file(&log);
+            let counted = counted?;
+            if counted.marker == Some(marker) && covered(&around, &counted.maps) {
+                break (counted, parts?);
+            }
+            if attempt == 2 {
+                bail!(
+                    "the libraries' load addresses moved between emulated runs twice \
+                     (probe {:?}, counted run {:?})",
+                    around,
+                    counted.maps
+                );
+            }
+            around = counted.maps;
+            marker = counted
+                .marker
+                .context("the counted run printed no marker address")?;
+        };
         let n = o.ops.len();
         if parts.len() != 2 * n + 2 {
             bail!(

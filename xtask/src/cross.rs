@@ -75,6 +75,14 @@ impl Arch {
         }
     }
 
+    /// Debian's name of this architecture (`dpkg --print-architecture`).
+    pub const fn deb_arch(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Aarch64 => "arm64",
+        }
+    }
+
     /// The SIMD levels of this architecture's kernels (names as `RAPTORS_SIMD` takes them).
     pub fn simd_levels(self) -> &'static [&'static str] {
         raptors_bench::machine::simd_levels(self.name())

@@ -254,7 +254,7 @@ fn check_rustc(rustc: &str) -> Result<()> {
 }
 
 /// `command` resolved on PATH (an absolute path is returned as it is when it exists).
-fn which(command: &str) -> Option<PathBuf> {
+pub fn which(command: &str) -> Option<PathBuf> {
     if command.contains('/') {
         return Some(PathBuf::from(command)).filter(|p| p.exists());
     }

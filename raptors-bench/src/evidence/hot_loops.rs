@@ -80,13 +80,16 @@ pub(super) fn executed_loops_table(rows: &[ExecutedLoop]) -> String {
         return "No loop was chosen by execution in this run (see Status).\n".into();
     }
     let mut s = format!(
-        "The loop with the most executed instructions of the function valgrind ran (callgrind \
-         `--dump-instr=yes`), one thread. Instructions per **input element**: *static* from the \
+        "The loop with the most executed instructions of the function that ran, one thread: on \
+         this machine's architecture the function valgrind ran (`callgrind`, `--dump-instr=yes`); \
+         on an architecture it only emulates, the function with the most executed instructions \
+         under qemu-user (`qemu-exec`: every executed translation block logged and counted, at \
+         256²). Instructions per **input element**: *static* from the \
          loop's code (its elements per iteration from the address streams), *loop* and *function* \
          measured (executed ÷ elements processed). Every element passes through the function, so \
          static must not exceed the function's figure by more than {:.0} %, and the function's \
-         must stay within {}x of static.\n\n| op | dtype | library | function | loop | coverage | \
-         static | loop (measured) | function (measured) | check |\n|---|---|---|---|---|---:|---:|---:|---:|---|\n",
+         must stay within {}x of static.\n\n| op | dtype | arch | library | chosen by | function | loop | coverage | \
+         static | loop (measured) | function (measured) | check |\n|---|---|---|---|---|---|---|---:|---:|---:|---:|---|\n",
         raptors_asm::hotloop::PER_ELEMENT_TOLERANCE * 100.0,
         raptors_asm::hotloop::PER_ELEMENT_FACTOR
     );
@@ -94,10 +97,12 @@ pub(super) fn executed_loops_table(rows: &[ExecutedLoop]) -> String {
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | `{}` | {} | {} | {} | {} | {} | {} |",
             r.op,
             r.dtype,
+            r.arch,
             r.library,
+            r.chosen_by,
             one_line(&r.function, 60),
             r.loop_start.map_or("—".into(), |a| format!("{a:#x}")),
             r.coverage

@@ -1,14 +1,17 @@
 //! The hot loops of the chosen functions: NumPy's and Raptors's side by side (`raptors-asm
 //! compare`) per architecture and build, and on the measured architecture the loops chosen by
 //! callgrind's per-instruction counts with the static-vs-measured per-element check
-//! (`raptors_asm::hotloop`).
+//! (`raptors_asm::hotloop`); on an emulated architecture the same from qemu-user's block counts.
 
 use raptors_asm::compare::{bodies_side_by_side, compare_text, side_at, Comparison, Side};
 use raptors_asm::Library;
 
+use std::collections::BTreeMap;
+
 use super::picks::{ArchPicks, ExecutedLoop, OpPicks, Picked, SidePicks};
 use super::report::LoopPair;
 use crate::callgrind::CallgrindRun;
+use crate::qemu_exec::QemuExecRun;
 
 /// Whether the loops by execution can stand: `Err` when there are none, or names every row whose
 /// static-vs-measured check failed (`op dtype library: check`; the rows stay in the report).
@@ -133,65 +136,138 @@ pub fn executed_loops(
             ("NumPy", nl, &ran.numpy, &prof.numpy),
             ("Raptors", rl, &ran.raptors, &prof.raptors),
         ] {
-            let mut row = ExecutedLoop {
-                op: p.op.clone(),
-                dtype: p.dtype.clone(),
-                arch: a.arch.clone(),
-                library: library.into(),
-                function: String::new(),
-                chosen_by: "static".into(),
-                loop_start: None,
-                coverage: None,
-                instructions_per_element: None,
-                measured_instructions_per_element: None,
-                function_instructions_per_element: None,
-                check: String::new(),
-                passed: None,
-            };
-            let choice = (|| -> Result<raptors_asm::hotloop::LoopChoice, String> {
+            let function = (|| -> Result<(&Library, u64, &BTreeMap<u64, u64>), String> {
                 let lib = lib.ok_or("the library is not available")?;
                 let pick = pick.as_ref().map_err(String::clone)?;
-                let f = lib
-                    .table
-                    .at(pick.address)
-                    .ok_or_else(|| format!("no function at {:#x}", pick.address))?;
                 let counts = &counted.as_ref().map_err(String::clone)?.instructions;
-                let exec = raptors_asm::hotloop::ExecCounts {
-                    source: "callgrind",
-                    counts,
-                };
-                raptors_asm::hotloop::choose_loop(
-                    &lib.elf,
-                    &lib.table,
-                    f,
-                    Some(exec),
-                    Some(prof.elements),
-                )
-                .map_err(|e| e.to_string())
+                Ok((lib, pick.address, counts))
             })();
-            match choice {
-                Ok(c) => {
-                    row.function = c.function.clone();
-                    row.chosen_by = c.chosen_by.clone();
-                    row.loop_start = c.hot_loop.as_ref().map(|l| l.start);
-                    row.coverage = c.coverage;
-                    row.instructions_per_element = c.static_instructions_per_element;
-                    row.measured_instructions_per_element = c.measured_instructions_per_element;
-                    row.function_instructions_per_element = c.function_instructions_per_element();
-                    match c.element_check() {
-                        Some(k) => (row.check, row.passed) = (k.describe(), Some(k.passed())),
-                        None if c.hot_loop.is_none() => {
-                            row.check = "no loop executed in this function".into()
-                        }
-                        None => {
-                            row.check = "elements per iteration unknown: no static figure".into()
-                        }
-                    }
-                }
-                Err(why) => row.check = format!("no choice: {why}"),
-            }
-            rows.push(row);
+            let row = row(&p.op, &p.dtype, &a.arch, library);
+            rows.push(executed_row(row, function, "callgrind", prof.elements));
         }
     }
     rows
+}
+
+/// For each op on an architecture this machine only emulates: the function with the most
+/// executed instructions (qemu-user's block counts, expanded to instructions) and its loop chosen
+/// by those counts, with the same check as callgrind's.
+pub fn emulated_loops(
+    ops: &[(String, String)],
+    run: &QemuExecRun,
+    [nl, rl]: [Option<&Library>; 2],
+    arch: &str,
+) -> Vec<ExecutedLoop> {
+    let mut rows = Vec::new();
+    for (op, dtype) in ops {
+        let Some(prof) = run.profile(op, dtype) else {
+            continue;
+        };
+        for (library, lib, blocks) in [("NumPy", nl, &prof.numpy), ("Raptors", rl, &prof.raptors)] {
+            let counts = (|| -> Result<(&Library, BTreeMap<u64, u64>), String> {
+                let lib = lib.ok_or("the library is not available")?;
+                let blocks = blocks.as_ref().map_err(String::clone)?;
+                Ok((lib, to_virtual(lib, &blocks.blocks)))
+            })();
+            let row = row(op, dtype, arch, library);
+            let function = counts.as_ref().map_err(String::clone).and_then(|(lib, c)| {
+                let (address, counts) = hottest_function(lib, c)?;
+                Ok((*lib, address, counts))
+            });
+            let function = function
+                .as_ref()
+                .map(|(l, a, c)| (*l, *a, c))
+                .map_err(String::clone);
+            rows.push(executed_row(row, function, "qemu-exec", prof.elements));
+        }
+    }
+    rows
+}
+
+/// Block counts keyed by file offset → by the ELF's virtual addresses.
+fn to_virtual(lib: &Library, blocks: &BTreeMap<u64, u64>) -> BTreeMap<u64, u64> {
+    let segs = raptors_asm::segments::load_segments(&lib.elf);
+    let mut out = BTreeMap::new();
+    for (&off, &n) in blocks {
+        if let Some(va) = segs.iter().find_map(|s| s.vaddr_of(off)) {
+            *out.entry(va).or_insert(0) += n;
+        }
+    }
+    out
+}
+
+/// The function with the most executed instructions, and its per-instruction counts.
+fn hottest_function(
+    lib: &Library,
+    blocks: &BTreeMap<u64, u64>,
+) -> Result<(u64, BTreeMap<u64, u64>), String> {
+    let mut best: Option<(u64, u64, BTreeMap<u64, u64>)> = None;
+    for f in &lib.table.functions {
+        if blocks.range(f.address..f.end).next().is_none() {
+            continue;
+        }
+        let counts = raptors_asm::hotloop::expand_block_counts(&lib.elf, f, blocks);
+        let total: u64 = counts.values().sum();
+        if best.as_ref().is_none_or(|(_, t, _)| total > *t) {
+            best = Some((f.address, total, counts));
+        }
+    }
+    best.map(|(a, _, c)| (a, c))
+        .ok_or_else(|| "no executed block lies in a known function".into())
+}
+
+fn row(op: &str, dtype: &str, arch: &str, library: &str) -> ExecutedLoop {
+    ExecutedLoop {
+        op: op.into(),
+        dtype: dtype.into(),
+        arch: arch.into(),
+        library: library.into(),
+        function: String::new(),
+        chosen_by: "static".into(),
+        loop_start: None,
+        coverage: None,
+        instructions_per_element: None,
+        measured_instructions_per_element: None,
+        function_instructions_per_element: None,
+        check: String::new(),
+        passed: None,
+    }
+}
+
+/// Fills `row` from the loop of the function at `address` chosen by `counts` (labelled `source`).
+fn executed_row(
+    mut row: ExecutedLoop,
+    function: Result<(&Library, u64, &BTreeMap<u64, u64>), String>,
+    source: &str,
+    elements: u64,
+) -> ExecutedLoop {
+    let choice = function.and_then(|(lib, address, counts)| {
+        let f = lib
+            .table
+            .at(address)
+            .ok_or_else(|| format!("no function at {address:#x}"))?;
+        let exec = raptors_asm::hotloop::ExecCounts { source, counts };
+        raptors_asm::hotloop::choose_loop(&lib.elf, &lib.table, f, Some(exec), Some(elements))
+            .map_err(|e| e.to_string())
+    });
+    match choice {
+        Ok(c) => {
+            row.function = c.function.clone();
+            row.chosen_by = c.chosen_by.clone();
+            row.loop_start = c.hot_loop.as_ref().map(|l| l.start);
+            row.coverage = c.coverage;
+            row.instructions_per_element = c.static_instructions_per_element;
+            row.measured_instructions_per_element = c.measured_instructions_per_element;
+            row.function_instructions_per_element = c.function_instructions_per_element();
+            match c.element_check() {
+                Some(k) => (row.check, row.passed) = (k.describe(), Some(k.passed())),
+                None if c.hot_loop.is_none() => {
+                    row.check = "no loop executed in this function".into()
+                }
+                None => row.check = "elements per iteration unknown: no static figure".into(),
+            }
+        }
+        Err(why) => row.check = format!("no choice: {why}"),
+    }
+    row
 }

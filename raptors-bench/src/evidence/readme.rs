@@ -243,7 +243,9 @@ pub fn readme(input: &ReportInput) -> String {
             );
         }
     }
-    s.push_str("\n## Hot loops by execution (callgrind)\n\n");
+    s.push_str(
+        "\n## Hot loops by execution (callgrind; qemu-user for the emulated architecture)\n\n",
+    );
     s.push_str(&executed_loops_table(&input.executed_loops));
     s.push_str("\n## Hot loops side by side\n\n");
     let _ = match input.loops.is_empty() {

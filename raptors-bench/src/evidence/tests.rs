@@ -220,10 +220,10 @@ fn executed_loops_rows_show_figures_and_the_check() {
         ),
     ];
     let md = readme(&input);
-    assert!(md.contains("| add | f32 | NumPy | `FLOAT_add_X86_V3` | 0x515540 | 99.9 % | 0.625 | 0.625 | 0.625 | ok:"), "{md}");
+    assert!(md.contains("| add | f32 | x86_64 | NumPy | callgrind | `FLOAT_add_X86_V3` | 0x515540 | 99.9 % | 0.625 | 0.625 | 0.625 | ok:"), "{md}");
     assert!(
         md.contains(
-            "| Raptors | `FLOAT_add_X86_V3` | 0x515540 | 99.9 % | 0.625 | 0.625 | 0.625 | FAILED:"
+            "| Raptors | callgrind | `FLOAT_add_X86_V3` | 0x515540 | 99.9 % | 0.625 | 0.625 | 0.625 | FAILED:"
         ),
         "{md}"
     );

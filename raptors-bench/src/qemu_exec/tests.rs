@@ -52,10 +52,26 @@ fn blocks_are_keyed_by_file_offset_of_their_library() {
     assert_eq!(np.executed_blocks, 5);
     let r = blocks_in(&part, &maps, "/a/raptors.so");
     assert_eq!(r.blocks, BTreeMap::from([(0xff0, 2)]));
+    // Each mapping widened by 16 MiB either side (saturating at 0).
     assert_eq!(
         dfilter(&maps, 0x77),
-        "0x55000000..0x55000fff,0x56000000..0x56000fff,0x77..0x7a"
+        "0x54000000..0x56000fff,0x55000000..0x57000fff,0x77..0x7a"
     );
+    let moved = |by: u64| {
+        let mut m = maps.clone();
+        m[1].start += by;
+        m[1].end += by;
+        m
+    };
+    assert!(covered(&maps, &maps));
+    assert!(
+        covered(&maps, &moved(0x6_0000)),
+        "a few hundred KiB: inside"
+    );
+    assert!(!covered(&maps, &moved(32 << 20)), "32 MiB: outside");
+    let mut renamed = maps.clone();
+    renamed[0].path = "/b/np.so".into();
+    assert!(!covered(&maps, &renamed), "another file");
 }
 
 #[test]
@@ -70,11 +86,18 @@ fn driver_output_gives_marker_maps_and_errors() {
     assert_eq!(out.maps.len(), 1);
     assert_eq!(
         out.errors,
-        vec![("add".into(), "raptors".into(), "ValueError: no C entry".into())]
+        vec![(
+            "add".into(),
+            "raptors".into(),
+            "ValueError: no C entry".into()
+        )]
     );
-    let err = parse_driver_output("{\"marker\": 1}\nTraceback (most recent call last):\n")
-        .unwrap_err();
-    assert!(format!("{err:#}").contains("driver output line 2"), "{err:#}");
+    let err =
+        parse_driver_output("{\"marker\": 1}\nTraceback (most recent call last):\n").unwrap_err();
+    assert!(
+        format!("{err:#}").contains("driver output line 2"),
+        "{err:#}"
+    );
 }
 
 #[test]

@@ -38,7 +38,10 @@ pub fn numpy_wheel_module(steps: &Steps, python: &Path, arch: Arch) -> Result<Li
         .join("profile-cache")
         .join(format!("numpy-{numpy}-cp{}-{arch}", py.replace('.', "")));
     let extracted = dir.join("extracted");
-    if let Some(found) = find_module(&extracted) {
+    // The whole package (not only the core module): the emulated run imports it. Older caches
+    // hold only `_multiarray_umath`; `__init__.py` tells them apart.
+    let complete = extracted.join("numpy/__init__.py").is_file();
+    if let Some(found) = find_module(&extracted).filter(|_| complete) {
         steps.note(&format!("{arch} NumPy module cached: {}", found.display()));
         return Ok(Library::open(found)?);
     }
@@ -68,7 +71,7 @@ pub fn numpy_wheel_module(steps: &Steps, python: &Path, arch: Arch) -> Result<Li
         z = zipfile.ZipFile(sys.argv[1])\n\
         names = [n for n in z.namelist() if n.startswith('numpy/_core/_multiarray_umath') and n.endswith('.so')]\n\
         assert names, 'no numpy/_core/_multiarray_umath*.so in the wheel'\n\
-        for n in names: z.extract(n, sys.argv[2])\n";
+        z.extractall(sys.argv[2])\n";
     steps
         .run(
             Command::new(python)

@@ -4,6 +4,7 @@
 
 use std::fs;
 use std::path::Path;
+use std::process::Command;
 
 use anyhow::{bail, Result};
 use raptors_asm::mca::McaError;
@@ -22,6 +23,7 @@ use raptors_bench::evidence::report::{IsaRow, LoopPair};
 use raptors_bench::evidence::{hot_loops_md, predicted, ReportInput};
 use raptors_bench::machine;
 use raptors_bench::provenance::{Content, Provenance};
+use raptors_bench::qemu_exec;
 use raptors_bench::sampling::{self, SampleMap};
 
 use super::inputs;
@@ -207,6 +209,18 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
             check_executed(&executed).map_err(anyhow::Error::msg)
         },
     );
+    if let Some(o) = other {
+        let _ = steps.step(
+            &format!("{o}: hot loops by execution (qemu-user block counts; same check)"),
+            || {
+                let rows =
+                    emulated_loops(&steps, emulation.is_some(), &plan, &python, o, static_libs)?;
+                let all = rows.len();
+                executed.extend(rows);
+                check_executed(&executed[executed.len() - all..]).map_err(anyhow::Error::msg)
+            },
+        );
+    }
     let mca = steps.step("llvm-mca: predicted cycles of every hot loop", || {
         if loops.is_empty() {
             bail!(Unavailable(
@@ -324,6 +338,77 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
     input.steps = steps.records();
     folder::write_reports(tmp, &prov, &mut input)?;
     Ok(input.steps)
+}
+
+/// The static architecture's loops chosen by qemu-user's block counts: its Debian Python
+/// unpacked under target/, NumPy's wheel module and the cross-built kernels' C API
+/// (`raptors_bench::qemu_exec`), at 256² (logging every executed block is slow).
+fn emulated_loops(
+    steps: &Steps,
+    emulated: bool,
+    plan: &Plan,
+    python: &Path,
+    arch: Arch,
+    libs: [Option<&Library>; 2],
+) -> Result<Vec<ExecutedLoop>> {
+    if emulated {
+        bail!(Unavailable(
+            "this machine is itself emulated: qemu-user inside qemu-user is not attempted".into()
+        ));
+    }
+    if setup::which(arch.qemu()).is_none() {
+        bail!(Unavailable(format!(
+            "{} is not installed (the cross set-up installs it on x86-64 hosts)",
+            arch.qemu()
+        )));
+    }
+    let [Some(np), Some(rp)] = libs else {
+        bail!(Unavailable(format!(
+            "NumPy's or Raptors's {arch} library is not available (see Status)"
+        )));
+    };
+    // The wheel's `numpy/` package sits three levels above its core module.
+    let numpy_site = np
+        .path
+        .ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .ok_or_else(|| anyhow::anyhow!("no site directory above {}", np.path.display()))?;
+    let version = steps.run(Command::new(python).args([
+        "-c",
+        "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')",
+    ]))?;
+    let cache = setup::target_dir().join("profile-cache");
+    let userland = qemu_exec::Userland::prepare(
+        &cache.join(format!("python{}-{}", version.trim(), arch.deb_arch())),
+        arch.deb_arch(),
+        arch.qemu(),
+        version.trim(),
+    )?;
+    let run = qemu_exec::run(&qemu_exec::QemuExecOptions {
+        userland,
+        numpy_site,
+        raptors_lib: rp.path.clone(),
+        ops: plan.ops.clone(),
+        dtypes: plan.dtypes.clone(),
+        size: 256,
+        reps: 3,
+        work_dir: cache.join(format!("qemu-exec-{arch}")),
+    })?;
+    let failed: Vec<String> = run
+        .runs
+        .iter()
+        .filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.dtype)))
+        .collect();
+    if !failed.is_empty() {
+        steps.note(&format!("qemu exec runs failed: {}", failed.join("; ")));
+    }
+    let rows =
+        raptors_bench::evidence::loops::emulated_loops(&plan.cells(), &run, libs, arch.name());
+    if rows.is_empty() {
+        bail!("no op was counted under qemu-user: {}", failed.join("; "));
+    }
+    Ok(rows)
 }
 
 /// Disassembly and SIMD counts of every function chosen on `arch`, per library side.
