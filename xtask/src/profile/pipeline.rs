@@ -214,7 +214,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
             &format!("{o}: hot loops by execution (qemu-user block counts; same check)"),
             || {
                 let rows =
-                    emulated_loops(&steps, emulation.is_some(), &plan, &python, o, static_libs)?;
+                    emulated_loops(&steps, emulation.is_some(), plan, &python, o, static_libs)?;
                 let all = rows.len();
                 executed.extend(rows);
                 check_executed(&executed[executed.len() - all..]).map_err(anyhow::Error::msg)
