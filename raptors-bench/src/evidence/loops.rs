@@ -68,7 +68,16 @@ fn hot_side(lib: Option<&Library>, p: &Picked) -> Result<Side, String> {
 /// The real-run (or static) loops of one op on one architecture, and on the measured one also
 /// the loops valgrind ran where Raptors's function differs (AVX2 under valgrind, AVX-512 for real).
 pub fn loop_pairs(p: &OpPicks, a: &ArchPicks, [nl, rl]: [Option<&Library>; 2]) -> Vec<LoopPair> {
-    let mut builds = vec![(if a.measured { "real run" } else { "static" }, &a.real)];
+    let counted = |p: &Picked| matches!(p, Ok(p) if p.how == super::picks::How::QemuExec);
+    let label = match (
+        a.measured,
+        counted(&a.real.numpy) || counted(&a.real.raptors),
+    ) {
+        (true, _) => "real run",
+        (false, true) => "counted under qemu",
+        (false, false) => "static",
+    };
+    let mut builds = vec![(label, &a.real)];
     if let Some(v) = a.valgrind.as_ref().filter(
         |v| matches!((&v.raptors, &a.real.raptors), (Ok(x), Ok(y)) if x.address != y.address),
     ) {
@@ -184,6 +193,49 @@ pub fn emulated_loops(
     rows
 }
 
+/// The emulated architecture's picks become what ran under qemu-user (rows of
+/// [`emulated_loops`]): the function with the most executed instructions and, as its hot address,
+/// the start of the loop chosen by those counts, so the disassembly and the side-by-side loops
+/// show the code that ran. A side qemu could not count keeps its static pick.
+pub fn apply_emulated(picks: &mut [OpPicks], rows: &[ExecutedLoop]) {
+    for r in rows.iter().filter(|r| r.chosen_by == "qemu-exec") {
+        let Some(address) = r.function_address else {
+            continue;
+        };
+        let Some(a) = picks
+            .iter_mut()
+            .filter(|p| p.op == r.op && p.dtype == r.dtype)
+            .flat_map(|p| p.archs.iter_mut())
+            .find(|a| a.arch == r.arch && !a.measured)
+        else {
+            continue;
+        };
+        let side = match r.library.as_str() {
+            "NumPy" => &mut a.real.numpy,
+            _ => &mut a.real.raptors,
+        };
+        let was = match side {
+            Ok(p) if p.address == address => "the same as the static choice".to_string(),
+            Ok(p) => format!("the static choice was `{}`", p.function),
+            Err(e) => format!("no static choice: {e}"),
+        };
+        *side = Ok(super::picks::Pick {
+            function: r.function.clone(),
+            address,
+            how: super::picks::How::QemuExec,
+            evidence: format!(
+                "most executed instructions under qemu-user ({}; {was})",
+                r.coverage
+                    .map_or("loop coverage unknown".into(), |c| format!(
+                        "hot loop {:.1} % of them",
+                        c * 100.0
+                    ))
+            ),
+            hot_address: r.loop_start,
+        });
+    }
+}
+
 /// Block counts keyed by file offset → by the ELF's virtual addresses.
 fn to_virtual(lib: &Library, blocks: &BTreeMap<u64, u64>) -> BTreeMap<u64, u64> {
     let segs = raptors_asm::segments::load_segments(&lib.elf);
@@ -223,6 +275,7 @@ fn row(op: &str, dtype: &str, arch: &str, library: &str) -> ExecutedLoop {
         arch: arch.into(),
         library: library.into(),
         function: String::new(),
+        function_address: None,
         chosen_by: "static".into(),
         loop_start: None,
         coverage: None,
@@ -253,6 +306,7 @@ fn executed_row(
     match choice {
         Ok(c) => {
             row.function = c.function.clone();
+            row.function_address = Some(c.address);
             row.chosen_by = c.chosen_by.clone();
             row.loop_start = c.hot_loop.as_ref().map(|l| l.start);
             row.coverage = c.coverage;

@@ -20,6 +20,8 @@ pub enum How {
     PerfSample,
     /// The ISA twin of a function found by execution (another level or architecture).
     Twin,
+    /// Executed under qemu-user on an architecture this machine only emulates (block counts).
+    QemuExec,
     /// The op table's name pattern (no execution evidence).
     Pattern,
 }
@@ -30,6 +32,7 @@ impl How {
             How::Callgrind => "callgrind",
             How::PerfSample => "perf-sample",
             How::Twin => "twin",
+            How::QemuExec => "qemu-exec",
             How::Pattern => "pattern",
         }
     }
@@ -109,6 +112,9 @@ pub struct ExecutedLoop {
     /// `NumPy` or `Raptors`.
     pub library: String,
     pub function: String,
+    /// The function's file address (absent in reports written before it was recorded).
+    #[serde(default)]
+    pub function_address: Option<u64>,
     /// `callgrind` (`qemu-exec` when counted under emulation), `static` when nothing executed.
     pub chosen_by: String,
     pub loop_start: Option<u64>,

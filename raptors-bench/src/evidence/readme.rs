@@ -46,9 +46,20 @@ pub fn readme(input: &ReportInput) -> String {
     let archs: Vec<String> = input
         .archs
         .iter()
-        .map(|(a, measured)| match measured {
-            true => format!("{a} **measured** (executed, profiled and timed here)"),
-            false => format!("{a} **analysed statically** (NumPy's {a} wheel, Raptors kernels cross-built; nothing executed)"),
+        .map(|(a, measured)| {
+            let counted = input
+                .executed_loops
+                .iter()
+                .any(|r| &r.arch == a && r.chosen_by == "qemu-exec");
+            match (measured, counted) {
+                (true, _) => format!("{a} **measured** (executed, profiled and timed here)"),
+                (false, true) => format!(
+                    "{a} **analysed statically and counted under qemu-user** (NumPy's {a} wheel, \
+                     Raptors kernels cross-built; functions and loops chosen by executed \
+                     instructions, nothing timed)"
+                ),
+                (false, false) => format!("{a} **analysed statically** (NumPy's {a} wheel, Raptors kernels cross-built; nothing executed)"),
+            }
         })
         .collect();
     let n = |o: Outcome| input.steps.iter().filter(|r| r.outcome == o).count();
@@ -218,7 +229,9 @@ pub fn readme(input: &ReportInput) -> String {
         "\nHow each was chosen: **callgrind** — the function that executed most of its library's instructions \
          during the op under valgrind; **perf-sample** — the most sampled function of a real run; **twin** — the \
          ISA twin (`raptors-asm twin`) of a function found by execution, at this CPU's level (measured) or for the \
-         other architecture (static); **pattern** — the op table's name pattern, when nothing executed says more. \
+         other architecture (static); **qemu-exec** — on the emulated architecture, the function that executed \
+         most instructions under qemu-user (every executed block logged); **pattern** — the op table's name \
+         pattern, when nothing executed says more. \
          Each choice's evidence heads `*_asm.txt`, `*_simd.*` and `*_neon.*`.\n\n## Executed instructions per element (callgrind)\n\n",
     );
     if input.executed.is_empty() {

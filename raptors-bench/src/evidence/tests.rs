@@ -198,6 +198,7 @@ fn executed_loops_rows_show_figures_and_the_check() {
         arch: "x86_64".into(),
         library: library.into(),
         function: "FLOAT_add_X86_V3".into(),
+        function_address: Some(0x515500),
         chosen_by: "callgrind".into(),
         loop_start: Some(0x515540),
         coverage: Some(0.999),
@@ -228,4 +229,61 @@ fn executed_loops_rows_show_figures_and_the_check() {
         "{md}"
     );
     assert!(!md.contains("No loop was chosen by execution"));
+}
+
+/// Rows counted under qemu replace the emulated architecture's static picks (function, hot loop
+/// address, how) and the README says that architecture was counted, not only analysed.
+#[test]
+fn emulated_rows_replace_static_picks() {
+    use super::loops::apply_emulated;
+    use super::picks::How;
+    let mut input = fixture();
+    let (op, dtype) = (
+        input.functions[0].op.clone(),
+        input.functions[0].dtype.clone(),
+    );
+    let row = ExecutedLoop {
+        op: op.clone(),
+        dtype: dtype.clone(),
+        arch: "aarch64".into(),
+        library: "NumPy".into(),
+        function: "FLOAT_pairwise_sum".into(),
+        function_address: Some(0x2f9a04),
+        chosen_by: "qemu-exec".into(),
+        loop_start: Some(0x2f9bc4),
+        coverage: Some(0.421),
+        instructions_per_element: Some(2.625),
+        measured_instructions_per_element: Some(1.23),
+        function_instructions_per_element: Some(2.922),
+        check: "ok".into(),
+        passed: Some(true),
+    };
+    let static_raptors = input.functions[0]
+        .archs
+        .iter()
+        .find(|a| a.arch == "aarch64")
+        .map(|a| a.real.raptors.clone());
+    apply_emulated(&mut input.functions, std::slice::from_ref(&row));
+    let a = input.functions[0]
+        .archs
+        .iter()
+        .find(|a| a.arch == "aarch64")
+        .unwrap();
+    let p = a.real.numpy.as_ref().unwrap();
+    assert_eq!(
+        (p.address, p.how, p.hot_address),
+        (0x2f9a04, How::QemuExec, Some(0x2f9bc4))
+    );
+    assert!(p.evidence.contains("42.1 %"), "{}", p.evidence);
+    assert_eq!(
+        Some(a.real.raptors.clone()),
+        static_raptors,
+        "an uncounted side keeps its pick"
+    );
+    input.executed_loops = vec![row];
+    let md = readme(&input);
+    assert!(
+        md.contains("aarch64 **analysed statically and counted under qemu-user**"),
+        "{md}"
+    );
 }

@@ -17,7 +17,9 @@ use raptors_bench::cycles;
 use raptors_bench::evidence::choice::{choose_op, Archs, Evidence};
 use raptors_bench::evidence::disassembly::{self, artifact_names};
 use raptors_bench::evidence::folder::{self, Artifacts};
-use raptors_bench::evidence::loops::{all_loop_pairs, check_executed, executed_loops};
+use raptors_bench::evidence::loops::{
+    all_loop_pairs, apply_emulated, check_executed, executed_loops,
+};
 use raptors_bench::evidence::picks::{Executed, ExecutedLoop, OpPicks, EMULATED};
 use raptors_bench::evidence::report::{IsaRow, LoopPair};
 use raptors_bench::evidence::{hot_loops_md, predicted, ReportInput};
@@ -146,7 +148,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
     let static_libs = [numpy_other.as_ref(), raptors_other.as_ref()];
 
     // ---- choose the functions, disassemble them, compare their loops ------------------------------
-    let picks: Vec<OpPicks> = steps
+    let mut picks: Vec<OpPicks> = steps
         .step(
             "choose the functions that run each op (raptors-asm choose, twin)",
             || {
@@ -168,6 +170,19 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
             },
         )
         .unwrap_or_default();
+    // The emulated architecture's functions and loops by execution, before anything shows them.
+    let mut emulated: Vec<ExecutedLoop> = Vec::new();
+    if let Some(o) = other {
+        let _ = steps.step(
+            &format!("{o}: hot loops by execution (qemu-user block counts; same check)"),
+            || {
+                let libs = static_libs;
+                emulated = emulated_loops(&steps, emulation.is_some(), plan, &python, o, libs)?;
+                apply_emulated(&mut picks, &emulated);
+                check_executed(&emulated).map_err(anyhow::Error::msg)
+            },
+        );
+    }
     let mut isa: Vec<IsaRow> = Vec::new();
     let lib_pair = |arch: Arch| match (arch == host, &measured) {
         (true, Some([n, r])) => [Some(n), Some(r)],
@@ -209,18 +224,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
             check_executed(&executed).map_err(anyhow::Error::msg)
         },
     );
-    if let Some(o) = other {
-        let _ = steps.step(
-            &format!("{o}: hot loops by execution (qemu-user block counts; same check)"),
-            || {
-                let rows =
-                    emulated_loops(&steps, emulation.is_some(), plan, &python, o, static_libs)?;
-                let all = rows.len();
-                executed.extend(rows);
-                check_executed(&executed[executed.len() - all..]).map_err(anyhow::Error::msg)
-            },
-        );
-    }
+    executed.extend(emulated);
     let mca = steps.step("llvm-mca: predicted cycles of every hot loop", || {
         if loops.is_empty() {
             bail!(Unavailable(
