@@ -134,7 +134,16 @@ impl Kernels {
         let t = T::table(self);
         let size = shape.size();
         let esz = std::mem::size_of::<T>();
-        let bytes = (a.shape.size() + b.shape.size() + size) * esz;
+        // Distinct memory the call touches: an operand that *is* `out` (in-place `x *= s`,
+        // `x += y`) is one array, not two. Counting it twice sent in-place ops of 16 MiB into
+        // streaming stores, which evict the array the next in-place call reads again.
+        let is_out = |v: &ArrayView<T>| {
+            std::ptr::eq(v.ptr, out.ptr as *const T)
+                && v.shape == out.shape
+                && v.strides == out.strides
+        };
+        let reads = |v: &ArrayView<T>| if is_out(v) { 0 } else { v.shape.size() };
+        let bytes = (reads(&a) + reads(&b) + size) * esz;
         let nt = bytes > par::NT_MIN_BYTES;
         let full = |v: &ArrayView<T>| v.shape == shape && v.is_c_contiguous();
         let single = |v: &ArrayView<T>| v.shape.size() == 1;
