@@ -475,6 +475,32 @@ fn large_streaming_and_threaded() {
     }
 }
 
+/// One NaN anywhere (in a step of eight vectors, a single vector or the overlapping tail) makes a
+/// contiguous min/max NaN on every level; the x86 kernels find it with a separate check.
+#[test]
+fn minmax_one_nan_at_every_position() {
+    fn run<T: F>() {
+        let len = 8 * 16 + 5 * 16 + 7; // AVX-512 f32: one step, five single vectors, a tail
+        let base: Vec<T> = values(3, len, false);
+        for pos in 0..len {
+            let mut v = base.clone();
+            v[pos] = T::of(f64::NAN);
+            let x = ArrayView::from_slice(&v, Shape::d1(len)).unwrap();
+            for level in available_levels() {
+                let k = Kernels::for_level(level).unwrap();
+                for op in [ReduceOp::Min, ReduceOp::Max] {
+                    let Ok(Reduced::Scalar(g)) = k.reduce(op, x, None) else {
+                        panic!("{level} {op}: a 1-D reduction gives a scalar");
+                    };
+                    assert!(g.isnan(), "{level} {op} NaN at {pos} of {len}: got {g}");
+                }
+            }
+        }
+    }
+    run::<f32>();
+    run::<f64>();
+}
+
 /// `out` may be exactly an input (in-place `a += b`).
 #[test]
 fn in_place_exact_alias() {
