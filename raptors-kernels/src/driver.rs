@@ -429,6 +429,11 @@ fn add2(x: f64, y: f64) -> f64 {
 /// `ceil(256/8) + 3` plus the tree of band partials well inside the documented bound).
 const BAND_ROWS: usize = 256;
 
+/// Columns per chunk are a multiple of this when an axis-0 reduction with too few rows for bands
+/// is split by columns: 64 elements keep every chunk's start on the first chunk's cache-line and
+/// vector alignment (for f32 and f64), and row segments long enough for the prefetchers.
+const COL_CHUNK: usize = 64;
+
 /// Elements gathered per chunk on the general (strided) paths; lives on the stack.
 const GATHER: usize = 256;
 
@@ -535,8 +540,24 @@ unsafe fn reduce_cols<T: Element>(
             tmp.as_mut_ptr()
         };
         let (chunks, per) = par::plan(rows, bytes, BAND_ROWS, par::CHUNKS_PER_THREAD);
+        // Too few rows for two bands (short, wide matrices such as 64 x 16384): split the columns
+        // instead. Each chunk reduces whole columns in the single-threaded order, so the result
+        // is bit-identical to one thread and needs no combining step.
+        let (col_chunks, col_per) = if chunks > 1 {
+            (1, cols)
+        } else {
+            par::plan(cols, bytes, COL_CHUNK, par::CHUNKS_PER_THREAD)
+        };
         let mut part: Vec<T> = Vec::new();
-        let acc = if chunks > 1 {
+        let acc = if col_chunks > 1 {
+            let pa = SendPtr(acc);
+            par::for_chunks(col_chunks, col_per, cols, bytes, |_, c0, c1| {
+                // SAFETY: columns c0..c1 (non-empty: the chunks cover `cols` exactly) of every row
+                // are readable, and `acc[c0..c1]` belongs to this chunk alone.
+                unsafe { (t.axis0[k])(pp.get().add(c0), rows, c1 - c0, s0, pa.get().add(c0)) };
+            });
+            acc
+        } else if chunks > 1 {
             // Bands of whole rows (long sequential row segments, small claimable chunks), each
             // reduced into its own accumulator row, then combined as a tree in chunk order
             // (deterministic; adds at most ceil(log2(chunks)) roundings per column).

@@ -501,6 +501,29 @@ fn minmax_one_nan_at_every_position() {
     run::<f64>();
 }
 
+/// Axis-0 reductions of short, wide matrices (too few rows for row bands, above the threading
+/// threshold) are split by columns; every column still gets the exact min/max and the sum bound.
+#[test]
+fn axis0_column_split() {
+    let (m, n) = (64, 8200); // 2 MiB of f32: several column chunks of 64-column multiples
+    let mut a: Vec<f32> = values(4, m * n + 1, true);
+    a[1 + 5 * n + 4100] = f32::NAN; // one NaN column in the middle of a chunk
+    let x = ArrayView::from_slice(&a[1..], Shape::d2(m, n)).unwrap();
+    for level in available_levels() {
+        let k = Kernels::for_level(level).unwrap();
+        for op in ReduceOp::ALL {
+            let Reduced::Array(r) = k.reduce(op, x, Some(0)).unwrap() else {
+                panic!("axis 0 of a matrix gives an array");
+            };
+            assert_eq!(r.as_slice().len(), n);
+            for (j, v) in r.as_slice().iter().enumerate() {
+                let col: Vec<f32> = (0..m).map(|i| a[1 + i * n + j]).collect();
+                check_group(op, &col, *v, &|| format!("{level} {op} axis 0 col {j}"));
+            }
+        }
+    }
+}
+
 /// `out` may be exactly an input (in-place `a += b`).
 #[test]
 fn in_place_exact_alias() {
