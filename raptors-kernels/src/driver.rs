@@ -134,8 +134,7 @@ impl Kernels {
         let t = T::table(self);
         let size = shape.size();
         let esz = std::mem::size_of::<T>();
-        let bytes = (a.shape.size() + b.shape.size() + size) * esz;
-        let nt = bytes > par::NT_MIN_BYTES;
+        let (bytes, nt) = traffic(&a, &b, &out);
         let full = |v: &ArrayView<T>| v.shape == shape && v.is_c_contiguous();
         let single = |v: &ArrayView<T>| v.shape.size() == 1;
         if out.is_c_contiguous() {
@@ -408,6 +407,22 @@ impl Kernels {
     }
 }
 
+/// Bytes of distinct memory an element-wise call touches (an operand that *is* `out`, as in
+/// `x *= s` or `x += y`, is one array, not two) and whether its output uses streaming stores:
+/// above `par::NT_MIN_BYTES`, and never in place. Streaming stores only pay by skipping the
+/// read-for-ownership of output lines; in place every output line was just loaded, so they would
+/// only evict the array the next in-place call reads again (measured: in-place f32 2048² and
+/// f64 1024²-2048² ops were 0.55-0.9x NumPy with them, docs/performance.md).
+fn traffic<T: Element>(a: &ArrayView<T>, b: &ArrayView<T>, out: &ArrayViewMut<T>) -> (usize, bool) {
+    let is_out = |v: &ArrayView<T>| {
+        std::ptr::eq(v.ptr, out.ptr as *const T) && v.shape == out.shape && v.strides == out.strides
+    };
+    let reads = |v: &ArrayView<T>| if is_out(v) { 0 } else { v.shape.size() };
+    let bytes = (reads(a) + reads(b) + out.shape.size()) * std::mem::size_of::<T>();
+    let in_place = is_out(a) || is_out(b);
+    (bytes, bytes > par::NT_MIN_BYTES && !in_place)
+}
+
 /// Compensated sum of two partial sums.
 fn add2(x: f64, y: f64) -> f64 {
     let mut a = Neumaier::default();
@@ -419,6 +434,11 @@ fn add2(x: f64, y: f64) -> f64 {
 /// Minimum rows per band when an axis-0 reduction is split over threads (keeps the per-band error
 /// `ceil(256/8) + 3` plus the tree of band partials well inside the documented bound).
 const BAND_ROWS: usize = 256;
+
+/// Columns per chunk are a multiple of this when an axis-0 reduction with too few rows for bands
+/// is split by columns: 64 elements keep every chunk's start on the first chunk's cache-line and
+/// vector alignment (for f32 and f64), and row segments long enough for the prefetchers.
+const COL_CHUNK: usize = 64;
 
 /// Elements gathered per chunk on the general (strided) paths; lives on the stack.
 const GATHER: usize = 256;
@@ -526,8 +546,24 @@ unsafe fn reduce_cols<T: Element>(
             tmp.as_mut_ptr()
         };
         let (chunks, per) = par::plan(rows, bytes, BAND_ROWS, par::CHUNKS_PER_THREAD);
+        // Too few rows for two bands (short, wide matrices such as 64 x 16384): split the columns
+        // instead. Each chunk reduces whole columns in the single-threaded order, so the result
+        // is bit-identical to one thread and needs no combining step.
+        let (col_chunks, col_per) = if chunks > 1 {
+            (1, cols)
+        } else {
+            par::plan(cols, bytes, COL_CHUNK, par::CHUNKS_PER_THREAD)
+        };
         let mut part: Vec<T> = Vec::new();
-        let acc = if chunks > 1 {
+        let acc = if col_chunks > 1 {
+            let pa = SendPtr(acc);
+            par::for_chunks(col_chunks, col_per, cols, bytes, |_, c0, c1| {
+                // SAFETY: columns c0..c1 (non-empty: the chunks cover `cols` exactly) of every row
+                // are readable, and `acc[c0..c1]` belongs to this chunk alone.
+                unsafe { (t.axis0[k])(pp.get().add(c0), rows, c1 - c0, s0, pa.get().add(c0)) };
+            });
+            acc
+        } else if chunks > 1 {
             // Bands of whole rows (long sequential row segments, small claimable chunks), each
             // reduced into its own accumulator row, then combined as a tree in chunk order
             // (deterministic; adds at most ceil(log2(chunks)) roundings per column).
@@ -652,5 +688,45 @@ unsafe fn binary_row<T: Element>(
                 unsafe { *ro.offset(j * so) = op.apply(*ra.offset(j * sa), *rb.offset(j * sb)) };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// In-place calls count their target once and never stream; out-of-place calls stream above
+    /// the threshold.
+    #[test]
+    fn traffic_counts_an_in_place_target_once_and_never_streams_it() {
+        let n = (par::NT_MIN_BYTES / 4) * 3 / 4; // f32: 0.75 x the threshold per array
+        let mut x = vec![1f32; n];
+        let y = vec![2f32; n];
+        let mut o = vec![0f32; n];
+        let sh = Shape::d1(n);
+        let yv = ArrayView::from_slice(&y, sh).unwrap();
+        let p = x.as_mut_ptr();
+        // SAFETY: both views cover exactly `x`, which outlives them.
+        let (xv, xo) = unsafe {
+            (
+                ArrayView::from_raw_parts(p as *const f32, sh, [1, 0]),
+                ArrayViewMut::from_raw_parts(p, sh, [1, 0]),
+            )
+        };
+        let one = 4 * n;
+        // x *= s: one array of 0.75 x the threshold.
+        let s = [2f32];
+        let sv = ArrayView::from_slice(&s, Shape::scalar()).unwrap();
+        assert_eq!(traffic(&xv, &sv, &xo), (one + 4, false));
+        // x += y: 1.5 x the threshold, but in place.
+        assert_eq!(traffic(&xv, &yv, &xo), (2 * one, false));
+        assert_eq!(traffic(&yv, &xv, &xo), (2 * one, false));
+        // o = x + y: 2.25 x the threshold, streamed.
+        let ov = ArrayViewMut::from_slice(&mut o, sh).unwrap();
+        assert_eq!(traffic(&xv, &yv, &ov), (3 * one, true));
+        // A view of the output's memory with another shape is not the output.
+        // SAFETY: the first n / 2 elements of `x`, which outlives the view.
+        let half = unsafe { ArrayView::from_raw_parts(p as *const f32, Shape::d1(n / 2), [1, 0]) };
+        assert_eq!(traffic(&half, &yv, &xo), ((n / 2 + 2 * n) * 4, true));
     }
 }

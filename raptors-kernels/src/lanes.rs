@@ -35,6 +35,33 @@ pub(crate) unsafe trait Lanes: Copy {
     /// Lane-wise maximum that returns NaN if either lane is NaN (NumPy's `maximum`).
     unsafe fn max(a: Self, b: Self) -> Self;
 
+    /// `min`/`max` already propagate NaN in one instruction (NEON `FMIN`/`FMAX`, the scalar
+    /// level's `min_nan`). Otherwise (x86, where the NaN patch costs three more instructions per
+    /// vector) the contiguous min/max kernel runs on `min_num`/`max_num` and looks for NaN with
+    /// [`Lanes::nan_mask`], one compare per two input vectors.
+    const MINMAX_PROPAGATES_NAN: bool;
+    /// Lane-wise minimum, exact for lanes without NaN; any value where a lane is NaN (x86's
+    /// single `min` instruction). `min` where `MINMAX_PROPAGATES_NAN`.
+    #[inline(always)]
+    unsafe fn min_num(a: Self, b: Self) -> Self {
+        // SAFETY: forwards the caller's target-feature guarantee.
+        unsafe { Self::min(a, b) }
+    }
+    /// Lane-wise maximum, see [`Lanes::min_num`].
+    #[inline(always)]
+    unsafe fn max_num(a: Self, b: Self) -> Self {
+        // SAFETY: forwards the caller's target-feature guarantee.
+        unsafe { Self::max(a, b) }
+    }
+    /// Which lanes of `a` or `b` are NaN (x86: an unordered compare).
+    type Mask: Copy;
+    /// The lanes where `a` or `b` is NaN.
+    unsafe fn nan_mask(a: Self, b: Self) -> Self::Mask;
+    /// The union of two masks.
+    unsafe fn mask_or(a: Self::Mask, b: Self::Mask) -> Self::Mask;
+    /// Whether any lane of the mask is set.
+    unsafe fn mask_any(m: Self::Mask) -> bool;
+
     /// Horizontal NaN-propagating minimum.
     #[inline(always)]
     unsafe fn hmin(v: Self) -> Self::E {

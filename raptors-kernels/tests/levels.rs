@@ -475,6 +475,55 @@ fn large_streaming_and_threaded() {
     }
 }
 
+/// One NaN anywhere (in a step of eight vectors, a single vector or the overlapping tail) makes a
+/// contiguous min/max NaN on every level; the x86 kernels find it with a separate check.
+#[test]
+fn minmax_one_nan_at_every_position() {
+    fn run<T: F>() {
+        let len = 8 * 16 + 5 * 16 + 7; // AVX-512 f32: one step, five single vectors, a tail
+        let base: Vec<T> = values(3, len, false);
+        for pos in 0..len {
+            let mut v = base.clone();
+            v[pos] = T::of(f64::NAN);
+            let x = ArrayView::from_slice(&v, Shape::d1(len)).unwrap();
+            for level in available_levels() {
+                let k = Kernels::for_level(level).unwrap();
+                for op in [ReduceOp::Min, ReduceOp::Max] {
+                    let Ok(Reduced::Scalar(g)) = k.reduce(op, x, None) else {
+                        panic!("{level} {op}: a 1-D reduction gives a scalar");
+                    };
+                    assert!(g.isnan(), "{level} {op} NaN at {pos} of {len}: got {g}");
+                }
+            }
+        }
+    }
+    run::<f32>();
+    run::<f64>();
+}
+
+/// Axis-0 reductions of short, wide matrices (too few rows for row bands, above the threading
+/// threshold) are split by columns; every column still gets the exact min/max and the sum bound.
+#[test]
+fn axis0_column_split() {
+    let (m, n) = (64, 8200); // 2 MiB of f32: several column chunks of 64-column multiples
+    let mut a: Vec<f32> = values(4, m * n + 1, true);
+    a[1 + 5 * n + 4100] = f32::NAN; // one NaN column in the middle of a chunk
+    let x = ArrayView::from_slice(&a[1..], Shape::d2(m, n)).unwrap();
+    for level in available_levels() {
+        let k = Kernels::for_level(level).unwrap();
+        for op in ReduceOp::ALL {
+            let Reduced::Array(r) = k.reduce(op, x, Some(0)).unwrap() else {
+                panic!("axis 0 of a matrix gives an array");
+            };
+            assert_eq!(r.as_slice().len(), n);
+            for (j, v) in r.as_slice().iter().enumerate() {
+                let col: Vec<f32> = (0..m).map(|i| a[1 + i * n + j]).collect();
+                check_group(op, &col, *v, &|| format!("{level} {op} axis 0 col {j}"));
+            }
+        }
+    }
+}
+
 /// `out` may be exactly an input (in-place `a += b`).
 #[test]
 fn in_place_exact_alias() {

@@ -60,6 +60,20 @@ unsafe impl<E: Element> Lanes for Scalar<E> {
     unsafe fn max(a: Self, b: Self) -> Self {
         Scalar(max_nan(a.0, b.0))
     }
+    const MINMAX_PROPAGATES_NAN: bool = true;
+    type Mask = bool;
+    #[inline(always)]
+    unsafe fn nan_mask(a: Self, b: Self) -> bool {
+        a.0.is_nan() || b.0.is_nan()
+    }
+    #[inline(always)]
+    unsafe fn mask_or(a: bool, b: bool) -> bool {
+        a | b
+    }
+    #[inline(always)]
+    unsafe fn mask_any(m: bool) -> bool {
+        m
+    }
     #[inline(always)]
     unsafe fn hmin(v: Self) -> E {
         v.0

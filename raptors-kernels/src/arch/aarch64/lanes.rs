@@ -1,6 +1,7 @@
 //! `Lanes` for NEON registers. `FMIN`/`FMAX` (and their across-vector forms) already propagate
 //! NaN, which is NumPy's semantics; NEON has no non-temporal vector store intrinsic, so `stream`
-//! is a plain store.
+//! is a plain store. Because `FMIN`/`FMAX` propagate NaN, the min/max kernels never need the
+//! NaN mask here (`MINMAX_PROPAGATES_NAN`); it is implemented for completeness of the trait.
 
 use core::arch::aarch64::*;
 
@@ -9,7 +10,8 @@ use crate::lanes::Lanes;
 macro_rules! lanes_neon {
     (
         $V:ty, $E:ty, $W:expr, $load:ident, $store:ident, $dup:ident, $add:ident, $sub:ident,
-        $mul:ident, $div:ident, $min:ident, $max:ident, $minv:ident, $maxv:ident
+        $mul:ident, $div:ident, $min:ident, $max:ident, $minv:ident, $maxv:ident,
+        ordered_both: |$oa:ident, $ob:ident| $ordered:expr
     ) => {
         // SAFETY: (this note covers the impl and every intrinsic call below) the intrinsics need
         // NEON.
@@ -88,6 +90,22 @@ macro_rules! lanes_neon {
                 // (see the impl's SAFETY note).
                 unsafe { $max(a, b) }
             }
+            const MINMAX_PROPAGATES_NAN: bool = true;
+            type Mask = bool;
+            #[inline(always)]
+            unsafe fn nan_mask($oa: Self, $ob: Self) -> bool {
+                // SAFETY: register-only intrinsics: they need nothing but the level's feature
+                // (see the impl's SAFETY note).
+                unsafe { vminvq_u32($ordered) == 0 }
+            }
+            #[inline(always)]
+            unsafe fn mask_or(a: bool, b: bool) -> bool {
+                a | b
+            }
+            #[inline(always)]
+            unsafe fn mask_any(m: bool) -> bool {
+                m
+            }
             #[inline(always)]
             unsafe fn hmin(v: Self) -> $E {
                 // SAFETY: register-only intrinsics: they need nothing but the level's feature
@@ -118,7 +136,9 @@ lanes_neon!(
     vminq_f32,
     vmaxq_f32,
     vminvq_f32,
-    vmaxvq_f32
+    vmaxvq_f32,
+    // All bits of a lane set where both lanes are ordered (not NaN).
+    ordered_both: |a, b| vandq_u32(vceqq_f32(a, a), vceqq_f32(b, b))
 );
 lanes_neon!(
     float64x2_t,
@@ -134,5 +154,6 @@ lanes_neon!(
     vminq_f64,
     vmaxq_f64,
     vminvq_f64,
-    vmaxvq_f64
+    vmaxvq_f64,
+    ordered_both: |a, b| vreinterpretq_u32_u64(vandq_u64(vceqq_f64(a, a), vceqq_f64(b, b)))
 );
