@@ -356,7 +356,24 @@ pub fn run(o: &QemuExecOptions) -> Result<QemuExecRun> {
     };
     for dtype in &o.dtypes {
         table.dtype(dtype)?;
-        let (command, result) = run_dtype(o, dtype);
+    }
+    // One emulated process per dtype, side by side: each logs to its own file, and emulation is
+    // single-threaded, so a second core halves the wall time.
+    let results: Vec<(String, Result<Vec<OpBlocks>>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = o
+            .dtypes
+            .iter()
+            .map(|dtype| scope.spawn(move || run_dtype(o, dtype)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| (String::new(), Err(anyhow::anyhow!("panicked"))))
+            })
+            .collect()
+    });
+    for (dtype, (command, result)) in o.dtypes.iter().zip(results) {
         match result {
             Ok(profiles) => {
                 run.runs.push(DtypeRun {
