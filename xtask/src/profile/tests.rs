@@ -19,6 +19,7 @@ fn args(arch: ArchSel) -> ProfileArgs {
         container: false,
         base_image: None,
         out_dir: None,
+        against: None,
     }
 }
 
