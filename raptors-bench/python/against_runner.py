@@ -176,7 +176,7 @@ def main():
     cr.emit({"type": "machine", "old_extension": old_file, "new_extension": new_file,
              "old_simd_level": level["old"], "new_simd_level": level["new"],
              "numpy": np.__version__, "python": sys.version.split()[0],
-             "threads": os.environ.get("RAPTORS_THREADS")})
+             "threads": os.environ.get("RAPTORS_THREADS"), "load_before": cr.read_loadavg()})
     ops = [o for o in args.ops.split(",") if o]
     dtypes = [d for d in args.dtypes.split(",") if d]
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -207,7 +207,7 @@ def main():
     except Exception as e:  # noqa: BLE001
         cr.emit({"type": "fatal", "reason": f"{type(e).__name__}: {e}\n{traceback.format_exc()}"})
         return 1
-    cr.emit({"type": "done"})
+    cr.emit({"type": "done", "load_after": cr.read_loadavg()})
     return 0
 
 

@@ -136,7 +136,10 @@ pub fn timings_from_lines(text: &str) -> Result<Timings> {
             }
             Some("skip") => t.skipped.push((s("id"), s("reason"))),
             Some("fatal") => t.error = Some(s("reason")),
-            Some("done") => done = true,
+            Some("done") => {
+                done = true;
+                t.machine["load_after"] = v["load_after"].clone();
+            }
             _ => {}
         }
     }

@@ -36,6 +36,19 @@ fn cell_name(c: &TimingCell) -> String {
     format!("{} {} {}", c.op, c.dtype, shape(&c.shape))
 }
 
+/// ", unstable: …" when either build's time moved by more than `stats::DRIFT_LIMIT` between the
+/// first and the second half of the cell's rounds (the machine changed state meanwhile).
+fn unstable(p: &PairedStats) -> String {
+    if p.drift > crate::stats::DRIFT_LIMIT {
+        format!(
+            ", unstable: a build's median moved {:.0} % between the halves of the rounds",
+            100.0 * p.drift
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// One line per architecture: what changed in the hot loop.
 fn loop_line(l: &LoopChange) -> String {
     let what = match &l.diff {
@@ -106,11 +119,17 @@ fn summary(s: &mut String, r: &AgainstReport) {
     let count = |v: Verdict| t.cells.iter().filter(|c| c.old_vs_new.verdict == v).count();
     let _ = writeln!(
         s,
-        "{} cells timed: {} faster, {} slower, {} no difference.",
+        "{} cells timed: {} faster, {} slower, {} no difference ({} unstable: drift above {:.0} %, \
+         see the timing table).",
         t.cells.len(),
         count(Verdict::Faster),
         count(Verdict::Slower),
-        count(Verdict::NoDifference)
+        count(Verdict::NoDifference),
+        t.cells
+            .iter()
+            .filter(|c| c.old_vs_new.drift > crate::stats::DRIFT_LIMIT)
+            .count(),
+        100.0 * crate::stats::DRIFT_LIMIT
     );
     let changed = r.changed_cells();
     if changed.is_empty() {
@@ -119,10 +138,11 @@ fn summary(s: &mut String, r: &AgainstReport) {
     for c in changed {
         let _ = writeln!(
             s,
-            "\n### {} — {} ({})\n",
+            "\n### {} — {} ({}{})\n",
             cell_name(c),
             verdict(c.old_vs_new.verdict),
-            ratio(&c.old_vs_new)
+            ratio(&c.old_vs_new),
+            unstable(&c.old_vs_new)
         );
         let loops = r.loops_of(&c.op, &c.dtype);
         if loops.is_empty() {
@@ -163,6 +183,20 @@ fn timings(s: &mut String, r: &AgainstReport) {
             return;
         }
     };
+    let load = |k: &str| match t.machine[k].as_array() {
+        Some(l) => l
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => "unknown".into(),
+    };
+    let _ = writeln!(
+        s,
+        "Load average (1, 5, 15 min) before: {}, after: {}.\n",
+        load("load_before"),
+        load("load_after")
+    );
     for (k, label) in [("old_extension", "old"), ("new_extension", "new")] {
         if let Some(p) = t.machine[k].as_str() {
             let level = t.machine[format!("{label}_simd_level")]
@@ -172,8 +206,8 @@ fn timings(s: &mut String, r: &AgainstReport) {
         }
     }
     s.push_str(
-        "\n| op | dtype | shape | old/new | verdict | NumPy/old | NumPy/new | rounds | checks |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+        "\n| op | dtype | shape | old/new | verdict | NumPy/old | NumPy/new | rounds | drift | checks |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     for c in &t.cells {
         let checks = match (c.check_old.as_str(), c.check_new.as_str()) {
@@ -182,7 +216,7 @@ fn timings(s: &mut String, r: &AgainstReport) {
         };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {:.2}x | {:.2}x | {} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2}x | {:.2}x | {} | {:.0} %{} | {} |",
             c.op,
             c.dtype,
             shape(&c.shape),
@@ -191,6 +225,12 @@ fn timings(s: &mut String, r: &AgainstReport) {
             c.numpy_vs_old.speedup,
             c.numpy_vs_new.speedup,
             c.old_vs_new.rounds,
+            100.0 * c.old_vs_new.drift,
+            if c.old_vs_new.drift > crate::stats::DRIFT_LIMIT {
+                " ⚠"
+            } else {
+                ""
+            },
             super::one_line(&checks, 80)
         );
     }

@@ -198,7 +198,7 @@ fn against_md_opens_with_what_changed() {
 fn a_revision_without_changes_says_no_difference() {
     let md = against_md(&report(1.0, false));
     assert!(
-        md.contains("2 cells timed: 0 faster, 0 slower, 2 no difference."),
+        md.contains("2 cells timed: 0 faster, 0 slower, 2 no difference (0 unstable"),
         "{md}"
     );
     assert!(md.contains("No difference: no cell got significantly faster or slower."));
