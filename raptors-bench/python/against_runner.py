@@ -13,8 +13,8 @@ removed (the module objects stay alive through our reference) and the current `r
 normally — sys.modules never holds both under one key. The old side needs nothing but the `raptors`
 module API the op table's expressions use.
 
-Method per cell (compare_runner's, with three sides): build seeded inputs once per side (the same
-values), check each build against NumPy, calibrate a batch per side, then rounds. In each round every
+Method per cell (compare_runner's, with three sides): build seeded inputs once (both builds get
+views of NumPy's arrays, each its own output buffer), check each build against NumPy, calibrate a batch per side, then rounds. In each round every
 side is timed --subsamples times in a mirrored order with NumPy between the two builds (old, numpy,
 new, new, numpy, old or the reverse, first build random), each sample preceded by untimed lead-in
 calls of its side; each side keeps its fastest sub-sample. Before a build's sample that follows the
@@ -73,12 +73,26 @@ def extension_file(module):
     return os.path.realpath(f)
 
 
+def views_for(module, np_side, op):
+    """The arrays `compare_runner.build_sides` gave the current build, for `module`: views of the
+    same NumPy inputs (both builds read the same memory: two copies could differ in page size,
+    alignment or cache residency and bias the comparison), their own output and in-place target."""
+    own = {"o"} | ({op["inplace"]["target"]} if op.get("inplace") else set())
+    try:
+        side = {k: module.asarray(np.array(v, copy=True) if k in own else v)
+                for k, v in np_side.items() if isinstance(v, np.ndarray)}
+    except Exception as e:  # noqa: BLE001 - reported, not hidden
+        raise cr.Skip(f"raptors.asarray failed: {type(e).__name__}: {e}") from e
+    side.update(mod=module, state={})
+    return side
+
+
 def run_cell(spec, args, old, new, seed, limit_s):
     op, dtype = args.table_ops[spec["op"]], spec["dtype"]
     shape = tuple(spec["shape"])
     dt = args.table_dtypes[dtype]["np"]
     np_side, new_side = cr.build_sides(dt, shape, new, np.random.default_rng(seed), (op,))
-    _, old_side = cr.build_sides(dt, shape, old, np.random.default_rng(seed), (op,))
+    old_side = views_for(old, np_side, op)
     checks = {}
     for label, side in (("old", old_side), ("new", new_side)):
         try:

@@ -29,11 +29,13 @@ use super::choice::{choose_op, Archs, Evidence};
 use super::folder::Artifacts;
 use super::loops::all_loop_pairs;
 use super::picks::{Executed, How, OpPicks, Pick};
-use super::predicted::predict;
+use super::predicted::loops_to_predict;
 use super::report::LoopPair;
 use crate::callgrind::CallgrindRun;
 use crate::provenance::Content;
 use crate::stats::{paired_stats, PairedStats, StatsConfig, Verdict};
+use raptors_asm::mca::probe_tool;
+use raptors_asm::mca_set::predict_all;
 
 pub const AGAINST_SCHEMA: &str = "raptors-bench/against/v1";
 
@@ -534,7 +536,12 @@ pub fn profile_old(
         false => statics,
     };
     let loops = all_loop_pairs(&picks, &analysed, lib_pair);
-    let mca = predict(&loops).map_err(|e| format!("{e:#}"));
+    // NumPy's loops are the current build's: only Raptors's are predicted again.
+    let mca = probe_tool().map_err(|e| format!("{e:#}")).map(|tool| {
+        let raptors = loops_to_predict(&loops).into_iter();
+        let raptors: Vec<_> = raptors.filter(|l| l.library == "raptors").collect();
+        predict_all(&tool, &raptors)
+    });
     Ok(OldProfile { picks, loops, mca })
 }
 
