@@ -53,11 +53,16 @@ pub struct TimingOptions {
     pub sizes: Vec<usize>,
     /// Soft budget of a cell's rounds (s); the runner's stopping rule and time bank apply.
     pub cell_budget_s: f64,
+    /// `RAPTORS_THREADS` for both builds (None: Raptors's default).
+    pub threads: Option<usize>,
 }
 
 impl TimingOptions {
     /// The profile's sizes (those of its comparison run); a round times three sides and waits
     /// for helper threads to park between builds, so a cell gets twice the comparison's budget.
+    /// One thread: what changed in a kernel, without two builds' helper-thread pools competing
+    /// for the second core in one process (threaded, an A/A run of identical builds at load 8
+    /// put 5 of 6 1024² cells 0.65–0.82x apart; single-threaded 0.89–1.2x).
     pub fn new(python: PathBuf, old_path: PathBuf, quick: bool) -> TimingOptions {
         let compare = crate::compare::CompareOptions::new(python.clone(), quick);
         TimingOptions {
@@ -67,6 +72,7 @@ impl TimingOptions {
             dtypes: compare.runner.dtypes,
             sizes: compare.runner.sizes,
             cell_budget_s: 2.0 * compare.runner.cell_budget_s,
+            threads: Some(1),
         }
     }
 }
@@ -166,6 +172,9 @@ pub fn run_timings(o: &TimingOptions) -> Result<Timings> {
         .args(["--cell-budget-s", &o.cell_budget_s.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    if let Some(n) = o.threads {
+        cmd.env("RAPTORS_THREADS", n.to_string());
+    }
     let mut child = cmd.spawn().context("starting against_runner.py")?;
     let mut text = String::new();
     let stdout = child.stdout.take().context("runner stdout")?;

@@ -191,9 +191,10 @@ fn timings(s: &mut String, r: &AgainstReport) {
             .join(" "),
         None => "unknown".into(),
     };
+    let threads = t.machine["threads"].as_str().unwrap_or("Raptors's default");
     let _ = writeln!(
         s,
-        "Load average (1, 5, 15 min) before: {}, after: {}.\n",
+        "RAPTORS_THREADS: {threads}. Load average (1, 5, 15 min) before: {}, after: {}.\n",
         load("load_before"),
         load("load_after")
     );
