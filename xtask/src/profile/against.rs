@@ -60,6 +60,11 @@ pub fn steps(steps: &Steps, plan: &Plan, old: &Resolved, cur: &Current, art: &mu
             e => bail!("{}", e.join("; ")),
         }
     });
+    if let Err(e) = &b.cross {
+        steps.note(&format!(
+            "the old build has no library for the other architecture: {e}"
+        ));
+    }
     let raptors = [Some(&b.ext), b.cross.as_ref().ok()];
     let other = plan.static_arch();
     let on = Archs {
