@@ -107,15 +107,10 @@ pub fn build(steps: &Steps, old: &Resolved, other: Option<Arch>) -> Result<OldBu
         root.join(format!("{}.build", rev.commit)),
     );
     if !tree.join("Cargo.toml").is_file() {
-        let dir = tree.to_string_lossy();
-        steps.run(Command::new("git").current_dir(project_root()).args([
-            "worktree",
-            "add",
-            "--force",
-            "--detach",
-            &dir,
-            &rev.commit,
-        ]))?;
+        let mut git = Command::new("git");
+        git.current_dir(project_root())
+            .args(["worktree", "add", "--force", "--detach"]);
+        steps.run(git.arg(&tree).arg(&rev.commit))?;
     }
     let site = out.join("site");
     let ext = match find_extension(&site) {
@@ -137,7 +132,7 @@ pub fn build(steps: &Steps, old: &Resolved, other: Option<Arch>) -> Result<OldBu
                 .arg(venv_python())
                 .arg("--out")
                 .arg(out.join("wheel"));
-            let what = format!("building {} ({}) failed", rev.rev, rev.commit);
+            let what = format!("building {} failed", rev.commit);
             steps.run(&mut maturin).context(what)?;
             let mut pip = Command::new(venv_python());
             pip.args(["-m", "pip", "install", "-q", "--no-deps", "--target"])
