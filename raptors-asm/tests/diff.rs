@@ -9,11 +9,15 @@ use raptors_asm::compare;
 use raptors_asm::diff::{self, FunctionDiff, Scope};
 
 fn run_diff(a: &Fixture, b: &Fixture, scope: Scope) -> FunctionDiff {
+    run_diff_scopes(a, b, scope, scope)
+}
+
+fn run_diff_scopes(a: &Fixture, b: &Fixture, sa: Scope, sb: Scope) -> FunctionDiff {
     let (ea, ta) = open(&a.shared);
     let (eb, tb) = open(&b.shared);
     let fa = compare::one_function(&ea, &ta, "kernel").unwrap();
     let fb = compare::one_function(&eb, &tb, "kernel").unwrap();
-    diff::diff_functions((&ea, &ta, fa), (&eb, &tb, fb), scope, scope).unwrap()
+    diff::diff_functions((&ea, &ta, fa), (&eb, &tb, fb), sa, sb).unwrap()
 }
 
 /// The unified text with the temp paths and the linker's addresses replaced.
@@ -66,6 +70,21 @@ fn check(fx: Fx, name: &str) {
         "the loop is a part of the function"
     );
     insta::assert_snapshot!(format!("diff_{name}_loop"), redact(&l, &base, &changed));
+    // Each side's loop named by an address inside it (a profile's chosen loop): the same diff,
+    // also when the two builds place the loop at different addresses.
+    let at = |d: &FunctionDiff| {
+        (
+            Scope::Loop(Some(d.a.start + 1)),
+            Scope::Loop(Some(d.b.start)),
+        )
+    };
+    let (sa, sb) = at(&l);
+    let by_address = run_diff_scopes(&base, &changed, sa, sb);
+    assert_eq!(by_address.unified, l.unified);
+    let moved = run_diff(&base, &shifted, Scope::Loop(None));
+    assert_ne!(moved.a.start, moved.b.start, "the loop moved");
+    let (sa, sb) = at(&moved);
+    assert!(run_diff_scopes(&base, &shifted, sa, sb).identical);
     // The normalised listing names the call target and hides addresses/displacements.
     let (e, t) = open(&changed.shared);
     let f = compare::one_function(&e, &t, "kernel").unwrap();

@@ -17,11 +17,13 @@ pub const RUNNER_PY: &str = include_str!("../python/compare_runner.py");
 pub const PLOT_PY: &str = include_str!("../python/plot_speedups.py");
 pub const COUNTERS_DRIVER_PY: &str = include_str!("../python/counters_driver.py");
 pub const CALLGRIND_DRIVER_PY: &str = include_str!("../python/callgrind_driver.py");
+pub const AGAINST_PY: &str = include_str!("../python/against_runner.py");
 
 /// Every file the Python side needs, written together into one directory by [`python_scripts`]:
 /// the drivers import `compare_runner`, which finds `ops.json` next to itself.
-pub const SCRIPTS: [(&str, &str); 5] = [
+pub const SCRIPTS: [(&str, &str); 6] = [
     ("compare_runner.py", RUNNER_PY),
+    ("against_runner.py", AGAINST_PY),
     ("counters_driver.py", COUNTERS_DRIVER_PY),
     ("callgrind_driver.py", CALLGRIND_DRIVER_PY),
     ("plot_speedups.py", PLOT_PY),

@@ -481,20 +481,27 @@ pub fn pyo3_env(cmd: &mut Command) -> &mut Command {
     cmd.env("PYO3_PYTHON", venv_python())
 }
 
-/// Builds the `raptors` extension with maturin (release profile) into `.venv`.
-pub fn build_python_module() -> Result<()> {
-    let root = project_root();
+/// The `.venv`'s maturin with the venv first on PATH and pyo3's settings.
+pub fn maturin() -> Command {
     let venv = venv_dir();
     let path = format!(
         "{}:{}",
         venv.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
+    let mut cmd = Command::new(venv.join("bin").join("maturin"));
+    pyo3_env(&mut cmd)
+        .env("VIRTUAL_ENV", &venv)
+        .env("PATH", path);
+    cmd
+}
+
+/// Builds the `raptors` extension with maturin (release profile) into `.venv`.
+pub fn build_python_module() -> Result<()> {
+    let root = project_root();
     run_inherit(
-        pyo3_env(&mut Command::new(venv.join("bin").join("maturin")))
+        maturin()
             .current_dir(&root)
-            .env("VIRTUAL_ENV", &venv)
-            .env("PATH", path)
             .args(["develop", "--release", "--quiet", "-m"])
             .arg(root.join("raptors-py/Cargo.toml")),
     )

@@ -13,9 +13,15 @@
 //! - [`record`]: a step's record ([`record::StepRecord`]);
 //! - [`report`]: [`report::ReportInput`] (= `report.json`) and `hot_loops.json`;
 //! - [`readme`], [`hot_loops`], [`findings`]: `README.md`, `hot_loops.md`, `findings.md`;
+//! - [`against`], [`against_md`]: what changed between two revisions (`against.json`,
+//!   `against.md`, `cargo xtask profile --against REV`);
 //! - [`folder`]: the files collected during a run, stand-ins for those that could not be
 //!   produced, the provenance's tool versions, and the report files written last.
 
+pub mod against;
+pub mod against_md;
+#[cfg(test)]
+mod against_tests;
 pub mod choice;
 pub mod disassembly;
 pub mod findings;
@@ -27,6 +33,7 @@ pub mod predicted;
 pub mod readme;
 pub mod record;
 pub mod report;
+pub mod revision;
 #[cfg(test)]
 mod tests;
 

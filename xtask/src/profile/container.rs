@@ -294,6 +294,7 @@ mod tests {
             container: true,
             base_image: None,
             out_dir: None,
+            against: None,
         };
         assert_eq!(
             inner_args(&args),

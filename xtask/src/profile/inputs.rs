@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use raptors_asm::Library;
 
 use crate::cross::{cross_cargo, Arch, CrossPurpose};
-use crate::setup::target_dir;
+use crate::setup::{project_root, target_dir};
 use crate::steps::Steps;
 
 /// The manylinux platform tags NumPy publishes wheels under for `arch`, newest first (NumPy ≥ 2.3
@@ -101,10 +101,22 @@ fn find_module(extracted: &Path) -> Option<PathBuf> {
 /// raptors-kernels (feature `capi`) cross-built for `arch` as a cdylib with Debian's toolchain,
 /// for disassembly only.
 pub fn cross_kernels(steps: &Steps, arch: Arch) -> Result<Library> {
+    let dir = target_dir().join("cross-cdylib");
+    Ok(Library::open(cross_kernels_in(
+        steps,
+        arch,
+        &project_root(),
+        &dir,
+    )?)?)
+}
+
+/// The same for the workspace at `tree` with the target dir `dir`: the built library's path.
+pub fn cross_kernels_in(steps: &Steps, arch: Arch, tree: &Path, dir: &Path) -> Result<PathBuf> {
     if !Path::new("/usr/bin/cargo").exists() {
         bail!("Debian's cargo (/usr/bin/cargo, package cargo-web) is missing: needed for the {arch} std");
     }
     let mut cmd = cross_cargo(arch, CrossPurpose::Disassemble);
+    cmd.current_dir(tree).env("CARGO_TARGET_DIR", dir);
     cmd.args([
         "rustc",
         "-p",
@@ -115,8 +127,7 @@ pub fn cross_kernels(steps: &Steps, arch: Arch) -> Result<Library> {
     ])
     .args(["--crate-type", "cdylib", "--target", arch.triple()]);
     steps.run(&mut cmd)?;
-    let lib = target_dir()
-        .join("cross-cdylib")
+    let lib = dir
         .join(arch.triple())
         .join("release/libraptors_kernels.so");
     if !lib.is_file() {
@@ -125,5 +136,5 @@ pub fn cross_kernels(steps: &Steps, arch: Arch) -> Result<Library> {
             lib.display()
         );
     }
-    Ok(Library::open(lib)?)
+    Ok(lib)
 }

@@ -6,6 +6,7 @@
 //! (NumPy's wheel and a cross-built Raptors kernels library for it). Artifacts are written to a
 //! temp folder and swapped in atomically; a failing step is recorded and the others still run.
 
+mod against;
 pub mod container;
 mod inputs;
 mod pipeline;
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::ValueEnum;
+use raptors_bench::evidence::revision::Revision;
 use raptors_bench::ops::{table, Suite};
 
 use crate::cross::Arch;
@@ -62,6 +64,10 @@ pub struct ProfileArgs {
     /// Where the artifact folder goes (default: benchmarks/profiles).
     #[arg(long)]
     pub out_dir: Option<PathBuf>,
+    /// Also profile this git revision's Raptors (built once per commit under target/against/)
+    /// and write what changed: against.md, against.json.
+    #[arg(long, value_name = "REV")]
+    pub against: Option<String>,
 }
 
 /// What one run covers, validated from the flags, for a given host.
@@ -121,6 +127,9 @@ impl Plan {
         if args.arch != ArchSel::All {
             command.push_str(&format!(" --arch {}", archs[0]));
         }
+        if let Some(rev) = &args.against {
+            command.push_str(&format!(" --against {rev}"));
+        }
         Ok(Plan {
             quick: args.quick,
             ops,
@@ -152,16 +161,27 @@ pub fn default_out_dir() -> PathBuf {
 
 pub fn run(args: ProfileArgs) -> Result<()> {
     if args.container {
+        if args.against.is_some() {
+            bail!(
+                "--against needs this checkout's git history: it is not available with --container"
+            );
+        }
         return container::run_profile_container(&args);
     }
     let plan = Plan::new(&args, Arch::host())?;
+    // A revision that does not exist or predates the workspace stops here, before anything runs.
+    let root = project_root();
+    let against = args.against.as_ref().map(|r| Revision::resolve(&root, r));
+    let against = against.transpose()?;
     let dest = match &args.out_dir {
         Some(d) if d.is_absolute() => d.clone(),
         Some(d) => std::env::current_dir()?.join(d),
         None => default_out_dir(),
     };
     let started = std::time::Instant::now();
-    let result = publish::publish_atomically(&dest, |tmp| pipeline::profile_into(tmp, &plan));
+    let result = publish::publish_atomically(&dest, |tmp| {
+        pipeline::profile_into(tmp, &plan, against.as_ref())
+    });
     raptors_bench::runner::cleanup_scratch();
     let steps = result?;
     let failed: Vec<_> = steps

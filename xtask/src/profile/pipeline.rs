@@ -14,6 +14,7 @@ use raptors_bench::callgrind::{self, CallgrindOptions, CallgrindRun};
 use raptors_bench::collect::{self, CountersOptions};
 use raptors_bench::compare::{self, CompareOptions};
 use raptors_bench::cycles;
+use raptors_bench::evidence::against::Current;
 use raptors_bench::evidence::choice::{choose_op, Archs, Evidence};
 use raptors_bench::evidence::disassembly::{self, artifact_names};
 use raptors_bench::evidence::folder::{self, Artifacts};
@@ -22,12 +23,14 @@ use raptors_bench::evidence::loops::{
 };
 use raptors_bench::evidence::picks::{Executed, ExecutedLoop, OpPicks, EMULATED};
 use raptors_bench::evidence::report::{IsaRow, LoopPair};
+use raptors_bench::evidence::revision::Resolved;
 use raptors_bench::evidence::{hot_loops_md, predicted, ReportInput};
 use raptors_bench::machine;
 use raptors_bench::provenance::{Content, Provenance};
 use raptors_bench::qemu_exec;
 use raptors_bench::sampling::{self, SampleMap};
 
+use super::against;
 use super::inputs;
 use super::Plan;
 use crate::cross::Arch;
@@ -35,7 +38,11 @@ use crate::setup::{self, SystemNeeds};
 use crate::steps::{need, StepRecord, Steps, Unavailable};
 
 /// Runs every step into `tmp`; returns the step records.
-pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
+pub fn profile_into(
+    tmp: &Path,
+    plan: &Plan,
+    against: Option<&Resolved>,
+) -> Result<Vec<StepRecord>> {
     let (host, other) = (plan.host, plan.static_arch());
     let log_path = tmp.join(".profile.log");
     let steps = Steps::logged(&log_path, &format!("# {}\n", plan.command))?;
@@ -95,14 +102,7 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
                 )));
             }
             let [np, rp] = need(&measured, "the located extension modules")?;
-            let mut o = CallgrindOptions::new(&python);
-            (o.ops, o.dtypes) = (plan.ops.clone(), plan.dtypes.clone());
-            o.reps = if plan.quick {
-                5
-            } else {
-                callgrind::DEFAULT_REPS
-            };
-            (o.numpy_lib, o.raptors_lib) = (Some(np.path.clone()), Some(rp.path.clone()));
+            let o = callgrind_options(plan, &python, np, rp);
             let run = cg.insert(callgrind::run(&o)?);
             match run.errors() {
                 e if e.is_empty() => Ok(()),
@@ -294,6 +294,22 @@ pub fn profile_into(tmp: &Path, plan: &Plan) -> Result<Vec<StepRecord>> {
         },
     );
 
+    // ---- what changed since another revision ---------------------------------------------------
+    if let Some(old) = against {
+        let [np, rp] = lib_pair(host);
+        let current = Current {
+            picks: &picks,
+            loops: &loops,
+            mca: mca.as_ref().ok(),
+            cg: &cg,
+            numpy: [np, static_libs[0]],
+            raptors: [rp, static_libs[1]],
+            env: env.as_ref().ok(),
+            emulated: emulation.is_some(),
+        };
+        against::steps(&steps, plan, old, &current, &mut art);
+    }
+
     // ---- provenance and report -------------------------------------------------------------------
     let mut prov = Provenance::new(&plan.command);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -413,6 +429,24 @@ fn emulated_loops(
         bail!("no op was counted under qemu-user: {}", failed.join("; "));
     }
     Ok(rows)
+}
+
+/// callgrind of the plan's ops with NumPy's and a Raptors build's extension modules.
+pub(super) fn callgrind_options(
+    plan: &Plan,
+    python: &Path,
+    np: &Library,
+    rp: &Library,
+) -> CallgrindOptions {
+    let mut o = CallgrindOptions::new(python);
+    (o.ops, o.dtypes) = (plan.ops.clone(), plan.dtypes.clone());
+    o.reps = if plan.quick {
+        5
+    } else {
+        callgrind::DEFAULT_REPS
+    };
+    (o.numpy_lib, o.raptors_lib) = (Some(np.path.clone()), Some(rp.path.clone()));
+    o
 }
 
 /// Disassembly and SIMD counts of every function chosen on `arch`, per library side.

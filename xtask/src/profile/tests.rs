@@ -19,6 +19,7 @@ fn args(arch: ArchSel) -> ProfileArgs {
         container: false,
         base_image: None,
         out_dir: None,
+        against: None,
     }
 }
 
@@ -39,6 +40,14 @@ fn the_measured_side_is_the_hosts_on_either_host() {
             .iter()
             .all(|p| p.ends_with(host.other().name())));
     }
+    let mut old = args(ArchSel::All);
+    old.against = Some("HEAD~3".into());
+    let plan = Plan::new(&old, Arch::X86_64).unwrap();
+    assert!(
+        plan.command.ends_with("--against HEAD~3"),
+        "{}",
+        plan.command
+    );
     let mut bad = args(ArchSel::All);
     bad.ops = Some("sum,nope".into());
     assert!(

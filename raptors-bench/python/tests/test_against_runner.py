@@ -1,0 +1,79 @@
+"""The old-vs-new runner: two modules named `raptors` in one process, and one run end to end with
+two copies of the stand-in module (no timing is asserted)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, os.path.join(HERE, ".."))
+
+import against_runner as ar  # noqa: E402
+
+STAND_IN = os.path.join(HERE, "..", "testing", "raptors.py")
+
+
+def stand_in(directory, marker):
+    """A copy of the stand-in `raptors` with `MARKER = marker`."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "raptors.py")
+    shutil.copy(STAND_IN, path)
+    with open(path, "a") as f:
+        f.write(f"\nMARKER = {marker!r}\n")
+    return str(directory)
+
+
+def test_import_isolated_leaves_sys_modules_as_it_was(tmp_path):
+    old_dir = stand_in(tmp_path / "old", "old")
+    new_dir = stand_in(tmp_path / "new", "new")
+    sys.path.insert(0, new_dir)
+    try:
+        import raptors as current
+        old = ar.import_isolated(old_dir)
+        assert (old.MARKER, current.MARKER) == ("old", "new")
+        assert sys.modules["raptors"] is current, "the current module is back under its name"
+        assert old_dir not in sys.path
+        again = ar.import_isolated(old_dir)
+        assert again.MARKER == "old" and sys.modules["raptors"] is current
+    finally:
+        sys.path.remove(new_dir)
+        sys.modules.pop("raptors", None)
+
+
+def test_a_directory_without_the_module_is_an_error(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    sys.path.insert(0, stand_in(tmp_path / "elsewhere", "elsewhere"))
+    try:
+        try:
+            ar.import_isolated(str(empty))
+        except ImportError as e:
+            assert "not in" in str(e)
+        else:
+            raise AssertionError("a module found elsewhere must not pass for the old build")
+    finally:
+        sys.path.pop(0)
+        sys.modules.pop("raptors", None)
+
+
+def test_one_run_end_to_end(tmp_path):
+    old_dir = stand_in(tmp_path / "old", "old")
+    new_dir = stand_in(tmp_path / "new", "new")
+    env = dict(os.environ, PYTHONPATH=new_dir)
+    out = subprocess.run(
+        [sys.executable, os.path.join(HERE, "..", "against_runner.py"), "--old-path", old_dir,
+         "--ops", "sum,add", "--dtypes", "f32", "--sizes", "64", "--cell-budget-s", "0.05",
+         "--min-rounds", "8"],
+        env=env, capture_output=True, text=True, check=True, timeout=120)
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    kinds = [line["type"] for line in lines]
+    assert kinds[0] == "machine" and kinds[-1] == "done", kinds
+    machine = lines[0]
+    assert machine["old_extension"].startswith(os.path.realpath(old_dir))
+    assert machine["new_extension"].startswith(os.path.realpath(new_dir))
+    cells = [line for line in lines if line["type"] == "cell"]
+    assert [c["id"] for c in cells] == ["sum/f32/64x64", "add/f32/64x64"]
+    for c in cells:
+        assert len(c["numpy_ns"]) == len(c["old_ns"]) == len(c["new_ns"]) >= 8
+        assert (c["check_old"], c["check_new"]) == ("ok", "ok")
