@@ -173,20 +173,18 @@ pub fn emulated_loops(
             continue;
         };
         for (library, lib, blocks) in [("NumPy", nl, &prof.numpy), ("Raptors", rl, &prof.raptors)] {
-            let counts = (|| -> Result<(&Library, BTreeMap<u64, u64>), String> {
+            // The function with the most executed instructions, and its per-instruction counts.
+            let hottest = (|| -> Result<(&Library, u64, BTreeMap<u64, u64>), String> {
                 let lib = lib.ok_or("the library is not available")?;
                 let blocks = blocks.as_ref().map_err(String::clone)?;
-                Ok((lib, to_virtual(lib, &blocks.blocks)))
+                let (address, counts) = hottest_function(lib, &to_virtual(lib, &blocks.blocks))?;
+                Ok((lib, address, counts))
             })();
             let row = row(op, dtype, arch, library);
-            let function = counts.as_ref().map_err(String::clone).and_then(|(lib, c)| {
-                let (address, counts) = hottest_function(lib, c)?;
-                Ok((*lib, address, counts))
-            });
-            let function = function
-                .as_ref()
-                .map(|(l, a, c)| (*l, *a, c))
-                .map_err(String::clone);
+            let function = match &hottest {
+                Ok((lib, address, counts)) => Ok((*lib, *address, counts)),
+                Err(e) => Err(e.clone()),
+            };
             rows.push(executed_row(row, function, "qemu-exec", prof.elements));
         }
     }
