@@ -24,11 +24,31 @@ def stand_in(directory, marker):
     return str(directory)
 
 
+class OwnRaptors:
+    """Within the block, `raptors` means the stand-in in `directory`: any `raptors` already
+    imported in this process (the real extension, when pytest runs the binding's tests first) is
+    set aside and put back afterwards, untouched (a pyo3 module cannot be initialised twice)."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def __enter__(self):
+        self.saved = {k: v for k, v in sys.modules.items() if k == "raptors" or k.startswith("raptors.")}
+        for k in self.saved:
+            del sys.modules[k]
+        sys.path.insert(0, self.directory)
+
+    def __exit__(self, *exc):
+        sys.path.remove(self.directory)
+        for k in [k for k in sys.modules if k == "raptors" or k.startswith("raptors.")]:
+            del sys.modules[k]
+        sys.modules.update(self.saved)
+
+
 def test_import_isolated_leaves_sys_modules_as_it_was(tmp_path):
     old_dir = stand_in(tmp_path / "old", "old")
     new_dir = stand_in(tmp_path / "new", "new")
-    sys.path.insert(0, new_dir)
-    try:
+    with OwnRaptors(new_dir):
         import raptors as current
         old = ar.import_isolated(old_dir)
         assert (old.MARKER, current.MARKER) == ("old", "new")
@@ -36,25 +56,18 @@ def test_import_isolated_leaves_sys_modules_as_it_was(tmp_path):
         assert old_dir not in sys.path
         again = ar.import_isolated(old_dir)
         assert again.MARKER == "old" and sys.modules["raptors"] is current
-    finally:
-        sys.path.remove(new_dir)
-        sys.modules.pop("raptors", None)
 
 
 def test_a_directory_without_the_module_is_an_error(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    sys.path.insert(0, stand_in(tmp_path / "elsewhere", "elsewhere"))
-    try:
+    with OwnRaptors(stand_in(tmp_path / "elsewhere", "elsewhere")):
         try:
             ar.import_isolated(str(empty))
         except ImportError as e:
             assert "not in" in str(e)
         else:
             raise AssertionError("a module found elsewhere must not pass for the old build")
-    finally:
-        sys.path.pop(0)
-        sys.modules.pop("raptors", None)
 
 
 def test_one_run_end_to_end(tmp_path):
