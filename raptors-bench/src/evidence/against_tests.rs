@@ -138,17 +138,14 @@ fn report(old_factor_add: f64, add_changed: bool) -> AgainstReport {
 }
 
 fn redact(text: &str) -> String {
-    let rules = [
-        (r"\b[0-9a-f]{40}\b", "[hash]"),
-        (r"0x[0-9a-f]+", "[addr]"),
-        (r"\d+\.\d+x?", "[num]"),
-    ];
-    rules.iter().fold(text.to_string(), |t, (re, with)| {
-        regex::Regex::new(re)
-            .unwrap()
-            .replace_all(&t, *with)
-            .into_owned()
-    })
+    super::tests::redact_with(
+        text,
+        &[
+            (r"\b[0-9a-f]{40}\b", "[hash]"),
+            (r"0x[0-9a-f]+", "[addr]"),
+            (r"\d+\.\d+x?", "[num]"),
+        ],
+    )
 }
 
 #[test]

@@ -23,13 +23,20 @@ fn fixture() -> ReportInput {
 
 /// Timings, addresses, sizes and hashes vary run to run; the snapshots pin the structure.
 fn redact(text: &str) -> String {
-    let rules = [
-        (r"\b[0-9a-f]{40,64}\b", "[hash]"),
-        (r"0x[0-9a-f]+", "[addr]"),
-        (r"\d+\.\d+( ?(ms|µs|ns|s|x)\b)?", "[num]"),
-        (r"\d+ × \d+/\d+", "[rounds]"),
-        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[date]"),
-    ];
+    redact_with(
+        text,
+        &[
+            (r"\b[0-9a-f]{40,64}\b", "[hash]"),
+            (r"0x[0-9a-f]+", "[addr]"),
+            (r"\d+\.\d+( ?(ms|µs|ns|s|x)\b)?", "[num]"),
+            (r"\d+ × \d+/\d+", "[rounds]"),
+            (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[date]"),
+        ],
+    )
+}
+
+/// Applies `(regex, replacement)` rules in order (the snapshot tests' redaction).
+pub(super) fn redact_with(text: &str, rules: &[(&str, &str)]) -> String {
     rules.iter().fold(text.to_string(), |t, (re, with)| {
         regex::Regex::new(re)
             .unwrap()

@@ -24,16 +24,27 @@ pub fn wheel_platforms(arch: Arch) -> Vec<String> {
         .collect()
 }
 
+/// What `python -c code` prints, trimmed.
+fn ask(steps: &Steps, python: &Path, code: &str) -> Result<String> {
+    Ok(steps
+        .run(Command::new(python).args(["-c", code]))?
+        .trim()
+        .to_string())
+}
+
+/// `python`'s `major.minor` (e.g. `3.11`): the wheel tag and the emulated userland follow it.
+pub fn python_version(steps: &Steps, python: &Path) -> Result<String> {
+    ask(
+        steps,
+        python,
+        "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')",
+    )
+}
+
 /// NumPy's `_multiarray_umath` from the `arch` wheel of the NumPy version `python` has.
 pub fn numpy_wheel_module(steps: &Steps, python: &Path, arch: Arch) -> Result<Library> {
-    let ask = |code: &str| -> Result<String> {
-        Ok(steps
-            .run(Command::new(python).args(["-c", code]))?
-            .trim()
-            .to_string())
-    };
-    let numpy = ask("import numpy; print(numpy.__version__)")?;
-    let py = ask("import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')")?;
+    let numpy = ask(steps, python, "import numpy; print(numpy.__version__)")?;
+    let py = python_version(steps, python)?;
     let dir = target_dir()
         .join("profile-cache")
         .join(format!("numpy-{numpy}-cp{}-{arch}", py.replace('.', "")));

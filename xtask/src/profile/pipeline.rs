@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use anyhow::{bail, Result};
 use raptors_asm::mca::McaError;
@@ -394,16 +393,13 @@ fn emulated_loops(
         .nth(3)
         .map(Path::to_path_buf)
         .ok_or_else(|| anyhow::anyhow!("no site directory above {}", np.path.display()))?;
-    let version = steps.run(Command::new(python).args([
-        "-c",
-        "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')",
-    ]))?;
+    let version = inputs::python_version(steps, python)?;
     let cache = setup::target_dir().join("profile-cache");
     let userland = qemu_exec::Userland::prepare(
-        &cache.join(format!("python{}-{}", version.trim(), arch.deb_arch())),
+        &cache.join(format!("python{version}-{}", arch.deb_arch())),
         arch.deb_arch(),
         arch.qemu(),
-        version.trim(),
+        &version,
     )?;
     let run = qemu_exec::run(&qemu_exec::QemuExecOptions {
         userland,
