@@ -228,7 +228,7 @@ def read_cpuinfo():
                 key, val = key.strip(), val.strip()
                 if key == "model name" and model == "unknown":
                     model = val
-                elif key == "flags" and not flags:
+                elif key in ("flags", "Features") and not flags:  # x86 / AArch64 spelling
                     flags = val.split()
                 elif key == "physical id":
                     phys = val
@@ -288,6 +288,10 @@ def read_loadavg():
         return None
 
 
+# /proc/cpuinfo flag prefixes that name SIMD extensions, per `platform.machine()`.
+SIMD_FLAG_PREFIXES = {"x86_64": ("avx", "sse", "fma", "f16c"), "aarch64": ("asimd", "sve", "fp")}
+
+
 def machine_info(raptors):
     model, flags, cores = read_cpuinfo()
     buf = io.StringIO()
@@ -304,7 +308,9 @@ def machine_info(raptors):
         "type": "machine",
         "cpu_model": model,
         "cpu_flags": flags,
-        "simd_flags": sorted(f for f in flags if f.startswith(("avx", "sse", "fma", "f16c"))),
+        # This architecture's SIMD flags only: under qemu-user /proc/cpuinfo is the host's.
+        "simd_flags": sorted(f for f in flags if f.startswith(SIMD_FLAG_PREFIXES.get(
+            platform.machine(), ()))),
         "logical_cpus": os.cpu_count(),
         "physical_cores": cores,
         "caches": read_caches(),

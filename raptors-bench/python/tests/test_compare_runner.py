@@ -467,3 +467,15 @@ def test_a_regime_cell_records_what_preceded_its_samples():
     assert idle["regime_setup"]["work_ms"] == 2.0 and idle["regime_setup"]["work_iterations_median"] > 0
     assert cold["regime_setup"]["evict_bytes"] == 2 << 16 and cold["regime_setup"]["llc_bytes"] == 1 << 16
     assert burst["calls_per_sample"] == 20 and burst["regime_setup"]["work_ms"] == 4.0
+
+
+def test_simd_flags_are_this_architectures(monkeypatch):
+    """Under qemu-user an aarch64 process reads the x86-64 host's /proc/cpuinfo: its AVX flags must
+    not be listed as the machine's SIMD flags."""
+    flags = ["fp", "asimd", "asimddp", "sve", "avx2", "sse4_2", "fma"]
+    monkeypatch.setattr(cr, "read_cpuinfo", lambda: ("cpu", flags, 2))
+    for machine, want in (("aarch64", ["asimd", "asimddp", "fp", "sve"]),
+                          ("x86_64", ["avx2", "fma", "sse4_2"]), ("riscv64", [])):
+        monkeypatch.setattr(cr.platform, "machine", lambda m=machine: m)
+        stand_in = types.SimpleNamespace(simd_level=lambda: "scalar")
+        assert cr.machine_info(stand_in)["simd_flags"] == want, machine
