@@ -8,9 +8,12 @@ Driven by raptors-bench (src/evidence/against.rs), which computes the statistics
 
 DIR holds the old build's `raptors` package (`pip install --target DIR`). Both extension modules are
 named `raptors`; each `.so` has its own pyo3 statics, so both can live in one process. The old one
-is imported first, under its own name with DIR first on sys.path; its sys.modules entries are then
+is imported under its own name with DIR first on sys.path; its sys.modules entries are then
 removed (the module objects stay alive through our reference) and the current `raptors` is imported
-normally — sys.modules never holds both under one key. The old side needs nothing but the `raptors`
+normally (or first, with --import-first new) — sys.modules never holds both under one key.
+raptors-bench runs this script in several processes, alternating the import order, and resamples
+the processes in its intervals: a process's layout is constant within it and differs between
+processes. The old side needs nothing but the `raptors`
 module API the op table's expressions use.
 
 Method per cell (compare_runner's, with three sides): build seeded inputs once (both builds get
@@ -169,11 +172,18 @@ def main():
     p.add_argument("--min-rounds", type=int, default=20)
     p.add_argument("--max-rounds", type=int, default=2000)
     p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--import-first", choices=("old", "new"), default="old",
+                   help="which build loads first (load addresses and heap layout follow the order;"
+                        " raptors-bench alternates it between runner processes)")
     args = p.parse_args()
     try:
         args.table_ops, args.table_dtypes = cr.load_table()
-        old = import_isolated(args.old_path)
-        import raptors as new
+        if args.import_first == "new":
+            new = importlib.import_module(NAME)
+            old = import_isolated(args.old_path)
+        else:
+            old = import_isolated(args.old_path)
+            new = importlib.import_module(NAME)
     except Exception as e:  # noqa: BLE001 - reported to the parent
         cr.emit({"type": "fatal", "reason": f"{type(e).__name__}: {e}"})
         return 2
@@ -188,6 +198,7 @@ def main():
         except Exception as e:  # noqa: BLE001 - an old build may lack it
             level[label] = f"unknown ({type(e).__name__}: {e})"
     cr.emit({"type": "machine", "old_extension": old_file, "new_extension": new_file,
+             "import_first": args.import_first,
              "old_simd_level": level["old"], "new_simd_level": level["new"],
              "numpy": np.__version__, "python": sys.version.split()[0],
              "threads": os.environ.get("RAPTORS_THREADS"), "load_before": cr.read_loadavg()})

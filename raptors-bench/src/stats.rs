@@ -79,6 +79,14 @@ pub struct PairedStats {
     /// second core taken), which rounds-as-independent statistics cannot see.
     #[serde(default)]
     pub drift: f64,
+    /// How many processes the rounds came from (1: one process). With more than one, the
+    /// interval resamples processes as well as rounds (see [`paired_stats_grouped`]).
+    #[serde(default = "one_process")]
+    pub processes: usize,
+}
+
+fn one_process() -> usize {
+    1
 }
 
 /// A cell whose `drift` exceeds this is reported as unstable.
@@ -192,6 +200,33 @@ pub fn bootstrap_median_ci(values: &[f64], cfg: &StatsConfig, rng: &mut SplitMix
     intervals(dist, cfg)
 }
 
+/// Bootstrap intervals of the median of rounds measured in several processes (`groups[k]`: the
+/// values of process k): each resample draws processes with replacement, then rounds within each
+/// drawn process, so a layout that one process happened to get (load addresses, heap placement:
+/// constant within a process, random between processes) widens the interval instead of posing as
+/// an effect. One group is exactly [`bootstrap_median_ci`].
+pub fn bootstrap_grouped_median_ci(
+    groups: &[Vec<f64>],
+    cfg: &StatsConfig,
+    rng: &mut SplitMix64,
+) -> Intervals {
+    if let [one] = groups {
+        return bootstrap_median_ci(one, cfg, rng);
+    }
+    let mut buf = Vec::with_capacity(groups.iter().map(Vec::len).sum());
+    let dist = (0..cfg.resamples.max(1))
+        .map(|_| {
+            buf.clear();
+            for _ in 0..groups.len() {
+                let g = &groups[rng.below(groups.len())];
+                buf.extend((0..g.len()).map(|_| g[rng.below(g.len())]));
+            }
+            median_in_place(&mut buf)
+        })
+        .collect();
+    intervals(dist, cfg)
+}
+
 /// Bootstrap intervals of median(a) / median(b) for two independent samples (baseline comparison).
 pub fn bootstrap_ratio_of_medians_ci(
     a: &[f64],
@@ -234,25 +269,47 @@ pub fn paired_stats(
     cfg: &StatsConfig,
     label: &str,
 ) -> Result<PairedStats, StatsError> {
-    let ratios = paired_ratios(ref_ns, cand_ns)?;
+    paired_stats_grouped(&[(ref_ns, cand_ns)], cfg, label)
+}
+
+/// [`paired_stats`] of rounds measured in several processes (`groups[k]`: process k's paired
+/// rounds). The point estimate, medians, outliers and spread pool all rounds; the interval is
+/// [`bootstrap_grouped_median_ci`]'s; `drift` is taken over the rounds in process order, so a
+/// process that ran differently shows as drift too. The verdict is the one rule, [`decide`].
+pub fn paired_stats_grouped(
+    groups: &[(&[f64], &[f64])],
+    cfg: &StatsConfig,
+    label: &str,
+) -> Result<PairedStats, StatsError> {
+    let ratio_groups = groups
+        .iter()
+        .map(|(r, c)| paired_ratios(r, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    if ratio_groups.is_empty() {
+        return Err(StatsError::Empty);
+    }
+    let ref_ns: Vec<f64> = groups.iter().flat_map(|g| g.0.iter().copied()).collect();
+    let cand_ns: Vec<f64> = groups.iter().flat_map(|g| g.1.iter().copied()).collect();
+    let ratios: Vec<f64> = ratio_groups.iter().flatten().copied().collect();
     let mut rng = SplitMix64::from_label(cfg.seed, label);
     let speedup = median(&ratios);
-    let iv = bootstrap_median_ci(&ratios, cfg, &mut rng);
+    let iv = bootstrap_grouped_median_ci(&ratio_groups, cfg, &mut rng);
     Ok(PairedStats {
         rounds: ratios.len(),
-        ref_median_ns: median(ref_ns),
-        cand_median_ns: median(cand_ns),
+        ref_median_ns: median(&ref_ns),
+        cand_median_ns: median(&cand_ns),
         speedup,
         ci_low: iv.reported.0,
         ci_high: iv.reported.1,
         decision_ci_low: iv.decision.0,
         decision_ci_high: iv.decision.1,
         verdict: decide(speedup, iv.decision.0, iv.decision.1, cfg.min_effect),
-        outliers_ref: count_outliers(ref_ns, cfg.outlier_mads),
-        outliers_cand: count_outliers(cand_ns, cfg.outlier_mads),
+        outliers_ref: count_outliers(&ref_ns, cfg.outlier_mads),
+        outliers_cand: count_outliers(&cand_ns, cfg.outlier_mads),
         outliers_ratio: count_outliers(&ratios, cfg.outlier_mads),
         ratio_rel_spread: 1.4826 * mad(&ratios) / speedup,
-        drift: half_drift(ref_ns).max(half_drift(cand_ns)),
+        drift: half_drift(&ref_ns).max(half_drift(&cand_ns)),
+        processes: groups.len(),
     })
 }
 
@@ -462,6 +519,76 @@ mod tests {
         }
         assert!(false_pos <= 2, "false positives {false_pos}/{trials}");
         assert!(detected >= 190, "power {detected}/{trials}");
+    }
+
+    /// Rounds from `processes` processes, each with its own constant layout factor on the
+    /// candidate (what load addresses and heap placement do to identical code), times `shift`.
+    fn grouped(seed: u64, processes: usize, layout: f64, shift: f64) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let mut rng = SplitMix64::new(seed);
+        (0..processes)
+            .map(|_| {
+                let (r, mut c) = synthetic_pair(&mut rng, 60, shift, 0.02);
+                let k = (layout * rng.normal()).exp();
+                c.iter_mut().for_each(|v| *v *= k);
+                (r, c)
+            })
+            .collect()
+    }
+
+    fn verdict_of(groups: &[(Vec<f64>, Vec<f64>)], label: &str) -> Verdict {
+        let g: Vec<(&[f64], &[f64])> = groups.iter().map(|(r, c)| (&r[..], &c[..])).collect();
+        paired_stats_grouped(&g, &StatsConfig::default(), label)
+            .unwrap()
+            .verdict
+    }
+
+    #[test]
+    fn one_process_is_paired_stats_and_a_layout_offset_is_not_an_effect() {
+        let g = grouped(7, 1, 0.0, 1.0);
+        let one = paired_stats_grouped(&[(&g[0].0, &g[0].1)], &StatsConfig::default(), "x");
+        let plain = paired_stats(&g[0].0, &g[0].1, &StatsConfig::default(), "x");
+        assert_eq!(format!("{one:?}"), format!("{plain:?}"));
+        // One process of five got a 12 % slower layout: pooled as if independent rounds it is an
+        // effect; resampling processes it is not.
+        let mut g = grouped(8, 5, 0.0, 1.0);
+        g[2].1.iter_mut().for_each(|v| *v *= 1.12);
+        let pooled: (Vec<f64>, Vec<f64>) = (
+            g.iter().flat_map(|p| p.0.clone()).collect(),
+            g.iter().flat_map(|p| p.1.clone()).collect(),
+        );
+        assert_eq!(verdict_of(&g, "layout"), Verdict::NoDifference);
+        let p = paired_stats(&pooled.0, &pooled.1, &StatsConfig::default(), "layout").unwrap();
+        assert_eq!(p.processes, 1);
+        assert!(p.ci_high - p.ci_low < 0.05, "{p:?}");
+    }
+
+    #[test]
+    fn grouped_rounds_keep_power_and_stay_quiet_between_identical_builds() {
+        let (mut false_pos, mut pooled_false_pos, mut detected) = (0, 0, 0);
+        for seed in 0..40 {
+            // Layouts that move identical code by about 5 % from process to process.
+            let aa = grouped(2000 + seed, 5, 0.05, 1.0);
+            if verdict_of(&aa, "aa") != Verdict::NoDifference {
+                false_pos += 1;
+            }
+            let pooled = [(
+                aa.iter().flat_map(|p| p.0.clone()).collect::<Vec<_>>(),
+                aa.iter().flat_map(|p| p.1.clone()).collect::<Vec<_>>(),
+            )];
+            if verdict_of(&pooled, "aa") != Verdict::NoDifference {
+                pooled_false_pos += 1;
+            }
+            if verdict_of(&grouped(3000 + seed, 5, 0.01, 1.10), "slow") == Verdict::Slower {
+                detected += 1;
+            }
+        }
+        assert!(false_pos <= 2, "false positives {false_pos}/40");
+        // The same rounds taken as independent: the layouts pose as effects.
+        assert!(
+            pooled_false_pos >= 10,
+            "pooled false positives {pooled_false_pos}/40"
+        );
+        assert!(detected >= 38, "power {detected}/40");
     }
 
     #[test]

@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, ".."))
 
@@ -70,19 +72,21 @@ def test_a_directory_without_the_module_is_an_error(tmp_path):
             raise AssertionError("a module found elsewhere must not pass for the old build")
 
 
-def test_one_run_end_to_end(tmp_path):
+@pytest.mark.parametrize("first", ["old", "new"])
+def test_one_run_end_to_end(tmp_path, first):
     old_dir = stand_in(tmp_path / "old", "old")
     new_dir = stand_in(tmp_path / "new", "new")
     env = dict(os.environ, PYTHONPATH=new_dir)
     out = subprocess.run(
         [sys.executable, os.path.join(HERE, "..", "against_runner.py"), "--old-path", old_dir,
          "--ops", "sum,add", "--dtypes", "f32", "--sizes", "64", "--cell-budget-s", "0.05",
-         "--min-rounds", "8"],
+         "--min-rounds", "8", "--import-first", first],
         env=env, capture_output=True, text=True, check=True, timeout=120)
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     kinds = [line["type"] for line in lines]
     assert kinds[0] == "machine" and kinds[-1] == "done", kinds
     machine = lines[0]
+    assert machine["import_first"] == first
     assert machine["old_extension"].startswith(os.path.realpath(old_dir))
     assert machine["new_extension"].startswith(os.path.realpath(new_dir))
     cells = [line for line in lines if line["type"] == "cell"]

@@ -33,7 +33,7 @@ use super::predicted::loops_to_predict;
 use super::report::LoopPair;
 use crate::callgrind::CallgrindRun;
 use crate::provenance::Content;
-use crate::stats::{paired_stats, PairedStats, StatsConfig, Verdict};
+use crate::stats::{paired_stats_grouped, PairedStats, StatsConfig, Verdict};
 use raptors_asm::mca::probe_tool;
 use raptors_asm::mca_set::predict_all;
 
@@ -55,7 +55,18 @@ pub struct TimingOptions {
     pub cell_budget_s: f64,
     /// `RAPTORS_THREADS` for both builds (None: Raptors's default).
     pub threads: Option<usize>,
+    /// Runner processes, one after the other, each with its share of every cell's rounds and
+    /// alternating which build is imported first (see [`run_timings`]).
+    pub processes: usize,
 }
+
+/// Runner processes of an `--against` timing run. An A/A run (both builds the same commit) in one
+/// process gave mean_axis0 f64 1024² 1.147x with both halves of its rounds at 1.147x, and
+/// 1.009x and 1.017x in two other processes: identical code, a different layout per process
+/// (load addresses, heap placement). Five processes and a bootstrap that resamples them make such
+/// a layout widen the interval instead of posing as an effect (pyperf spawns worker processes for
+/// the same reason).
+pub const TIMING_PROCESSES: usize = 5;
 
 impl TimingOptions {
     /// The profile's sizes (those of its comparison run); a round times three sides and waits
@@ -73,6 +84,7 @@ impl TimingOptions {
             sizes: compare.runner.sizes,
             cell_budget_s: 2.0 * compare.runner.cell_budget_s,
             threads: Some(1),
+            processes: TIMING_PROCESSES,
         }
     }
 }
@@ -105,8 +117,26 @@ pub struct Timings {
     pub error: Option<String>,
 }
 
-/// Parses the runner's JSON lines into cells with their statistics.
+/// Parses the runner's JSON lines (one process) into cells with their statistics.
 pub fn timings_from_lines(text: &str) -> Result<Timings> {
+    timings_from_runs(&[text])
+}
+
+/// One cell's rounds as the runner processes printed them, before the statistics.
+struct RawCell {
+    op: String,
+    dtype: String,
+    shape: Vec<usize>,
+    check_old: String,
+    check_new: String,
+    stop_reasons: Vec<String>,
+    /// Per process: (NumPy, old, new) times per call of each round.
+    groups: Vec<[Vec<f64>; 3]>,
+}
+
+/// Parses the JSON lines of one or more runner processes: a cell's rounds from each process form
+/// one group of [`paired_stats_grouped`] (processes resampled as well as rounds).
+pub fn timings_from_runs(texts: &[&str]) -> Result<Timings> {
     let cfg = StatsConfig::default();
     let mut t = Timings {
         machine: Value::Null,
@@ -114,52 +144,139 @@ pub fn timings_from_lines(text: &str) -> Result<Timings> {
         skipped: Vec::new(),
         error: None,
     };
-    let mut done = false;
-    for line in text.lines().filter(|l| l.trim_start().starts_with('{')) {
-        let v: Value = serde_json::from_str(line).with_context(|| format!("runner line {line}"))?;
-        let s = |k: &str| v[k].as_str().unwrap_or_default().to_string();
-        match v["type"].as_str() {
-            Some("machine") => t.machine = v.clone(),
-            Some("cell") => {
-                let ns = |k: &str| -> Result<Vec<f64>> {
-                    serde_json::from_value(v[k].clone()).with_context(|| format!("cell {k}"))
-                };
-                let (np, old, new) = (ns("numpy_ns")?, ns("old_ns")?, ns("new_ns")?);
-                let id = s("id");
-                let stats = |r: &[f64], c: &[f64], what: &str| {
-                    paired_stats(r, c, &cfg, &format!("{id}/{what}"))
-                        .with_context(|| format!("{id}: {what}"))
-                };
-                t.cells.push(TimingCell {
-                    op: s("op"),
-                    dtype: s("dtype"),
-                    shape: serde_json::from_value(v["shape"].clone())?,
-                    check_old: s("check_old"),
-                    check_new: s("check_new"),
-                    stop_reason: s("stop_reason"),
-                    old_vs_new: stats(&old, &new, "old/new")?,
-                    numpy_vs_old: stats(&np, &old, "numpy/old")?,
-                    numpy_vs_new: stats(&np, &new, "numpy/new")?,
-                });
+    let mut raw: Vec<(String, RawCell)> = Vec::new();
+    for (k, text) in texts.iter().enumerate() {
+        let mut done = false;
+        let label = |why: String| match texts.len() {
+            1 => why,
+            _ => format!("runner process {} of {}: {why}", k + 1, texts.len()),
+        };
+        for line in text.lines().filter(|l| l.trim_start().starts_with('{')) {
+            let v: Value =
+                serde_json::from_str(line).with_context(|| format!("runner line {line}"))?;
+            let s = |key: &str| v[key].as_str().unwrap_or_default().to_string();
+            match v["type"].as_str() {
+                Some("machine") if t.machine.is_null() => t.machine = v.clone(),
+                Some("cell") => {
+                    let ns = |key: &str| -> Result<Vec<f64>> {
+                        serde_json::from_value(v[key].clone())
+                            .with_context(|| format!("cell {key}"))
+                    };
+                    let times = [ns("numpy_ns")?, ns("old_ns")?, ns("new_ns")?];
+                    let id = s("id");
+                    let shape: Vec<usize> = serde_json::from_value(v["shape"].clone())
+                        .with_context(|| format!("{id}: shape"))?;
+                    match raw.iter_mut().find(|(i, _)| *i == id) {
+                        Some((_, c)) => {
+                            // A build whose result failed its check in any process keeps that.
+                            for (have, now) in [
+                                (&mut c.check_old, s("check_old")),
+                                (&mut c.check_new, s("check_new")),
+                            ] {
+                                if have == "ok" && now != "ok" {
+                                    *have = now;
+                                }
+                            }
+                            c.stop_reasons.push(s("stop_reason"));
+                            c.groups.push(times);
+                        }
+                        None => raw.push((
+                            id,
+                            RawCell {
+                                op: s("op"),
+                                dtype: s("dtype"),
+                                shape,
+                                check_old: s("check_old"),
+                                check_new: s("check_new"),
+                                stop_reasons: vec![s("stop_reason")],
+                                groups: vec![times],
+                            },
+                        )),
+                    }
+                }
+                Some("skip") if !t.skipped.iter().any(|(id, _)| *id == s("id")) => {
+                    t.skipped.push((s("id"), s("reason")));
+                }
+                Some("fatal") => {
+                    t.error.get_or_insert(label(s("reason")));
+                }
+                Some("done") => {
+                    done = true;
+                    t.machine["load_after"] = v["load_after"].clone();
+                }
+                _ => {}
             }
-            Some("skip") => t.skipped.push((s("id"), s("reason"))),
-            Some("fatal") => t.error = Some(s("reason")),
-            Some("done") => {
-                done = true;
-                t.machine["load_after"] = v["load_after"].clone();
-            }
-            _ => {}
+        }
+        if !done && t.error.is_none() {
+            t.error = Some(label("the runner ended without finishing its plan".into()));
         }
     }
-    if !done && t.error.is_none() {
-        t.error = Some("the runner ended without finishing its plan".into());
+    if !t.machine.is_null() {
+        t.machine["processes"] = texts.len().into();
+    }
+    for (id, c) in raw {
+        let stats = |side: usize, what: &str| {
+            let groups: Vec<(&[f64], &[f64])> =
+                c.groups.iter().map(|g| (&g[side][..], &g[2][..])).collect();
+            paired_stats_grouped(&groups, &cfg, &format!("{id}/{what}"))
+                .with_context(|| format!("{id}: {what}"))
+        };
+        let old_stats = |what: &str| {
+            let groups: Vec<(&[f64], &[f64])> =
+                c.groups.iter().map(|g| (&g[0][..], &g[1][..])).collect();
+            paired_stats_grouped(&groups, &cfg, &format!("{id}/{what}"))
+                .with_context(|| format!("{id}: {what}"))
+        };
+        let mut reasons = c.stop_reasons.clone();
+        reasons.dedup();
+        t.cells.push(TimingCell {
+            old_vs_new: stats(1, "old/new")?,
+            numpy_vs_old: old_stats("numpy/old")?,
+            numpy_vs_new: stats(0, "numpy/new")?,
+            op: c.op,
+            dtype: c.dtype,
+            shape: c.shape,
+            check_old: c.check_old,
+            check_new: c.check_new,
+            stop_reason: reasons.join(", "),
+        });
     }
     Ok(t)
 }
 
-/// Runs `python/against_runner.py` (written with the other scripts) and parses what it printed.
-/// A runner that fails before its first cell is an error; later failures are in `error`.
+/// Runs `python/against_runner.py` (written with the other scripts) in `o.processes` processes,
+/// one after the other, and parses what they printed. Each process times every cell with its
+/// share of the rounds; the first build imported alternates between processes (import order sets
+/// which library loads where). A runner that fails before its first cell is an error; later
+/// failures are in `error`.
 pub fn run_timings(o: &TimingOptions) -> Result<Timings> {
+    let processes = o.processes.max(1);
+    let mut texts = Vec::with_capacity(processes);
+    for k in 0..processes {
+        if processes > 1 {
+            eprintln!("  runner process {} of {processes}", k + 1);
+        }
+        let text = run_timing_process(o, k, processes)?;
+        let failed = timings_from_lines(&text).map_or(true, |t| t.error.is_some());
+        texts.push(text);
+        if failed {
+            break; // the error is reported; later processes would fail the same way
+        }
+    }
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let t = timings_from_runs(&refs)?;
+    if t.cells.is_empty() && t.skipped.is_empty() {
+        bail!(
+            "against_runner.py timed nothing: {}",
+            t.error.as_deref().unwrap_or("no output")
+        );
+    }
+    Ok(t)
+}
+
+/// Process `k` of `processes`: its share of each cell's budget and rounds, its own seed, and the
+/// build it imports first.
+fn run_timing_process(o: &TimingOptions, k: usize, processes: usize) -> Result<String> {
     let dir = crate::runner::python_scripts()?;
     let join = |v: &[String]| v.join(",");
     let sizes: Vec<String> = o.sizes.iter().map(usize::to_string).collect();
@@ -169,9 +286,19 @@ pub fn run_timings(o: &TimingOptions) -> Result<Timings> {
         .arg(&o.old_path)
         .args(["--ops", &join(&o.ops), "--dtypes", &join(&o.dtypes)])
         .args(["--sizes", &sizes.join(",")])
-        .args(["--cell-budget-s", &o.cell_budget_s.to_string()])
+        .args([
+            "--cell-budget-s",
+            &(o.cell_budget_s / processes as f64).to_string(),
+        ])
+        .args(["--import-first", if k % 2 == 0 { "old" } else { "new" }])
+        .args(["--seed", &(12345 + 1000 * k).to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
+    if processes > 1 {
+        // The rounds floor applies per process; the cell's total stays near one process's 20.
+        let floor = (40 / processes).max(8);
+        cmd.args(["--min-rounds", &floor.to_string()]);
+    }
     if let Some(n) = o.threads {
         cmd.env("RAPTORS_THREADS", n.to_string());
     }
@@ -196,14 +323,12 @@ pub fn run_timings(o: &TimingOptions) -> Result<Timings> {
         text.push('\n');
     }
     let status = child.wait()?;
-    let t = timings_from_lines(&text)?;
-    if t.cells.is_empty() && t.skipped.is_empty() {
-        bail!(
-            "against_runner.py ({status}) timed nothing: {}",
-            t.error.as_deref().unwrap_or("no output")
-        );
+    if !status.success() && !text.contains("\"type\": \"fatal\"") {
+        text.push_str(&format!(
+            "{{\"type\": \"fatal\", \"reason\": \"against_runner.py exited with {status}\"}}\n"
+        ));
     }
-    Ok(t)
+    Ok(text)
 }
 
 /// A hot loop's metrics (raptors-asm's `Loop`), per input element where derivable.

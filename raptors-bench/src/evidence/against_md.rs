@@ -96,9 +96,9 @@ pub fn against_md(r: &AgainstReport) -> String {
     );
     s.push_str(
         "Timing ratios are old time ÷ new time (> 1: the new build is faster), the median of paired, \
-         interleaved rounds in one process with its bootstrap 95 % CI; the verdict is raptors-bench's \
-         one rule (99 % interval and a 1.5 % minimum effect). NumPy is timed in the same rounds as \
-         the fixed reference.\n",
+         interleaved rounds from several runner processes (import order alternating) with a 95 % CI \
+         that resamples processes and rounds; the verdict is raptors-bench's one rule (99 % interval \
+         and a 1.5 % minimum effect). NumPy is timed in the same rounds as the fixed reference.\n",
     );
     summary(&mut s, r);
     timings(&mut s, r);
@@ -192,9 +192,11 @@ fn timings(s: &mut String, r: &AgainstReport) {
         None => "unknown".into(),
     };
     let threads = t.machine["threads"].as_str().unwrap_or("Raptors's default");
+    let processes = t.machine["processes"].as_u64().unwrap_or(1);
     let _ = writeln!(
         s,
-        "RAPTORS_THREADS: {threads}. Load average (1, 5, 15 min) before: {}, after: {}.\n",
+        "RAPTORS_THREADS: {threads}. Runner processes: {processes}. Load average (1, 5, 15 min) \
+         before: {}, after: {}.\n",
         load("load_before"),
         load("load_after")
     );

@@ -237,3 +237,51 @@ fn a_runner_that_stops_part_way_keeps_its_cells() {
     assert!(cut.error.unwrap().contains("without finishing"));
     assert!(timings_from_lines("{\"type\": \"cell\", \"op\": \"sum\"}").is_err());
 }
+
+#[test]
+fn runner_processes_are_groups_of_one_cell_and_a_process_layout_is_not_a_verdict() {
+    // Five processes of identical builds; one of them ran the old build 12 % slower throughout.
+    let process = |factor: f64, ok: &str| {
+        lines(factor).replace(r#""check_old":"ok""#, &format!(r#""check_old":"{ok}""#))
+    };
+    let texts: Vec<String> = [1.0, 1.0, 1.12, 1.0, 1.0]
+        .iter()
+        .enumerate()
+        .map(|(k, &f)| process(f, if k == 3 { "mismatch at 7" } else { "ok" }))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let t = timings_from_runs(&refs).unwrap();
+    assert_eq!(t.error, None);
+    assert_eq!(t.machine["processes"], 5);
+    let ids: Vec<String> = t
+        .cells
+        .iter()
+        .map(|c| format!("{}/{}", c.op, c.shape[0]))
+        .collect();
+    assert_eq!(
+        ids,
+        ["sum/512", "add/512"],
+        "one cell per id, in first-seen order"
+    );
+    let add = &t.cells[1];
+    assert_eq!(
+        (add.old_vs_new.rounds, add.old_vs_new.processes),
+        (5 * 40, 5)
+    );
+    assert_eq!(
+        add.old_vs_new.verdict,
+        Verdict::NoDifference,
+        "{:?}",
+        add.old_vs_new
+    );
+    assert_eq!(
+        add.check_old, "mismatch at 7",
+        "a failed check in any process is kept"
+    );
+    // A runner process that failed is named.
+    let mut broken = texts.clone();
+    broken[1] = broken[1].replace(r#"{"type": "done"}"#, "");
+    let refs: Vec<&str> = broken.iter().map(String::as_str).collect();
+    let e = timings_from_runs(&refs).unwrap().error.unwrap();
+    assert!(e.starts_with("runner process 2 of 5:"), "{e}");
+}
