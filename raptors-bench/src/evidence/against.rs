@@ -215,30 +215,30 @@ pub fn timings_from_runs(texts: &[&str]) -> Result<Timings> {
         t.machine["processes"] = texts.len().into();
     }
     for (id, c) in raw {
-        let stats = |side: usize, what: &str| {
+        // Sides of a group: 0 NumPy, 1 old, 2 new; `r` is the reference, `c` the candidate.
+        let stats = |r: usize, c_: usize, what: &str| {
             let groups: Vec<(&[f64], &[f64])> =
-                c.groups.iter().map(|g| (&g[side][..], &g[2][..])).collect();
+                c.groups.iter().map(|g| (&g[r][..], &g[c_][..])).collect();
             paired_stats_grouped(&groups, &cfg, &format!("{id}/{what}"))
                 .with_context(|| format!("{id}: {what}"))
         };
-        let old_stats = |what: &str| {
-            let groups: Vec<(&[f64], &[f64])> =
-                c.groups.iter().map(|g| (&g[0][..], &g[1][..])).collect();
-            paired_stats_grouped(&groups, &cfg, &format!("{id}/{what}"))
-                .with_context(|| format!("{id}: {what}"))
-        };
-        let mut reasons = c.stop_reasons.clone();
-        reasons.dedup();
+        let mut reasons: Vec<&str> = Vec::new();
+        for r in &c.stop_reasons {
+            if !reasons.contains(&r.as_str()) {
+                reasons.push(r);
+            }
+        }
+        let stop_reason = reasons.join(", ");
         t.cells.push(TimingCell {
-            old_vs_new: stats(1, "old/new")?,
-            numpy_vs_old: old_stats("numpy/old")?,
-            numpy_vs_new: stats(0, "numpy/new")?,
+            old_vs_new: stats(1, 2, "old/new")?,
+            numpy_vs_old: stats(0, 1, "numpy/old")?,
+            numpy_vs_new: stats(0, 2, "numpy/new")?,
             op: c.op,
             dtype: c.dtype,
             shape: c.shape,
             check_old: c.check_old,
             check_new: c.check_new,
-            stop_reason: reasons.join(", "),
+            stop_reason,
         });
     }
     Ok(t)
