@@ -52,10 +52,7 @@ def main():
     p.add_argument("--seconds", type=float, default=0.0)
     args = p.parse_args()
     ops, dtypes = cr.load_table()
-    names = [o for o in args.ops.split(",") if o]
-    bad = [o for o in names if o not in ops] + ([args.dtype] if args.dtype not in dtypes else [])
-    if bad or args.size <= 0 or args.reps <= 0:
-        sys.exit(f"unknown op/dtype or bad size/reps: {bad or (args.size, args.reps)}; ops: {list(ops)}")
+    names = cr.driver_op_names(args, ops, dtypes)
     import raptors
 
     dt = dtypes[args.dtype]["np"]

@@ -350,11 +350,9 @@ def describe_table(ops, dtypes, regimes, headline):
     }
 
 
-def build_sides(dt, shape, raptors, rng, ops=()):
-    """Seeded inputs in [0.5, 1.5) for every name an expression may use, per side (Raptors: zero-copy
-    views of the same data, its own `o`). For the `ops` the sides serve: the derived operands they
-    name (`y_inv`, `y_neg`) and, for in-place ops, a separate copy of the target for Raptors, so
-    each side writes only its own array."""
+def numpy_inputs(dt, shape, rng, ops=()):
+    """Seeded NumPy inputs in [0.5, 1.5) for every name an expression may use (`x`, `y`, `row`,
+    `col`, an empty `o`) and the derived operands the `ops` name (`y_inv`, `y_neg`)."""
     m, n = shape if len(shape) == 2 else (1, shape[0])
 
     def uniform(size):
@@ -366,11 +364,30 @@ def build_sides(dt, shape, raptors, rng, ops=()):
 
     x, y, row, col = uniform(shape), uniform(shape), uniform((n,)), uniform((m, 1))
     o = np.empty(shape, dtype=dt)
-    np_side = {"x": x, "y": y, "row": row, "col": col, "o": o}
+    inputs = {"x": x, "y": y, "row": row, "col": col, "o": o}
     used = set().union(*(operands_of(op) for op in ops)) if ops else set()
     for name, derive in DERIVED_OPERANDS.items():
         if name in used:
-            np_side[name] = derive(y)
+            inputs[name] = derive(y)
+    return inputs
+
+
+def driver_op_names(args, ops, dtypes):
+    """The `--ops` of a profiling driver (callgrind, qemu-user), checked with its `--dtype`,
+    `--size` and `--reps`; exits with the reason on a bad one."""
+    names = [o for o in args.ops.split(",") if o]
+    bad = [o for o in names if o not in ops] + ([args.dtype] if args.dtype not in dtypes else [])
+    if bad or args.size <= 0 or args.reps <= 0:
+        sys.exit(f"unknown op/dtype or bad size/reps: {bad or (args.size, args.reps)}; ops: {list(ops)}")
+    return names
+
+
+def build_sides(dt, shape, raptors, rng, ops=()):
+    """Seeded inputs in [0.5, 1.5) for every name an expression may use, per side (Raptors: zero-copy
+    views of the same data, its own `o`). For the `ops` the sides serve: the derived operands they
+    name (`y_inv`, `y_neg`) and, for in-place ops, a separate copy of the target for Raptors, so
+    each side writes only its own array."""
+    np_side = numpy_inputs(dt, shape, rng, ops)
     targets = {op["inplace"]["target"] for op in ops if op.get("inplace")}
     try:
         # own output buffer: if asarray borrows NumPy memory, the check must still see Raptors's writes

@@ -109,10 +109,7 @@ def main():
     p.add_argument("--probe", action="store_true")
     args = p.parse_args()
     ops, dtypes = cr.load_table()
-    names = [o for o in args.ops.split(",") if o]
-    bad = [o for o in names if o not in ops] + ([args.dtype] if args.dtype not in dtypes else [])
-    if bad or args.size <= 0 or args.reps <= 0:
-        sys.exit(f"unknown op/dtype or bad size/reps: {bad or (args.size, args.reps)}; ops: {list(ops)}")
+    names = cr.driver_op_names(args, ops, dtypes)
     libc = ctypes.CDLL(None)
     marker = libc.getppid
     lib = ctypes.CDLL(os.path.realpath(args.raptors_lib))
@@ -125,15 +122,8 @@ def main():
         op = ops[name]
         shape = cr.op_shape(op, args.size)
         if shape not in arrays_by_shape:
-            m, n = shape if len(shape) == 2 else (1, shape[0])
-            arrays_by_shape[shape] = {
-                "x": rng.uniform(0.5, 1.5, size=shape).astype(dt),
-                "y": rng.uniform(0.5, 1.5, size=shape).astype(dt),
-                "row": rng.uniform(0.5, 1.5, size=(n,)).astype(dt),
-                "col": rng.uniform(0.5, 1.5, size=(m, 1)).astype(dt),
-                "o": np.empty(shape, dtype=dt),
-                "mod": np,
-            }
+            wanted = [o for o in (ops[k] for k in names) if cr.op_shape(o, args.size) == shape]
+            arrays_by_shape[shape] = dict(cr.numpy_inputs(dt, shape, rng, wanted), mod=np)
         env = arrays_by_shape[shape]
         try:
             r_call = raptors_call(lib, args.dtype, op, env, np.empty(shape, dtype=dt))
