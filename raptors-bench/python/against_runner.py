@@ -10,20 +10,29 @@ DIR holds the old build's `raptors` package (`pip install --target DIR`). Both e
 named `raptors`; each `.so` has its own pyo3 statics, so both can live in one process. The old one
 is imported under its own name with DIR first on sys.path; its sys.modules entries are then
 removed (the module objects stay alive through our reference) and the current `raptors` is imported
-normally (or first, with --import-first new) — sys.modules never holds both under one key.
-raptors-bench runs this script in several processes, alternating the import order, and resamples
-the processes in its intervals: a process's layout is constant within it and differs between
-processes. The old side needs nothing but the `raptors`
-module API the op table's expressions use.
+normally — sys.modules never holds both under one key.
+
+Order is layout. The build imported first loads first, and the build checked first allocates its
+result buffers first (Raptors keeps large ones for reuse, so a cell's first call places them for the
+whole run). Measured with two copies of one build: broadcast_add_row f64 1024² (DRAM-bound) ran
+0.86-0.97x in every process where the old copy went first and 1.13-1.30x where the current one did.
+`--first` picks the build that goes first in both; raptors-bench alternates it between runner
+processes (an even number) and resamples the processes in its intervals, so such a layout widens
+the interval instead of posing as an effect. The old side needs nothing but the `raptors` module API
+the op table's expressions use.
 
 Method per cell (compare_runner's, with three sides): build seeded inputs once (both builds get
-views of NumPy's arrays, each its own output buffer), check each build against NumPy, calibrate a batch per side, then rounds. In each round every
-side is timed --subsamples times in a mirrored order with NumPy between the two builds (old, numpy,
-new, new, numpy, old or the reverse, first build random), each sample preceded by untimed lead-in
-calls of its side; each side keeps its fastest sub-sample. Before a build's sample that follows the
-other build's, the runner waits HELPER_SETTLE_S so the other build's helper threads have parked
-(they spin ~1 ms after a call and would take the second core). Rounds stop on the precision of the
-old/new ratio (compare_runner's stopping rule and time bank), never on a verdict.
+views of NumPy's arrays, each its own output buffer), check each build against NumPy (the `--first`
+build first), calibrate a batch per side, then rounds. In each round every side is timed
+--subsamples times in a mirrored order with NumPy between the two builds (old, numpy, new, new,
+numpy, old or the reverse, first build random); each sample is preceded by untimed lead-in calls of
+its own side, however long a call is (without them a one-call sample measures whatever the other
+side left in the caches: an A/A run put single samples 0.63-1.07x apart), and each side keeps its
+fastest sub-sample. With helper threads (RAPTORS_THREADS is not 1), the runner waits
+HELPER_SETTLE_S before a build's sample that follows the other build's, so the other build's
+helpers have parked (they spin ~1 ms after a call and would take the second core); single-threaded
+there is nothing to wait for. Rounds stop on the precision of the old/new ratio (compare_runner's
+stopping rule and time bank), never on a verdict.
 
 Lines: {"type": "machine", ...}, {"type": "plan", "cells": [...]}, {"type": "cell", "op", "dtype",
 "shape", "numpy_ns", "old_ns", "new_ns", "check_old", "check_new", ...}, {"type": "skip", "id",
@@ -77,9 +86,9 @@ def extension_file(module):
 
 
 def views_for(module, np_side, op):
-    """The arrays `compare_runner.build_sides` gave the current build, for `module`: views of the
-    same NumPy inputs (both builds read the same memory: two copies could differ in page size,
-    alignment or cache residency and bias the comparison), their own output and in-place target."""
+    """One build's arrays: views of the same NumPy inputs (both builds read the same memory: two
+    copies could differ in page size, alignment or cache residency and bias the comparison), their
+    own output and in-place target (as `compare_runner.build_sides` gives Raptors)."""
     own = {"o"} | ({op["inplace"]["target"]} if op.get("inplace") else set())
     try:
         side = {k: module.asarray(np.array(v, copy=True) if k in own else v)
@@ -94,10 +103,16 @@ def run_cell(spec, args, old, new, seed, limit_s):
     op, dtype = args.table_ops[spec["op"]], spec["dtype"]
     shape = tuple(spec["shape"])
     dt = args.table_dtypes[dtype]["np"]
-    np_side, new_side = cr.build_sides(dt, shape, new, np.random.default_rng(seed), (op,))
-    old_side = views_for(old, np_side, op)
+    np_side = cr.numpy_inputs(dt, shape, np.random.default_rng(seed), (op,))
+    # The --first build gets its arrays first and makes the first call, so its result buffers
+    # are placed first (see the docstring).
+    order = ("old", "new") if args.first == "old" else ("new", "old")
+    modules = {"old": old, "new": new}
+    build_sides = {label: views_for(modules[label], np_side, op) for label in order}
+    np_side.update(mod=np, state={})
     checks = {}
-    for label, side in (("old", old_side), ("new", new_side)):
+    for label in order:
+        side = build_sides[label]
         try:
             checks[label] = cr.check(op, np_side, side, dtype)
         except cr.Skip as e:
@@ -106,7 +121,7 @@ def run_cell(spec, args, old, new, seed, limit_s):
         raise cr.Skip("; ".join(f"{k}: {v}" for k, v in checks.items() if v.startswith("cannot run")))
     batches = {"numpy": cr.make_op_batch(op, "numpy"), "old": cr.make_op_batch(op, "raptors"),
                "new": cr.make_op_batch(op, "raptors")}
-    sides = {"numpy": np_side, "old": old_side, "new": new_side}
+    sides = {"numpy": np_side, **build_sides}
     names = ["numpy", "old", "new"]
     gc.collect()
     gc.disable()
@@ -115,12 +130,13 @@ def run_cell(spec, args, old, new, seed, limit_s):
         calls, warm = cr.calibrate([batches[s] for s in names], [sides[s] for s in names],
                                    args.target_sample_ms * 1e6, args.warmup_ms * 1e6)
         n = dict(zip(names, calls))
-        lead = {s: cr.lead_in_calls(n[s], args.lead_in) for s in names}
+        lead = {s: cr.lead_in_calls(n[s], args.lead_in, min_calls=0) for s in names}
+        settle_s = 0.0 if os.environ.get("RAPTORS_THREADS") == "1" else cr.HELPER_SETTLE_S
         order_rng = random.Random(seed)
         times = {s: [] for s in names}
         last_build = None
         budget = args.cell_budget_s
-        time.sleep(cr.HELPER_SETTLE_S)
+        time.sleep(settle_s)
         t_start = time.perf_counter()
         while True:
             reason = cr.stop_reason(times["old"], times["new"], time.perf_counter() - t_start,
@@ -136,8 +152,8 @@ def run_cell(spec, args, old, new, seed, limit_s):
             best = {s: None for s in names}
             for s in order:
                 if s != "numpy":
-                    if last_build not in (None, s):
-                        time.sleep(cr.HELPER_SETTLE_S)
+                    if last_build not in (None, s) and settle_s:
+                        time.sleep(settle_s)
                     last_build = s
                 t = cr.time_batch(batches[s], n[s], sides[s], lead[s])
                 best[s] = t if best[s] is None else min(best[s], t)
@@ -172,13 +188,14 @@ def main():
     p.add_argument("--min-rounds", type=int, default=20)
     p.add_argument("--max-rounds", type=int, default=2000)
     p.add_argument("--seed", type=int, default=12345)
-    p.add_argument("--import-first", choices=("old", "new"), default="old",
-                   help="which build loads first (load addresses and heap layout follow the order;"
-                        " raptors-bench alternates it between runner processes)")
+    p.add_argument("--first", choices=("old", "new"), default="old",
+                   help="the build imported and checked first (load addresses and the placement of"
+                        " its result buffers follow the order; raptors-bench alternates it between"
+                        " runner processes)")
     args = p.parse_args()
     try:
         args.table_ops, args.table_dtypes = cr.load_table()
-        if args.import_first == "new":
+        if args.first == "new":
             new = importlib.import_module(NAME)
             old = import_isolated(args.old_path)
         else:
@@ -198,7 +215,7 @@ def main():
         except Exception as e:  # noqa: BLE001 - an old build may lack it
             level[label] = f"unknown ({type(e).__name__}: {e})"
     cr.emit({"type": "machine", "old_extension": old_file, "new_extension": new_file,
-             "import_first": args.import_first,
+             "first": args.first,
              "old_simd_level": level["old"], "new_simd_level": level["new"],
              "numpy": np.__version__, "python": sys.version.split()[0],
              "threads": os.environ.get("RAPTORS_THREADS"), "load_before": cr.read_loadavg()})

@@ -439,11 +439,11 @@ def check(op, np_side, r_side, dtype):
     return "ok"
 
 
-def lead_in_calls(n, fraction):
+def lead_in_calls(n, fraction, min_calls=LEAD_IN_MIN_CALLS):
     """Untimed calls before each timed sample of n calls: max(2, fraction of n), none when the sample
-    has fewer than LEAD_IN_MIN_CALLS calls (long calls: their own start-up is a small share of one,
-    and a lead-in would cost whole calls) or when fraction is 0 (off)."""
-    if fraction <= 0 or n < LEAD_IN_MIN_CALLS:
+    has fewer than `min_calls` calls (long calls: their own start-up is a small share of one, and a
+    lead-in would cost whole calls) or when fraction is 0 (off)."""
+    if fraction <= 0 or n < min_calls:
         return 0
     return max(2, math.ceil(fraction * n))
 

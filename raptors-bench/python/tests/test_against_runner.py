@@ -76,17 +76,21 @@ def test_a_directory_without_the_module_is_an_error(tmp_path):
 def test_one_run_end_to_end(tmp_path, first):
     old_dir = stand_in(tmp_path / "old", "old")
     new_dir = stand_in(tmp_path / "new", "new")
-    env = dict(os.environ, PYTHONPATH=new_dir)
+    log = tmp_path / "calls.log"
+    env = dict(os.environ, PYTHONPATH=new_dir, RAPTORS_FAKE_LOG=str(log))
     out = subprocess.run(
         [sys.executable, os.path.join(HERE, "..", "against_runner.py"), "--old-path", old_dir,
          "--ops", "sum,add", "--dtypes", "f32", "--sizes", "64", "--cell-budget-s", "0.05",
-         "--min-rounds", "8", "--import-first", first],
+         "--min-rounds", "8", "--first", first],
         env=env, capture_output=True, text=True, check=True, timeout=120)
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     kinds = [line["type"] for line in lines]
     assert kinds[0] == "machine" and kinds[-1] == "done", kinds
     machine = lines[0]
-    assert machine["import_first"] == first
+    assert machine["first"] == first
+    calls = log.read_text().split()
+    assert calls[0] == first, "the --first build makes the first call (its buffers are placed first)"
+    assert set(calls) == {"old", "new"}
     assert machine["old_extension"].startswith(os.path.realpath(old_dir))
     assert machine["new_extension"].startswith(os.path.realpath(new_dir))
     cells = [line for line in lines if line["type"] == "cell"]

@@ -63,10 +63,12 @@ pub struct TimingOptions {
 /// Runner processes of an `--against` timing run. An A/A run (both builds the same commit) in one
 /// process gave mean_axis0 f64 1024² 1.147x with both halves of its rounds at 1.147x, and
 /// 1.009x and 1.017x in two other processes: identical code, a different layout per process
-/// (load addresses, heap placement). Five processes and a bootstrap that resamples them make such
-/// a layout widen the interval instead of posing as an effect (pyperf spawns worker processes for
-/// the same reason).
-pub const TIMING_PROCESSES: usize = 5;
+/// (load addresses, heap placement). Processes and a bootstrap that resamples them make such a
+/// layout widen the interval instead of posing as an effect (pyperf spawns worker processes for
+/// the same reason). Some layout follows the order of the two builds (which one is imported and
+/// allocates first: against_runner.py's `--first`), which alternates between processes; an even
+/// count gives each order the same weight.
+pub const TIMING_PROCESSES: usize = 6;
 
 impl TimingOptions {
     /// The profile's sizes (those of its comparison run); a round times three sides and waits
@@ -246,9 +248,9 @@ pub fn timings_from_runs(texts: &[&str]) -> Result<Timings> {
 
 /// Runs `python/against_runner.py` (written with the other scripts) in `o.processes` processes,
 /// one after the other, and parses what they printed. Each process times every cell with its
-/// share of the rounds; the first build imported alternates between processes (import order sets
-/// which library loads where). A runner that fails before its first cell is an error; later
-/// failures are in `error`.
+/// share of the rounds; the build that goes first (imported first, first to allocate its results)
+/// alternates between processes: the order sets where each library and its buffers land. A runner
+/// that fails before its first cell is an error; later failures are in `error`.
 pub fn run_timings(o: &TimingOptions) -> Result<Timings> {
     let processes = o.processes.max(1);
     let mut texts = Vec::with_capacity(processes);
@@ -290,7 +292,7 @@ fn run_timing_process(o: &TimingOptions, k: usize, processes: usize) -> Result<S
             "--cell-budget-s",
             &(o.cell_budget_s / processes as f64).to_string(),
         ])
-        .args(["--import-first", if k % 2 == 0 { "old" } else { "new" }])
+        .args(["--first", if k % 2 == 0 { "old" } else { "new" }])
         .args(["--seed", &(12345 + 1000 * k).to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

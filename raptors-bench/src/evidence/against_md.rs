@@ -96,7 +96,7 @@ pub fn against_md(r: &AgainstReport) -> String {
     );
     s.push_str(
         "Timing ratios are old time ÷ new time (> 1: the new build is faster), the median of paired, \
-         interleaved rounds from several runner processes (import order alternating) with a 95 % CI \
+         interleaved rounds from several runner processes (the build that goes first alternating) with a 95 % CI \
          that resamples processes and rounds; the verdict is raptors-bench's one rule (99 % interval \
          and a 1.5 % minimum effect). NumPy is timed in the same rounds as the fixed reference.\n",
     );

@@ -76,7 +76,10 @@ pub fn steps(steps: &Steps, plan: &Plan, old: &Resolved, cur: &Current, art: &mu
         || profile_old(&plan.cells(), on, cur, raptors, &cg),
     );
     let timings = steps.step(
-        &name("old vs new timings (interleaved, five processes, NumPy as reference)"),
+        &name(&format!(
+            "old vs new timings (interleaved, {} processes, NumPy as reference)",
+            against::TIMING_PROCESSES
+        )),
         || {
             let mut o = against::TimingOptions::new(venv_python(), b.site.clone(), plan.quick);
             (o.ops, o.dtypes) = (plan.ops.clone(), plan.dtypes.clone());
