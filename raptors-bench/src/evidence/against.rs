@@ -27,8 +27,8 @@ use serde_json::Value;
 use super::against_md::against_md;
 use super::choice::{choose_op, Archs, Evidence};
 use super::folder::Artifacts;
-use super::loops::all_loop_pairs;
-use super::picks::{Executed, How, OpPicks, Pick};
+use super::loops::{all_loop_pairs, apply_emulated};
+use super::picks::{Executed, ExecutedLoop, How, OpPicks, Pick};
 use super::predicted::loops_to_predict;
 use super::report::LoopPair;
 use crate::callgrind::CallgrindRun;
@@ -640,7 +640,8 @@ pub struct OldProfile {
 /// what callgrind ran at this machine's level, else the op table's patterns.
 pub const OLD_NOT_SAMPLED: &str = "perf sampling is not repeated for the old build";
 
-/// The old build's functions (`choose_op` with its callgrind run `cg`, without perf samples),
+/// The old build's functions (`choose_op` with its callgrind run `cg`, without perf samples; on
+/// the emulated architecture what ran under qemu-user, `emulated`, as for the current build),
 /// their hot loops on the analysed architectures, and llvm-mca's predictions of them. `old`:
 /// its Raptors library on the measured and on the static architecture.
 pub fn profile_old(
@@ -649,6 +650,7 @@ pub fn profile_old(
     cur: &Current,
     old: [Option<&Library>; 2],
     cg: &Result<CallgrindRun, String>,
+    emulated: &[ExecutedLoop],
 ) -> Result<OldProfile> {
     let (Some(np), Some(rp)) = (cur.numpy[0], old[0]) else {
         bail!("needs NumPy's and the old Raptors module on the measured architecture");
@@ -662,10 +664,11 @@ pub fn profile_old(
         env: cur.env,
         emulated: cur.emulated,
     };
-    let picks = cells
+    let mut picks = cells
         .iter()
         .map(|(op, dtype)| choose_op(op, dtype, on, &libs, statics, &ev))
         .collect::<Result<Vec<_>>>()?;
+    apply_emulated(&mut picks, emulated);
     let analysed: Vec<&str> = std::iter::once(on.host).chain(on.other).collect();
     let lib_pair = |arch: &str| match arch == on.host {
         true => [Some(&libs[0]), Some(&libs[1])],

@@ -16,7 +16,7 @@ use raptors_bench::evidence::folder::Artifacts;
 use raptors_bench::evidence::revision::Resolved;
 
 use super::inputs::cross_kernels_in;
-use super::pipeline::callgrind_options;
+use super::pipeline::{callgrind_options, emulated_loops};
 use super::Plan;
 use crate::cross::Arch;
 use crate::setup::{project_root, target_dir, venv_python};
@@ -71,9 +71,21 @@ pub fn steps(steps: &Steps, plan: &Plan, old: &Resolved, cur: &Current, art: &mu
         host: plan.host.name(),
         other: other.map(Arch::name),
     };
+    // The same evidence as the current build's: what ran under qemu-user on the other
+    // architecture (without it the old side's picks there would be static, and a loop the
+    // static choice misses would show as a diff that is not there).
+    let emulated = other
+        .and_then(|o| {
+            let what = format!("{o}: the old build's hot loops by execution (qemu-user)");
+            let libs = [cur.numpy[1], b.cross.as_ref().ok()];
+            let python = venv_python();
+            let run = || emulated_loops(steps, cur.emulated, plan, &python, o, libs);
+            steps.step(&name(&what), run).ok()
+        })
+        .unwrap_or_default();
     let profile = steps.step(
         &name("the old build's functions, hot loops, llvm-mca"),
-        || profile_old(&plan.cells(), on, cur, raptors, &cg),
+        || profile_old(&plan.cells(), on, cur, raptors, &cg, &emulated),
     );
     let timings = steps.step(
         &name(&format!(

@@ -362,7 +362,7 @@ pub fn profile_into(
 /// The static architecture's loops chosen by qemu-user's block counts: its Debian Python
 /// unpacked under target/, NumPy's wheel module and the cross-built kernels' C API
 /// (`raptors_bench::qemu_exec`), at 256² (logging every executed block is slow).
-fn emulated_loops(
+pub(super) fn emulated_loops(
     steps: &Steps,
     emulated: bool,
     plan: &Plan,
