@@ -148,11 +148,32 @@ fn summary(s: &mut String, r: &AgainstReport) {
         if loops.is_empty() {
             s.push_str("No hot loops were compared for this op.\n");
         }
-        for l in loops {
+        for l in &loops {
             let _ = writeln!(s, "- {}", loop_line(l));
+        }
+        let unchanged = |l: &&LoopChange| matches!(&l.diff, Ok(d) if d.identical);
+        if !loops.is_empty() && loops.iter().all(unchanged) {
+            let _ = writeln!(s, "\n{}", outside_the_loops(r, c));
         }
     }
     changed_loops(s, r);
+}
+
+/// Why a verdict can come without a hot-loop change, with callgrind's counts of the whole call.
+fn outside_the_loops(r: &AgainstReport, c: &TimingCell) -> String {
+    let counted = r.executed.as_ref().ok().and_then(|rows| {
+        let e = rows.iter().find(|e| e.op == c.op && e.dtype == c.dtype)?;
+        Some(format!(
+            " callgrind counts {:.3} → {:.3} instructions per element for the whole call.",
+            e.old?, e.new?
+        ))
+    });
+    format!(
+        "The hot loops did not change: the difference lies outside them (other code the call \
+         runs, where the linker placed the code) or is a layout this run's processes did not \
+         average out.{}",
+        counted.unwrap_or_default()
+    )
 }
 
 /// Loops whose instructions changed, whatever the timings said.

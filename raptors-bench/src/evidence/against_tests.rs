@@ -207,6 +207,25 @@ fn a_revision_without_changes_says_no_difference() {
 }
 
 #[test]
+fn a_verdict_without_a_loop_change_says_where_else_to_look() {
+    let md = against_md(&report(1.10, false));
+    let opening = &md[md.find("## What changed").unwrap()..md.find("## Timings").unwrap()];
+    assert!(
+        opening.contains("### add f32 512×512 — **faster**"),
+        "{opening}"
+    );
+    assert!(
+        opening.contains("The hot loops did not change: the difference lies outside them"),
+        "{opening}"
+    );
+    let md = against_md(&report(1.10, true));
+    assert!(
+        !md.contains("The hot loops did not change"),
+        "not said when a loop changed"
+    );
+}
+
+#[test]
 fn json_has_its_schema_and_reads_back() {
     let r = report(1.10, true);
     let v = r.json();
