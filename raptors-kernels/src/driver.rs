@@ -511,6 +511,23 @@ unsafe fn line_minmax<T: Element>(t: &Table<T>, k: usize, p: *const T, n: usize,
     acc.unwrap_or(T::NAN)
 }
 
+/// `v[i] = v[i] / n` for `i < len`: the quotient in f64 rounded once to `T`, which for f32 is the
+/// correctly rounded f32 quotient (53 >= 2 x 24 + 2 bits), as NumPy's mean divides. A separate
+/// loop over contiguous memory, so the compiler vectorises it.
+///
+/// # Safety
+/// `v` readable and writable for `len` elements.
+unsafe fn divide_in_place<T: Element>(v: *mut T, len: usize, n: usize) {
+    let d = n as f64;
+    for i in 0..len {
+        // SAFETY: i < len (contract).
+        unsafe {
+            let x = v.add(i);
+            *x = T::from_f64((*x).to_f64() / d);
+        }
+    }
+}
+
 /// `out[j*os] = reduce_i a[i*s0 + j*s1]` for `j < cols`, `rows >= 1`, `cols >= 1`.
 ///
 /// # Safety
@@ -538,7 +555,8 @@ unsafe fn reduce_cols<T: Element>(
     if s1 == 1 || cols == 1 {
         // Rows are contiguous: the blocked axis-0 kernel, `out` as a contiguous accumulator.
         let mut tmp: Vec<T> = Vec::new();
-        let acc = if os == 1 || cols == 1 {
+        let in_place = os == 1 || cols == 1;
+        let acc = if in_place {
             out
         } else {
             // Unusual strided `out`: accumulate in a temporary, then scatter.
@@ -561,6 +579,10 @@ unsafe fn reduce_cols<T: Element>(
                 // SAFETY: columns c0..c1 (non-empty: the chunks cover `cols` exactly) of every row
                 // are readable, and `acc[c0..c1]` belongs to this chunk alone.
                 unsafe { (t.axis0[k])(pp.get().add(c0), rows, c1 - c0, s0, pa.get().add(c0)) };
+                if in_place && mean {
+                    // SAFETY: as above: `acc[c0..c1]`, just written, is this chunk's alone.
+                    unsafe { divide_in_place(pa.get().add(c0), c1 - c0, rows) };
+                }
             });
             acc
         } else if chunks > 1 {
@@ -605,6 +627,21 @@ unsafe fn reduce_cols<T: Element>(
             unsafe { (t.axis0[k])(p, rows, cols, s0, acc) };
             acc
         };
+        if in_place && mean && col_chunks == 1 {
+            // SAFETY: `acc` (out or part's first row) holds `cols` results, `out` is writable
+            // for `cols` elements (contract, os == 1 or one column).
+            unsafe {
+                if acc != out {
+                    std::ptr::copy_nonoverlapping(acc, out, cols);
+                }
+                divide_in_place(out, cols, rows);
+            }
+            return;
+        }
+        if in_place && acc == out {
+            // The results are in place (a mean's were divided in its column chunks).
+            return;
+        }
         for j in 0..cols {
             // SAFETY: `acc` (out, tmp or part's first row) holds `cols` results; `out + j*os` is
             // writable for j < cols (contract). When `acc` is `out` itself (os == 1 or one
