@@ -85,20 +85,6 @@ def extension_file(module):
     return os.path.realpath(f)
 
 
-def views_for(module, np_side, op):
-    """One build's arrays: views of the same NumPy inputs (both builds read the same memory: two
-    copies could differ in page size, alignment or cache residency and bias the comparison), their
-    own output and in-place target (as `compare_runner.build_sides` gives Raptors)."""
-    own = {"o"} | ({op["inplace"]["target"]} if op.get("inplace") else set())
-    try:
-        side = {k: module.asarray(np.array(v, copy=True) if k in own else v)
-                for k, v in np_side.items() if isinstance(v, np.ndarray)}
-    except Exception as e:  # noqa: BLE001 - reported, not hidden
-        raise cr.Skip(f"raptors.asarray failed: {type(e).__name__}: {e}") from e
-    side.update(mod=module, state={})
-    return side
-
-
 def run_cell(spec, args, old, new, seed, limit_s):
     op, dtype = args.table_ops[spec["op"]], spec["dtype"]
     shape = tuple(spec["shape"])
@@ -108,7 +94,9 @@ def run_cell(spec, args, old, new, seed, limit_s):
     # are placed first (see the docstring).
     order = ("old", "new") if args.first == "old" else ("new", "old")
     modules = {"old": old, "new": new}
-    build_sides = {label: views_for(modules[label], np_side, op) for label in order}
+    # Views of the same NumPy inputs for both builds: two copies could differ in page size,
+    # alignment or cache residency and bias the comparison.
+    build_sides = {label: cr.raptors_side(modules[label], np_side, (op,)) for label in order}
     np_side.update(mod=np, state={})
     checks = {}
     for label in order:

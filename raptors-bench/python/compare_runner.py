@@ -388,16 +388,23 @@ def build_sides(dt, shape, raptors, rng, ops=()):
     name (`y_inv`, `y_neg`) and, for in-place ops, a separate copy of the target for Raptors, so
     each side writes only its own array."""
     np_side = numpy_inputs(dt, shape, rng, ops)
-    targets = {op["inplace"]["target"] for op in ops if op.get("inplace")}
+    r_side = raptors_side(raptors, np_side, ops)
+    np_side.update(mod=np, state={})
+    return np_side, r_side
+
+
+def raptors_side(raptors, np_side, ops=()):
+    """One Raptors build's operands: zero-copy views of NumPy's input arrays (every build reads the
+    same memory), and its own copy of `o` and of each in-place target of `ops`."""
+    own = {"o"} | {op["inplace"]["target"] for op in ops if op.get("inplace")}
     try:
         # own output buffer: if asarray borrows NumPy memory, the check must still see Raptors's writes
-        r_side = {k: raptors.asarray(np.array(v, copy=True) if k == "o" or k in targets else v)
-                  for k, v in np_side.items()}
+        side = {k: raptors.asarray(np.array(v, copy=True) if k in own else v)
+                for k, v in np_side.items() if isinstance(v, np.ndarray)}
     except Exception as e:  # noqa: BLE001 - reported, not hidden
         raise Skip(f"raptors.asarray failed: {type(e).__name__}: {e}") from e
-    np_side.update(mod=np, state={})
-    r_side.update(mod=raptors, state={})
-    return np_side, r_side
+    side.update(mod=raptors, state={})
+    return side
 
 
 def check(op, np_side, r_side, dtype):
