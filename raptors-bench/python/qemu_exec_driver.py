@@ -17,7 +17,8 @@ so a first run can learn the load addresses (fixed under qemu-user: no ASLR) and
 limit logging to those ranges.
 
 Prints JSON lines on stdout: {"marker": ADDRESS}, {"maps": [...]} (the executable mappings of NumPy's
-core module and of the Raptors library), and {"op", "side", "error"} for a side that cannot run.
+core module and of the Raptors library), {"others": [[start, end], ...]} (every other executable
+mapping), and {"op", "side", "error"} for a side that cannot run.
 """
 import argparse
 import ctypes
@@ -36,19 +37,22 @@ def say(obj):
 
 
 def executable_mappings(paths):
-    """/proc/self/maps lines of the given files: executable ones, as dicts."""
+    """Executable /proc/self/maps lines: those of the given files as dicts, and [start, end] of
+    every other one (the interpreter, libc, ...: the counted run's log windows stop short of them)."""
     real = {os.path.realpath(p) for p in paths}
-    out = []
+    mine, others = [], []
     with open("/proc/self/maps") as f:
         for line in f:
             parts = line.split(None, 5)
-            if len(parts) < 6 or "x" not in parts[1]:
+            if len(parts) < 2 or "x" not in parts[1]:
                 continue
-            path = parts[5].strip()
-            if os.path.realpath(path) in real or path in real:
-                start, end = (int(v, 16) for v in parts[0].split("-"))
-                out.append({"path": path, "start": start, "end": end, "offset": int(parts[2], 16)})
-    return out
+            start, end = (int(v, 16) for v in parts[0].split("-"))
+            path = parts[5].strip() if len(parts) == 6 else ""
+            if path and (os.path.realpath(path) in real or path in real):
+                mine.append({"path": path, "start": start, "end": end, "offset": int(parts[2], 16)})
+            else:
+                others.append([start, end])
+    return mine, others
 
 
 def numpy_core_file():
@@ -133,7 +137,9 @@ def main():
         plan.append((name, cr.make_batch(op["numpy"]), env, r_call))
 
     say({"marker": ctypes.cast(marker, ctypes.c_void_p).value})
-    say({"maps": executable_mappings([numpy_core_file(), args.raptors_lib])})
+    mine, others = executable_mappings([numpy_core_file(), args.raptors_lib])
+    say({"maps": mine})
+    say({"others": others})
     if args.probe:
         return
     ok = {}

@@ -211,6 +211,8 @@ impl QemuExecRun {
 pub struct DriverOutput {
     pub marker: Option<u64>,
     pub maps: Vec<Mapping>,
+    /// Every other executable mapping, `[start, end)` (the interpreter, libc, …).
+    pub others: Vec<(u64, u64)>,
     /// (op, side, message)
     pub errors: Vec<(String, String, String)>,
 }
@@ -220,6 +222,7 @@ pub fn parse_driver_output(stdout: &str) -> Result<DriverOutput> {
     struct Line {
         marker: Option<u64>,
         maps: Option<Vec<Mapping>>,
+        others: Option<Vec<(u64, u64)>>,
         op: Option<String>,
         side: Option<String>,
         error: Option<String>,
@@ -237,6 +240,9 @@ pub fn parse_driver_output(stdout: &str) -> Result<DriverOutput> {
         }
         if let Some(m) = l.maps {
             out.maps = m;
+        }
+        if let Some(o) = l.others {
+            out.others = o;
         }
         if let (Some(op), Some(side), Some(e)) = (l.op, l.side, l.error) {
             out.errors.push((op, side, e));
@@ -276,17 +282,30 @@ fn guest_pc(line: &str) -> Option<u64> {
 /// by a few hundred KiB; the counted run's own mappings decide what is attributed.
 pub const DFILTER_SLACK: u64 = 16 << 20;
 
-/// The `-dfilter` value: every mapping widened by [`DFILTER_SLACK`], plus the marker's first
-/// instruction.
-pub fn dfilter(maps: &[Mapping], marker: u64) -> String {
+/// The address window logged around mapping `m`: widened by [`DFILTER_SLACK`] either side, but
+/// never into another executable mapping (`others`, `[start, end)`). The interpreter's own code
+/// sits a few MiB below NumPy's under qemu-user; inside the window it put every bytecode's blocks
+/// in the log (2 GB for two ops at 64², which filled the disk of a fresh clone's profile run).
+fn window(m: &Mapping, others: &[(u64, u64)]) -> (u64, u64) {
+    let mut lo = m.start.saturating_sub(DFILTER_SLACK);
+    let mut hi = m.end.saturating_add(DFILTER_SLACK);
+    for &(start, end) in others {
+        if end <= m.start {
+            lo = lo.max(end);
+        } else if start >= m.end {
+            hi = hi.min(start);
+        }
+    }
+    (lo, hi)
+}
+
+/// The `-dfilter` value: every mapping's [`window`], plus the marker's first instruction.
+pub fn dfilter(maps: &[Mapping], others: &[(u64, u64)], marker: u64) -> String {
     let mut ranges: Vec<String> = maps
         .iter()
         .map(|m| {
-            format!(
-                "0x{:x}..0x{:x}",
-                m.start.saturating_sub(DFILTER_SLACK),
-                m.end.saturating_add(DFILTER_SLACK).saturating_sub(1)
-            )
+            let (lo, hi) = window(m, others);
+            format!("0x{lo:x}..0x{:x}", hi.saturating_sub(1))
         })
         .collect();
     ranges.push(format!("0x{marker:x}..0x{:x}", marker + 3));
@@ -294,12 +313,11 @@ pub fn dfilter(maps: &[Mapping], marker: u64) -> String {
 }
 
 /// Whether every mapping of `run` lies inside the windows [`dfilter`] made from `probe`.
-pub fn covered(probe: &[Mapping], run: &[Mapping]) -> bool {
+pub fn covered(probe: &[Mapping], others: &[(u64, u64)], run: &[Mapping]) -> bool {
     run.iter().all(|m| {
         probe.iter().any(|p| {
-            p.path == m.path
-                && p.start.saturating_sub(DFILTER_SLACK) <= m.start
-                && m.end <= p.end.saturating_add(DFILTER_SLACK)
+            let (lo, hi) = window(p, others);
+            p.path == m.path && lo <= m.start && m.end <= hi
         })
     })
 }
@@ -445,11 +463,11 @@ fn run_dtype(o: &QemuExecOptions, dtype: &str) -> (String, Result<Vec<OpBlocks>>
             .context("the probe found no executable mapping of the Raptors library")?;
         // The counted run logs around the probed mappings; if a library landed outside them
         // (or the marker moved), once more around where it landed.
-        let mut around = probe.maps.clone();
+        let (mut around, mut others) = (probe.maps.clone(), probe.others.clone());
         let mut attempt = 0;
         let (counted, parts) = loop {
             attempt += 1;
-            let ranges = dfilter(&around, marker);
+            let ranges = dfilter(&around, &others, marker);
             let mut cmd = o.userland.command(&pythonpath, Some((&log, &ranges)));
             cmd.args(args(false));
             let counted = run_driver(&mut cmd, "counted run");
@@ -458,7 +476,7 @@ fn run_dtype(o: &QemuExecOptions, dtype: &str) -> (String, Result<Vec<OpBlocks>>
                 .and_then(|f| parse_log(BufReader::new(f), marker));
             let _ = std::fs::remove_file(&log);
             let counted = counted?;
-            if counted.marker == Some(marker) && covered(&around, &counted.maps) {
+            if counted.marker == Some(marker) && covered(&around, &others, &counted.maps) {
                 break (counted, parts?);
             }
             if attempt == 2 {
@@ -469,7 +487,7 @@ fn run_dtype(o: &QemuExecOptions, dtype: &str) -> (String, Result<Vec<OpBlocks>>
                     counted.maps
                 );
             }
-            around = counted.maps;
+            (around, others) = (counted.maps, counted.others);
             marker = counted
                 .marker
                 .context("the counted run printed no marker address")?;

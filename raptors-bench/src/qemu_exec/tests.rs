@@ -54,8 +54,15 @@ fn blocks_are_keyed_by_file_offset_of_their_library() {
     assert_eq!(r.blocks, BTreeMap::from([(0xff0, 2)]));
     // Each mapping widened by 16 MiB either side (saturating at 0).
     assert_eq!(
-        dfilter(&maps, 0x77),
+        dfilter(&maps, &[], 0x77),
         "0x54000000..0x56000fff,0x55000000..0x57000fff,0x77..0x7a"
+    );
+    // ... but never into another executable mapping: the interpreter 8 MiB below NumPy's module,
+    // libc between the two libraries.
+    let others = [(0x5480_0000, 0x5490_0000), (0x5580_0000, 0x5581_0000)];
+    assert_eq!(
+        dfilter(&maps, &others, 0x77),
+        "0x54900000..0x557fffff,0x55810000..0x57000fff,0x77..0x7a"
     );
     let moved = |by: u64| {
         let mut m = maps.clone();
@@ -63,15 +70,22 @@ fn blocks_are_keyed_by_file_offset_of_their_library() {
         m[1].end += by;
         m
     };
-    assert!(covered(&maps, &maps));
+    assert!(covered(&maps, &[], &maps));
     assert!(
-        covered(&maps, &moved(0x6_0000)),
+        covered(&maps, &[], &moved(0x6_0000)),
         "a few hundred KiB: inside"
     );
-    assert!(!covered(&maps, &moved(32 << 20)), "32 MiB: outside");
+    assert!(!covered(&maps, &[], &moved(32 << 20)), "32 MiB: outside");
     let mut renamed = maps.clone();
     renamed[0].path = "/b/np.so".into();
-    assert!(!covered(&maps, &renamed), "another file");
+    assert!(!covered(&maps, &[], &renamed), "another file");
+    let mut below_libc = maps.clone();
+    (below_libc[1].start, below_libc[1].end) = (0x5570_0000, 0x5570_1000);
+    assert!(covered(&maps, &[], &below_libc));
+    assert!(
+        !covered(&maps, &others, &below_libc),
+        "moved below libc's end: outside the clipped window"
+    );
 }
 
 #[test]
@@ -79,11 +93,13 @@ fn driver_output_gives_marker_maps_and_errors() {
     let out = parse_driver_output(
         "{\"marker\": 365083087616}\n\n\
          {\"maps\": [{\"path\": \"/x.so\", \"start\": 1, \"end\": 2, \"offset\": 0}]}\n\
+         {\"others\": [[4096, 8192], [16, 32]]}\n\
          {\"op\": \"add\", \"side\": \"raptors\", \"error\": \"ValueError: no C entry\"}\n",
     )
     .unwrap();
     assert_eq!(out.marker, Some(365083087616));
     assert_eq!(out.maps.len(), 1);
+    assert_eq!(out.others, vec![(4096, 8192), (16, 32)]);
     assert_eq!(
         out.errors,
         vec![(
