@@ -555,8 +555,7 @@ unsafe fn reduce_cols<T: Element>(
     if s1 == 1 || cols == 1 {
         // Rows are contiguous: the blocked axis-0 kernel, `out` as a contiguous accumulator.
         let mut tmp: Vec<T> = Vec::new();
-        let in_place = os == 1 || cols == 1;
-        let acc = if in_place {
+        let acc = if os == 1 || cols == 1 {
             out
         } else {
             // Unusual strided `out`: accumulate in a temporary, then scatter.
@@ -579,7 +578,7 @@ unsafe fn reduce_cols<T: Element>(
                 // SAFETY: columns c0..c1 (non-empty: the chunks cover `cols` exactly) of every row
                 // are readable, and `acc[c0..c1]` belongs to this chunk alone.
                 unsafe { (t.axis0[k])(pp.get().add(c0), rows, c1 - c0, s0, pa.get().add(c0)) };
-                if in_place && mean {
+                if mean {
                     // SAFETY: as above: `acc[c0..c1]`, just written, is this chunk's alone.
                     unsafe { divide_in_place(pa.get().add(c0), c1 - c0, rows) };
                 }
@@ -627,31 +626,16 @@ unsafe fn reduce_cols<T: Element>(
             unsafe { (t.axis0[k])(p, rows, cols, s0, acc) };
             acc
         };
-        if in_place && mean && col_chunks == 1 {
-            // SAFETY: `acc` (out or part's first row) holds `cols` results, `out` is writable
-            // for `cols` elements (contract, os == 1 or one column).
-            unsafe {
-                if acc != out {
-                    std::ptr::copy_nonoverlapping(acc, out, cols);
-                }
-                divide_in_place(out, cols, rows);
-            }
-            return;
+        if mean && col_chunks == 1 {
+            // (Column chunks divided their own columns.)
+            // SAFETY: `acc` (out, tmp or part's first row) is contiguous and holds `cols` results.
+            unsafe { divide_in_place(acc, cols, rows) };
         }
-        if in_place && acc == out {
-            // The results are in place (a mean's were divided in its column chunks).
-            return;
-        }
-        for j in 0..cols {
-            // SAFETY: `acc` (out, tmp or part's first row) holds `cols` results; `out + j*os` is
-            // writable for j < cols (contract). When `acc` is `out` itself (os == 1 or one
-            // column) element j is read before it is rewritten in place.
-            unsafe {
-                let mut v = *acc.add(j);
-                if mean {
-                    v = T::from_f64(v.to_f64() / rows as f64);
-                }
-                *out.offset(j as isize * os) = v;
+        if acc != out {
+            for j in 0..cols {
+                // SAFETY: `acc` (tmp or part's first row) holds `cols` results; `out + j*os` is
+                // writable for j < cols (contract).
+                unsafe { *out.offset(j as isize * os) = *acc.add(j) };
             }
         }
     } else if s0 == 1 || rows == 1 {
