@@ -475,12 +475,22 @@ fn large_streaming_and_threaded() {
     }
 }
 
-/// One NaN anywhere (in a step of eight vectors, a single vector or the overlapping tail) makes a
-/// contiguous min/max NaN on every level; the x86 kernels find it with a separate check.
+/// One NaN anywhere (in any of the four parts read at once, a step of eight vectors, a single
+/// vector or the overlapping tail) makes a contiguous min/max NaN on every level; the x86 kernels
+/// find it with a separate check.
 #[test]
 fn minmax_one_nan_at_every_position() {
     fn run<T: F>() {
-        let len = 8 * 16 + 5 * 16 + 7; // AVX-512 f32: one step, five single vectors, a tail
+        // AVX-512 f32 (the widest steps): one step, five single vectors, a tail; then two steps
+        // in each of the four parts, three left-over steps, five vectors and a tail.
+        for len in [
+            8 * 16 + 5 * 16 + 7,
+            4 * 2 * 8 * 16 + 3 * 8 * 16 + 5 * 16 + 7,
+        ] {
+            run_len::<T>(len);
+        }
+    }
+    fn run_len<T: F>(len: usize) {
         let base: Vec<T> = values(3, len, false);
         for pos in 0..len {
             let mut v = base.clone();
