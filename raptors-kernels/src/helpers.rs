@@ -4,7 +4,11 @@
 //! pays for it even though it never waits for the helper. Measured on the 2-core Zen 4 VM: the
 //! futex wake costs the caller ~7 µs and the helper starts running ~27 µs later, so for an isolated
 //! call splitting only pays from ~8 MiB touched (f32 sum, 3 ms apart: 2 MiB 37 -> 51 µs, 4 MiB
-//! 74 -> 79 µs, 8 MiB 152 -> 141 µs, 16 MiB 516 -> 330 µs). A helper that has just finished a job
+//! 74 -> 79 µs, 8 MiB 152 -> 141 µs, 16 MiB 516 -> 330 µs). On the Zen 3 VM (issue 19) an isolated
+//! 4 MiB call after 2 ms of other work takes 250-300 µs, not 60-70 µs: its inputs come back from
+//! DRAM, and there waking pays from 4 MiB (paired in one process, wake from 4 MiB against 8 MiB:
+//! f32 sum/min 1024² after idle 1.01-1.24x, bursts 1.00-1.06x; from 2 MiB, 2 MiB calls after idle
+//! were 0.82-0.92x). A helper that has just finished a job
 //! is still spinning, and handing it work is an atomic store: back-to-back calls of 1 MiB gain
 //! ~40 %. So a job is posted to spinning helpers whenever the call is split at all
 //! ([`crate::par::PAR_MIN_BYTES`]); parked helpers are woken only for calls of at least
@@ -22,7 +26,7 @@ pub(crate) trait Work: Send + Sync {
 }
 
 /// Calls touching at least this many bytes wake parked helpers even when isolated.
-pub(crate) const WAKE_MIN_BYTES: usize = 8 << 20;
+pub(crate) const WAKE_MIN_BYTES: usize = 4 << 20;
 
 /// How long a helper keeps spinning for the next job after its last one, and how recent the last
 /// split call must be for a smaller call to wake helpers. Covers the gap between calls in a loop
