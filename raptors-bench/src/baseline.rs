@@ -268,6 +268,7 @@ pub(crate) mod tests {
                 stats: cfg,
                 bw_cache_gbs: 99.0,
                 bw_dram_gbs: 30.0,
+                bw_method: None,
                 env_removed: vec![],
                 env_set: vec![],
                 threads: None,

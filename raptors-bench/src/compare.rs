@@ -25,8 +25,10 @@ pub struct CompareOptions {
     pub name: Option<String>,
     /// Also write a PNG of the speedups (matplotlib in the same interpreter).
     pub plot: bool,
-    pub bw_cache_gbs: f64,
-    pub bw_dram_gbs: f64,
+    /// Bandwidth bounds given by the user (GB/s); None: measured after the runner
+    /// ([`crate::bandwidth::measure`], with the threads Raptors used).
+    pub bw_cache_gbs: Option<f64>,
+    pub bw_dram_gbs: Option<f64>,
 }
 
 impl CompareOptions {
@@ -76,8 +78,8 @@ impl CompareOptions {
             out_dir: PathBuf::from("benchmarks/results"),
             name: None,
             plot: false,
-            bw_cache_gbs: 99.0,
-            bw_dram_gbs: 30.0,
+            bw_cache_gbs: None,
+            bw_dram_gbs: None,
         }
     }
 }
@@ -129,8 +131,33 @@ pub fn run(opts: &CompareOptions) -> Result<CompareOutcome> {
         seed: r.seed,
         ..StatsConfig::default()
     };
-    let bounds =
-        crate::report::BoundModel::from_machine(&machine, opts.bw_cache_gbs, opts.bw_dram_gbs);
+    let llc = crate::report::BoundModel::last_level_cache(&machine);
+    let (bw_cache, bw_dram, bw_method) = match (opts.bw_cache_gbs, opts.bw_dram_gbs) {
+        (Some(c), Some(d)) => (c, d, "given (--bw-cache, --bw-dram)".to_string()),
+        (c, d) => {
+            // After the runner, so neither disturbs the other; Raptors's threads, so the bound
+            // is what the cells could reach.
+            let threads = r
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let m = crate::bandwidth::measure(threads, llc);
+            let given = if c.is_some() || d.is_some() {
+                " (one bound given, the other measured)"
+            } else {
+                ""
+            };
+            (
+                c.unwrap_or(m.cache_gbs),
+                d.unwrap_or(m.dram_gbs),
+                format!("{}{given}", m.method),
+            )
+        }
+    };
+    let bounds = crate::report::BoundModel {
+        ll_cache_bytes: llc,
+        cache_gbs: bw_cache,
+        dram_gbs: bw_dram,
+    };
     let mut skipped = outcome.skipped;
     let mut cells = Vec::new();
     for raw in outcome.cells {
@@ -164,8 +191,9 @@ pub fn run(opts: &CompareOptions) -> Result<CompareOutcome> {
             max_rounds: r.max_rounds,
             seed: r.seed,
             stats: stats_cfg.clone(),
-            bw_cache_gbs: opts.bw_cache_gbs,
-            bw_dram_gbs: opts.bw_dram_gbs,
+            bw_cache_gbs: bw_cache,
+            bw_dram_gbs: bw_dram,
+            bw_method: Some(bw_method),
             env_removed: runner::ENV_REMOVED.iter().map(|s| s.to_string()).collect(),
             env_set: runner::ENV_SET
                 .iter()

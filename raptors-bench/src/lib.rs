@@ -7,6 +7,7 @@
 //!   stopping rule, replayed for the sequential simulation);
 //! - [`compare`]: the comparison run (runner, statistics, results JSON + markdown + plot, A/A
 //!   checks, baseline) as one call;
+//! - [`bandwidth`]: the machine's read bandwidth (cache and DRAM), the bound cells are set against;
 //! - [`model`] + [`report`]: results JSON and markdown table; [`summary`]: the typed view a report
 //!   needs (per cell: speedup, intervals, the stored verdict, drift);
 //! - [`machine`]: the CPU's name, qemu-user emulation, the typed environment record;
@@ -24,6 +25,7 @@
 //!   step records, `report.json`), the analysis that fills it from callgrind, perf samples and
 //!   raptors-asm's symbol tables, and its rendering (README.md, hot_loops.md, findings.md).
 
+pub mod bandwidth;
 pub mod baseline;
 pub mod callgrind;
 pub mod clock;

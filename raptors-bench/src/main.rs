@@ -251,12 +251,13 @@ struct CompareArgs {
     lead_in: f64,
     #[arg(long, default_value_t = 12345)]
     seed: u64,
-    /// Bandwidth bound for working sets that fit the last-level cache (GB/s, measured here).
-    #[arg(long, default_value_t = 99.0)]
-    bw_cache: f64,
-    /// Bandwidth bound from DRAM, one core (GB/s, measured here).
-    #[arg(long, default_value_t = 30.0)]
-    bw_dram: f64,
+    /// Bandwidth bound for working sets that fit the last-level cache (GB/s). Default: measured
+    /// after the runner, with the threads Raptors used.
+    #[arg(long)]
+    bw_cache: Option<f64>,
+    /// Bandwidth bound from DRAM (GB/s). Default: measured after the runner, like --bw-cache.
+    #[arg(long)]
+    bw_dram: Option<f64>,
     /// Timing regimes (op table), each measured on every cell: hot,after-idle,cache-cold,burst.
     /// Default: hot everywhere, the headline regimes on the op table's headline cells.
     #[arg(long)]

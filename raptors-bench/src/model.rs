@@ -248,6 +248,9 @@ pub struct RunConfig {
     pub stats: crate::stats::StatsConfig,
     pub bw_cache_gbs: f64,
     pub bw_dram_gbs: f64,
+    /// How the two bounds were found (measured, and how; or given). None in files from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bw_method: Option<String>,
     /// Environment variables removed from / set for the runner process.
     pub env_removed: Vec<String>,
     pub env_set: Vec<(String, String)>,

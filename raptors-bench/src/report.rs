@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Bandwidth bound model: a working set up to `cache_fraction` of the last-level cache streams at
-/// `cache_gbs`, anything larger at `dram_gbs` (single-core numbers measured on this machine).
+/// `cache_gbs`, anything larger at `dram_gbs` (measured in the same run with Raptors's threads,
+/// [`crate::bandwidth`], unless given).
 #[derive(Clone, Debug)]
 pub struct BoundModel {
     pub ll_cache_bytes: u64,
@@ -29,16 +30,11 @@ impl BoundModel {
     }
 
     /// Largest cache listed by the runner (`machine.caches[].size_bytes`), or 32 MiB if unknown.
-    pub fn from_machine(machine: &serde_json::Value, cache_gbs: f64, dram_gbs: f64) -> Self {
-        let ll = machine["caches"]
+    pub fn last_level_cache(machine: &serde_json::Value) -> u64 {
+        machine["caches"]
             .as_array()
             .and_then(|cs| cs.iter().filter_map(|c| c["size_bytes"].as_u64()).max())
-            .unwrap_or(32 << 20);
-        BoundModel {
-            ll_cache_bytes: ll,
-            cache_gbs,
-            dram_gbs,
-        }
+            .unwrap_or(32 << 20)
     }
 }
 
@@ -451,8 +447,9 @@ pub fn markdown(r: &Results) -> String {
         r.config.stats.resamples, r.config.stats.decision_confidence * 100.0, r.config.stats.min_effect * 100.0,
         r.config.stats.outlier_mads
     );
-    let _ = writeln!(s, "- bandwidth bound: {:.0} GB/s when the working set fits the last-level cache, else {:.0} GB/s (DRAM, one core)",
-        r.config.bw_cache_gbs, r.config.bw_dram_gbs);
+    let _ = writeln!(s, "- bandwidth bound: {:.0} GB/s when the working set fits the last-level cache, else {:.0} GB/s (DRAM); {}",
+        r.config.bw_cache_gbs, r.config.bw_dram_gbs,
+        r.config.bw_method.as_deref().unwrap_or("given (files from before the bound was measured: one core)"));
     let _ = write!(
         s,
         "- timing regimes (each paired and interleaved with NumPy under the same conditions):\n{}",
