@@ -50,7 +50,8 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
-import compare_runner as cr  # noqa: E402  (the op table, inputs, checks, batches, stopping rule)
+import bench_ops  # noqa: E402  (the op table, inputs, checks, batches)
+import compare_runner as cr  # noqa: E402  (the protocol, the stopping rule)
 
 NAME = "raptors"
 
@@ -89,26 +90,26 @@ def run_cell(spec, args, old, new, seed, limit_s):
     op, dtype = args.table_ops[spec["op"]], spec["dtype"]
     shape = tuple(spec["shape"])
     dt = args.table_dtypes[dtype]["np"]
-    np_side = cr.numpy_inputs(dt, shape, np.random.default_rng(seed), (op,))
+    np_side = bench_ops.numpy_inputs(dt, shape, np.random.default_rng(seed), (op,))
     # The --first build gets its arrays first and makes the first call, so its result buffers
     # are placed first (see the docstring).
     order = ("old", "new") if args.first == "old" else ("new", "old")
     modules = {"old": old, "new": new}
     # Views of the same NumPy inputs for both builds: two copies could differ in page size,
     # alignment or cache residency and bias the comparison.
-    build_sides = {label: cr.raptors_side(modules[label], np_side, (op,)) for label in order}
+    build_sides = {label: bench_ops.raptors_side(modules[label], np_side, (op,)) for label in order}
     np_side.update(mod=np, state={})
     checks = {}
     for label in order:
         side = build_sides[label]
         try:
-            checks[label] = cr.check(op, np_side, side, dtype)
-        except cr.Skip as e:
+            checks[label] = bench_ops.check(op, np_side, side, dtype)
+        except bench_ops.Skip as e:
             checks[label] = f"cannot run: {e}"
     if any(c.startswith("cannot run") for c in checks.values()):
-        raise cr.Skip("; ".join(f"{k}: {v}" for k, v in checks.items() if v.startswith("cannot run")))
-    batches = {"numpy": cr.make_op_batch(op, "numpy"), "old": cr.make_op_batch(op, "raptors"),
-               "new": cr.make_op_batch(op, "raptors")}
+        raise bench_ops.Skip("; ".join(f"{k}: {v}" for k, v in checks.items() if v.startswith("cannot run")))
+    batches = {"numpy": bench_ops.make_op_batch(op, "numpy"), "old": bench_ops.make_op_batch(op, "raptors"),
+               "new": bench_ops.make_op_batch(op, "raptors")}
     sides = {"numpy": np_side, **build_sides}
     names = ["numpy", "old", "new"]
     gc.collect()
@@ -182,7 +183,7 @@ def main():
                         " runner processes)")
     args = p.parse_args()
     try:
-        args.table_ops, args.table_dtypes = cr.load_table()
+        args.table_ops, args.table_dtypes = bench_ops.load_table()
         if args.first == "new":
             new = importlib.import_module(NAME)
             old = import_isolated(args.old_path)
@@ -232,7 +233,7 @@ def main():
                 cell = run_cell(spec, args, old, new, args.seed + i, limit)
                 done, used = done + 1, used + cell["rounds_s"]
                 cr.emit(cell)
-            except cr.Skip as e:
+            except bench_ops.Skip as e:
                 cr.emit({"type": "skip", "id": spec["id"], "reason": str(e)})
     except Exception as e:  # noqa: BLE001
         cr.emit({"type": "fatal", "reason": f"{type(e).__name__}: {e}\n{traceback.format_exc()}"})

@@ -29,13 +29,14 @@ import math
 import os
 import platform
 import random
-import re
 import sys
 import threading
 import time
 import traceback
 
 import numpy as np
+
+import bench_ops
 
 # The protocol stream; main() points sys.stdout at stderr so a library printing to stdout cannot
 # corrupt it (not at import: tests import this module).
@@ -47,56 +48,6 @@ def emit(obj):
     _PROTO.flush()
 
 
-# The op table (expressions, fixed shapes, dtypes) is raptors-bench/ops.json, shared with the Rust
-# side (src/ops.rs: bytes moved, symbol stems, criterion kernels). Found through $RAPTORS_BENCH_OPS,
-# else next to this script (where raptors-bench writes it with the script), else at ../ops.json
-# (this script in the repository).
-OPS_SCHEMA = "raptors-bench/ops/v1"
-OPS_ENV = "RAPTORS_BENCH_OPS"
-
-
-def ops_path():
-    here = os.path.dirname(os.path.abspath(__file__))
-    for path in (os.environ.get(OPS_ENV), os.path.join(here, "ops.json"), os.path.join(here, "..", "ops.json")):
-        if path and os.path.isfile(path):
-            return path
-    raise FileNotFoundError(f"no op table: set {OPS_ENV} or put ops.json next to {__file__}")
-
-
-def read_table(path=None):
-    """The op table as stored (schema checked)."""
-    path = path or ops_path()
-    with open(path) as f:
-        table = json.load(f)
-    if table.get("schema") != OPS_SCHEMA:
-        raise ValueError(f"{path}: schema {table.get('schema')!r}, expected {OPS_SCHEMA!r}")
-    return table
-
-
-def load_table(path=None):
-    """(ops by name, dtypes by name) from the op table; each dtype gains `np`, its NumPy dtype."""
-    table = read_table(path)
-    ops = {op["name"]: op for op in table["ops"]}
-    dtypes = {d["name"]: dict(d, np=np.dtype(d["numpy"])) for d in table["dtypes"]}
-    return ops, dtypes
-
-
-def load_regimes(path=None):
-    """(regimes by name in table order, headline cells) from the op table."""
-    table = read_table(path)
-    return {r["name"]: r for r in table.get("regimes", [])}, table.get("headline", [])
-
-
-def op_shape(op, size):
-    """The array shape of one call: the op's fixed shape, else size x size."""
-    return tuple(op["shape"]) if op["shape"] else (size, size)
-
-
-HOT = "hot"  # the steady-state regime (raptors_bench::ops::HOT)
-
-
-def default_ops(ops, suite="compare"):
-    return [name for name, op in ops.items() if suite in op["default_in"]]
 # Stopping rule (sequential on precision, never on the verdict): once --min-rounds are done and
 # MIN_TIME_FRACTION of the budget is spent, a cell stops as soon as the estimated standard error of
 # its median speedup is <= --target-se; otherwise it keeps sampling up to HARD_CAP_FACTOR budgets,
@@ -163,59 +114,6 @@ def stop_reason(ref_ns, cand_ns, spent, budget, limit_s, args):
             if median_ratio_se(ref_ns, cand_ns) <= args.target_se:
                 return "precision"
     return None
-
-
-BATCH_PARAMS = "n, x, y, row, col, o, mod, y_inv=None, y_neg=None, state=None"
-
-
-def make_batch(expr, undo=None, key=None):
-    """A loop with the expression inlined, so both sides pay the same tiny loop overhead.
-
-    With `undo` (in-place ops, `x *= y` / `x *= y_inv`): calls alternate between `expr` and `undo`,
-    the same operation with the inverse operand, so the target stays within one step of its initial
-    values however many calls run; `state[key]` (per side) remembers that a call is pending undo
-    across batches, so the alternation never breaks."""
-    if undo is None:
-        src = f"def batch({BATCH_PARAMS}):\n    for _ in range(n):\n        {expr}\n"
-    else:
-        src = (f"def batch({BATCH_PARAMS}):\n"
-               f"    if n and state.get({key!r}):\n        {undo}\n        n -= 1\n        state[{key!r}] = 0\n"
-               f"    for _ in range(n >> 1):\n        {expr}\n        {undo}\n"
-               f"    if n & 1:\n        {expr}\n        state[{key!r}] = 1\n")
-    ns = {}
-    exec(compile(src, f"<batch {expr}>", "exec"), ns)
-    return ns["batch"]
-
-
-def make_op_batch(op, side):
-    """The batch function of `op` for `side` ("numpy" or "raptors"), alternating with its undo
-    statement when the op is in-place."""
-    inplace = op.get("inplace")
-    return make_batch(op[side], inplace["undo"] if inplace else None, op["name"])
-
-
-# Operands built from y for in-place ops' undo statements (only when an op names them).
-DERIVED_OPERANDS = {"y_inv": np.reciprocal, "y_neg": np.negative}
-
-
-def operands_of(op):
-    """Names the op's statements use (expressions and undo)."""
-    text = " ".join([op["numpy"], op["raptors"], (op.get("inplace") or {}).get("undo", "")])
-    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
-
-
-def to_numpy(value):
-    if isinstance(value, (float, int, np.generic)):
-        return np.asarray(value)
-    if isinstance(value, np.ndarray):
-        return value
-    for attr in ("to_numpy", "numpy"):
-        if hasattr(value, attr):
-            return np.asarray(getattr(value, attr)())
-    arr = np.asarray(value)
-    if arr.dtype == object:
-        return np.asarray(value.tolist())
-    return arr
 
 
 def read_cpuinfo():
@@ -329,121 +227,6 @@ def machine_info(raptors):
         "env": {k: os.environ[k] for k in sorted(os.environ)
                 if k.startswith(("OPENBLAS_", "RAPTORS_", "OMP_", "MKL_"))},
     }
-
-
-class Skip(Exception):
-    pass
-
-
-def describe_table(ops, dtypes, regimes, headline):
-    """What this script takes from the op table (a Rust test compares it with src/ops.rs)."""
-    return {
-        "type": "ops", "path": os.path.abspath(ops_path()),
-        "ops": [{"name": name, "numpy": op["numpy"], "raptors": op["raptors"], "out": op["out"],
-                 "shape_512": list(op_shape(op, 512)), "dtypes": op["dtypes"],
-                 "default_in": op["default_in"], "inplace": op.get("inplace"), "levels": op.get("levels")}
-                for name, op in ops.items()],
-        "dtypes": [{"name": name, "numpy": str(d["np"]), "itemsize": d["np"].itemsize} for name, d in dtypes.items()],
-        "regimes": [{"name": name, "default_on": r["default_on"], "calls": r["calls"], "work_ms": r["work_ms"],
-                     "evict_llc_multiple": r["evict_llc_multiple"]} for name, r in regimes.items()],
-        "headline": headline,
-    }
-
-
-def numpy_inputs(dt, shape, rng, ops=()):
-    """Seeded NumPy inputs in [0.5, 1.5) for every name an expression may use (`x`, `y`, `row`,
-    `col`, an empty `o`) and the derived operands the `ops` name (`y_inv`, `y_neg`)."""
-    m, n = shape if len(shape) == 2 else (1, shape[0])
-
-    def uniform(size):
-        # drawn in the target dtype and shifted in place: ~5x faster than uniform().astype() on
-        # 2048² arrays, which made building inputs a tenth of a full run's time
-        v = rng.random(size, dtype=dt)
-        v += dt.type(0.5)
-        return v
-
-    x, y, row, col = uniform(shape), uniform(shape), uniform((n,)), uniform((m, 1))
-    o = np.empty(shape, dtype=dt)
-    inputs = {"x": x, "y": y, "row": row, "col": col, "o": o}
-    used = set().union(*(operands_of(op) for op in ops)) if ops else set()
-    for name, derive in DERIVED_OPERANDS.items():
-        if name in used:
-            inputs[name] = derive(y)
-    return inputs
-
-
-def driver_op_names(args, ops, dtypes):
-    """The `--ops` of a profiling driver (callgrind, qemu-user), checked with its `--dtype`,
-    `--size` and `--reps`; exits with the reason on a bad one."""
-    names = [o for o in args.ops.split(",") if o]
-    bad = [o for o in names if o not in ops] + ([args.dtype] if args.dtype not in dtypes else [])
-    if bad or args.size <= 0 or args.reps <= 0:
-        sys.exit(f"unknown op/dtype or bad size/reps: {bad or (args.size, args.reps)}; ops: {list(ops)}")
-    return names
-
-
-def build_sides(dt, shape, raptors, rng, ops=()):
-    """Seeded inputs in [0.5, 1.5) for every name an expression may use, per side (Raptors: zero-copy
-    views of the same data, its own `o`). For the `ops` the sides serve: the derived operands they
-    name (`y_inv`, `y_neg`) and, for in-place ops, a separate copy of the target for Raptors, so
-    each side writes only its own array."""
-    np_side = numpy_inputs(dt, shape, rng, ops)
-    r_side = raptors_side(raptors, np_side, ops)
-    np_side.update(mod=np, state={})
-    return np_side, r_side
-
-
-def raptors_side(raptors, np_side, ops=()):
-    """One Raptors build's operands: zero-copy views of NumPy's input arrays (every build reads the
-    same memory), and its own copy of `o` and of each in-place target of `ops`."""
-    own = {"o"} | {op["inplace"]["target"] for op in ops if op.get("inplace")}
-    try:
-        # own output buffer: if asarray borrows NumPy memory, the check must still see Raptors's writes
-        side = {k: raptors.asarray(np.array(v, copy=True) if k in own else v)
-                for k, v in np_side.items() if isinstance(v, np.ndarray)}
-    except Exception as e:  # noqa: BLE001 - reported, not hidden
-        raise Skip(f"raptors.asarray failed: {type(e).__name__}: {e}") from e
-    side.update(mod=raptors, state={})
-    return side
-
-
-def check(op, np_side, r_side, dtype):
-    """Run both once and compare. Returns "ok" or raises Skip with the reason."""
-    env = {}
-    python_float = False  # raptors returns a Python float for axis=None reductions, by design
-    inplace = op.get("inplace")
-    for name, side in (("numpy", np_side), ("raptors", r_side)):
-        expr = op[name]
-        batch = make_op_batch(op, name)
-        try:
-            if inplace:
-                # Compare the target after one forward call from where the alternation stands
-                # (a pending call is undone first, untimed).
-                if side["state"].get(op["name"]):
-                    batch(1, **side)
-                batch(1, **side)
-                env[name] = np.array(to_numpy(side[inplace["target"]]), copy=True)
-                continue
-            code = compile(expr, "<check>", "eval")
-            batch(1, **side)
-            if op["out"]:
-                to_numpy(side["o"])[...] = np.nan  # catches an out= that is silently not written
-            res = eval(code, {}, dict(side))  # noqa: S307 - our own fixed expressions
-            if name == "raptors":
-                python_float = type(res) is float
-            env[name] = np.array(to_numpy(side["o"] if op["out"] else res), copy=True)
-        except Exception as e:  # noqa: BLE001
-            raise Skip(f"{name} cannot run `{expr}`: {type(e).__name__}: {e}") from e
-    a, b = env["numpy"], env["raptors"]
-    if a.shape != b.shape:
-        return f"shape mismatch: numpy {a.shape} raptors {b.shape}"
-    rtol = 1e-4 if dtype == "f32" else 1e-10
-    if not np.allclose(a, b, rtol=rtol, atol=0.0):
-        err = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)) / np.maximum(np.abs(a), 1e-300)))
-        return f"value mismatch: max rel err {err:.3g} > {rtol}"
-    if b.dtype != a.dtype and not (python_float and a.shape == ()):
-        return f"dtype mismatch: numpy {a.dtype} raptors {b.dtype}"
-    return "ok"
 
 
 def lead_in_calls(n, fraction, min_calls=LEAD_IN_MIN_CALLS):
@@ -697,9 +480,10 @@ def prepare_sides(spec, args, raptors, seed):
         return cached[1]
     args.sides_cache = None
     rng = np.random.default_rng(seed)
-    np_side, r_side = build_sides(args.table_dtypes[dtype]["np"], tuple(spec["shape"]), raptors, rng, (op,))
+    np_side, r_side = bench_ops.build_sides(args.table_dtypes[dtype]["np"], tuple(spec["shape"]), raptors, rng,
+                                            (op,))
     if kind == "compare":
-        status = check(op, np_side, r_side, dtype)
+        status = bench_ops.check(op, np_side, r_side, dtype)
     else:
         status = "ok (A/A: both sides NumPy)"
     args.sides_cache = (key, (np_side, r_side, status))
@@ -713,11 +497,11 @@ def run_cell(spec, args, raptors, seed, limit_s=None):
     shape = tuple(spec["shape"])
     np_side, r_side, status = prepare_sides(spec, args, raptors, seed)
     if kind == "compare":
-        cand, cand_expr, cand_batch = r_side, op["raptors"], make_op_batch(op, "raptors")
+        cand, cand_expr, cand_batch = r_side, op["raptors"], bench_ops.make_op_batch(op, "raptors")
     else:
-        cand, cand_expr, cand_batch = np_side, op["numpy"], make_op_batch(op, "numpy")
+        cand, cand_expr, cand_batch = np_side, op["numpy"], bench_ops.make_op_batch(op, "numpy")
     expr = op["numpy"]
-    batch = make_op_batch(op, "numpy")
+    batch = bench_ops.make_op_batch(op, "numpy")
     clocks = args.clocks
     prelude = Prelude(regime, args.resources) if regime.get("calls") else None
     gc.collect()
@@ -856,8 +640,8 @@ def plan(args):
     if aa:
         aa.append(("aa_shift", "sum", "f32", 256))
     for kind, op, dtype, size in aa:
-        cells.append({"id": f"{kind}:{op}/{dtype}/{size}/{args.level}/{HOT}", "op": op, "dtype": dtype,
-                      "shape": [size, size], "kind": kind, "regime": HOT})
+        cells.append({"id": f"{kind}:{op}/{dtype}/{size}/{args.level}/{bench_ops.HOT}", "op": op, "dtype": dtype,
+                      "shape": [size, size], "kind": kind, "regime": bench_ops.HOT})
     # (op, dtype, shape, square) -> regimes, in the order cells are measured
     entries = {}
     for dtype in args.dtypes:
@@ -886,7 +670,7 @@ def plan(args):
                           "op": name, "dtype": dtype, "shape": list(shape), "kind": "compare", "regime": regime})
     # Each regime other than `hot` in use gets its A/A cell (full mode): the same prelude on both
     # sides must not favour either of them.
-    used = [r for r in order if r != HOT and any(c["regime"] == r for c in cells)]
+    used = [r for r in order if r != bench_ops.HOT and any(c["regime"] == r for c in cells)]
     if aa and not args.quick:
         cells[len(aa):len(aa)] = [{"id": f"aa:sum/f32/512/{args.level}/{r}", "op": "sum", "dtype": "f32",
                                    "shape": [512, 512], "kind": "aa", "regime": r} for r in used]
@@ -928,13 +712,13 @@ def main():
     p.add_argument("--list-ops", action="store_true", help="print the op table as this script reads it")
     args = p.parse_args()
     try:
-        args.table_ops, args.table_dtypes = load_table()
-        args.table_regimes, args.table_headline = load_regimes()
+        args.table_ops, args.table_dtypes = bench_ops.load_table()
+        args.table_regimes, args.table_headline = bench_ops.load_regimes()
     except (OSError, ValueError, KeyError) as e:
         emit({"type": "fatal", "reason": f"op table: {type(e).__name__}: {e}"})
         return 2
     if args.list_ops:
-        emit(describe_table(args.table_ops, args.table_dtypes, args.table_regimes, args.table_headline))
+        emit(bench_ops.describe_table(args.table_ops, args.table_dtypes, args.table_regimes, args.table_headline))
         return 0
     args.regimes = [r for r in args.regimes.split(",") if r] if args.regimes else None
     if args.headline not in (None, "all"):
@@ -944,7 +728,7 @@ def main():
         emit({"type": "fatal", "reason": f"unknown regime(s) {bad_regimes}; known: {list(args.table_regimes)}"})
         return 2
     ops, dtypes = args.table_ops, args.table_dtypes
-    args.ops = [o for o in args.ops.split(",") if o] if args.ops else default_ops(ops)
+    args.ops = [o for o in args.ops.split(",") if o] if args.ops else bench_ops.default_ops(ops)
     args.dtypes = [d for d in args.dtypes.split(",") if d]
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     bad = [o for o in args.ops if o not in ops] + [d for d in args.dtypes if d not in dtypes]
@@ -992,7 +776,7 @@ def main():
                     compare_cells += 1
                     compare_rounds_s += cell["rounds_s"]
                 emit(cell)
-            except Skip as e:
+            except bench_ops.Skip as e:
                 emit({"type": "skip", "id": spec["id"], "reason": str(e)})
             except MemoryError as e:
                 emit({"type": "skip", "id": spec["id"], "reason": f"MemoryError: {e}"})

@@ -18,16 +18,26 @@ pub const PLOT_PY: &str = include_str!("../python/plot_speedups.py");
 pub const COUNTERS_DRIVER_PY: &str = include_str!("../python/counters_driver.py");
 pub const CALLGRIND_DRIVER_PY: &str = include_str!("../python/callgrind_driver.py");
 pub const AGAINST_PY: &str = include_str!("../python/against_runner.py");
+/// The op table module: operands, batches and the check, imported by every runner and driver.
+pub const BENCH_OPS_PY: &str = include_str!("../python/bench_ops.py");
 
-/// Every file the Python side needs, written together into one directory by [`python_scripts`]:
-/// the drivers import `compare_runner`, which finds `ops.json` next to itself.
-pub const SCRIPTS: [(&str, &str); 6] = [
+/// The op table module and the table, which it finds next to itself: every driver imports them,
+/// and a driver's directory needs nothing else (the qemu-user driver's holds only these).
+pub const OP_TABLE_FILES: [(&str, &str); 2] = [
+    ("bench_ops.py", BENCH_OPS_PY),
+    ("ops.json", crate::ops::OPS_JSON),
+];
+
+/// Every file the Python side needs, written together into one directory by [`python_scripts`]
+/// (the scripts import each other from there; a test checks that nothing imported is missing).
+pub const SCRIPTS: [(&str, &str); 7] = [
     ("compare_runner.py", RUNNER_PY),
     ("against_runner.py", AGAINST_PY),
     ("counters_driver.py", COUNTERS_DRIVER_PY),
     ("callgrind_driver.py", CALLGRIND_DRIVER_PY),
     ("plot_speedups.py", PLOT_PY),
-    ("ops.json", crate::ops::OPS_JSON),
+    OP_TABLE_FILES[0],
+    OP_TABLE_FILES[1],
 ];
 
 /// The runner's stopping rule (constants of `compare_runner.py`, repeated here for the report):
@@ -505,8 +515,47 @@ pub fn machine_tag(machine: &serde_json::Value) -> String {
     format!("{arch}-{slug}-{cpus}cpu")
 }
 
+/// What the `.py` files among `files` import from `python/` that `files` does not hold (for the
+/// tests of every directory the scripts are written to: a module left out fails only at run time).
+#[cfg(test)]
+pub(crate) fn unshipped_imports(files: &[(&str, &str)]) -> Vec<String> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
+    let mut missing = Vec::new();
+    for (name, text) in files.iter().filter(|(n, _)| n.ends_with(".py")) {
+        for line in text.lines().map(str::trim_start) {
+            let Some(rest) = line
+                .strip_prefix("import ")
+                .or_else(|| line.strip_prefix("from "))
+            else {
+                continue;
+            };
+            let module = rest.split([' ', ',', '.']).next().unwrap_or_default();
+            let file = format!("{module}.py");
+            if python.join(&file).is_file() && !files.iter().any(|(n, _)| *n == file) {
+                missing.push(format!("{name} imports {module}"));
+            }
+        }
+    }
+    missing
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_imported_script_is_written_with_the_scripts() {
+        assert_eq!(
+            super::unshipped_imports(&super::SCRIPTS),
+            Vec::<String>::new()
+        );
+        // The check sees the imports: without the op table module the runner lacks it.
+        let without: Vec<_> = super::SCRIPTS
+            .into_iter()
+            .filter(|(n, _)| *n != "bench_ops.py")
+            .collect();
+        assert!(super::unshipped_imports(&without)
+            .contains(&"compare_runner.py imports bench_ops".to_string()));
+    }
+
     #[test]
     fn sampling_constants_match_the_runner_script() {
         for line in [

@@ -8,6 +8,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+import bench_ops  # noqa: E402
 import compare_runner as cr  # noqa: E402
 
 
@@ -172,40 +173,40 @@ def test_stop_reasons():
 
 
 def test_op_table_is_read_from_ops_json():
-    ops, dtypes = cr.load_table()
+    ops, dtypes = bench_ops.load_table()
     assert set(dtypes) == {"f32", "f64"} and dtypes["f64"]["np"].itemsize == 8
-    assert cr.default_ops(ops) == [
+    assert bench_ops.default_ops(ops) == [
         "sum", "mean", "mean_axis0", "mean_axis1", "broadcast_add_row", "broadcast_add_col",
         "add", "add_out", "scale", "scale_out", "add_tiny", "iadd", "isub", "imul", "idiv",
         "iadd_scalar", "isub_scalar", "imul_scalar", "idiv_scalar"]
     for op in ops.values():
         assert op["numpy"] and op["raptors"], op["name"]
-    assert cr.op_shape(ops["add_tiny"], 512) == (8,)
-    assert cr.op_shape(ops["add"], 512) == (512, 512)
+    assert bench_ops.op_shape(ops["add_tiny"], 512) == (8,)
+    assert bench_ops.op_shape(ops["add"], 512) == (512, 512)
     assert ops["add_out"]["out"] and not ops["add"]["out"]
 
 
 def test_op_table_path_can_be_overridden(tmp_path, monkeypatch):
-    ops, _ = cr.load_table()
-    with open(cr.ops_path()) as f:
+    ops, _ = bench_ops.load_table()
+    with open(bench_ops.ops_path()) as f:
         table = json.load(f)
     table["ops"] = [op for op in table["ops"] if op["name"] == "sum"]
     path = tmp_path / "ops.json"
     path.write_text(json.dumps(table))
-    monkeypatch.setenv(cr.OPS_ENV, str(path))
-    assert list(cr.load_table()[0]) == ["sum"]
+    monkeypatch.setenv(bench_ops.OPS_ENV, str(path))
+    assert list(bench_ops.load_table()[0]) == ["sum"]
     table["schema"] = "something/else"
     path.write_text(json.dumps(table))
     try:
-        cr.load_table()
+        bench_ops.load_table()
         raise AssertionError("a table with another schema must be refused")
     except ValueError as e:
         assert "schema" in str(e)
 
 
 def test_plan_takes_shapes_from_the_table():
-    ops, dtypes = cr.load_table()
-    regimes, headline = cr.load_regimes()
+    ops, dtypes = bench_ops.load_table()
+    regimes, headline = bench_ops.load_regimes()
     args = Args(table_ops=ops, table_dtypes=dtypes, table_regimes=regimes, table_headline=headline,
                 quick=True, no_self_check=True, level="auto", regimes=None, headline=None,
                 dtypes=["f32"], ops=["add", "add_tiny"], sizes=[64, 128])
@@ -239,12 +240,12 @@ def stand_in():
 
 
 def test_inplace_calls_alternate_with_their_undo_across_batches():
-    ops, dtypes = cr.load_table()
+    ops, dtypes = bench_ops.load_table()
     op = ops["imul"]
     assert op["inplace"] == {"target": "x", "undo": "x *= y_inv"}
-    np_side, _ = cr.build_sides(dtypes["f64"]["np"], (4, 4), stand_in(), np.random.default_rng(1), [op])
+    np_side, _ = bench_ops.build_sides(dtypes["f64"]["np"], (4, 4), stand_in(), np.random.default_rng(1), [op])
     x0 = np_side["x"].copy()
-    batch = cr.make_op_batch(op, "numpy")
+    batch = bench_ops.make_op_batch(op, "numpy")
     for n in (3, 1, 4, 7, 1, 1000, 5):  # odd batches: the parity must carry over
         batch(n, **np_side)
     # 1021 calls: the last one is pending undo, so x is x0 * y, up to rounding.
@@ -256,32 +257,32 @@ def test_inplace_calls_alternate_with_their_undo_across_batches():
 
 
 def test_inplace_scalar_ops_stay_finite_over_many_calls():
-    ops, dtypes = cr.load_table()
+    ops, dtypes = bench_ops.load_table()
     for name in ("iadd_scalar", "isub_scalar", "imul_scalar", "idiv_scalar", "iadd", "isub", "idiv"):
         op = ops[name]
-        side, _ = cr.build_sides(dtypes["f32"]["np"], (8,), stand_in(), np.random.default_rng(2), [op])
+        side, _ = bench_ops.build_sides(dtypes["f32"]["np"], (8,), stand_in(), np.random.default_rng(2), [op])
         x0 = side["x"].copy()
-        cr.make_op_batch(op, "numpy")(20_001, **side)
-        cr.make_op_batch(op, "numpy")(1, **side)  # even count: back where it started
+        bench_ops.make_op_batch(op, "numpy")(20_001, **side)
+        bench_ops.make_op_batch(op, "numpy")(1, **side)  # even count: back where it started
         assert np.all(np.isfinite(side["x"])), name
         np.testing.assert_allclose(side["x"], x0, rtol=1e-3, err_msg=name)
 
 
 def test_inplace_sides_write_their_own_target_and_check_compares_it():
-    ops, dtypes = cr.load_table()
+    ops, dtypes = bench_ops.load_table()
     raptors = stand_in()
     op = ops["iadd"]
-    np_side, r_side = cr.build_sides(dtypes["f32"]["np"], (16, 16), raptors, np.random.default_rng(3), [op])
+    np_side, r_side = bench_ops.build_sides(dtypes["f32"]["np"], (16, 16), raptors, np.random.default_rng(3), [op])
     assert r_side["x"] is not np_side["x"] and not np.shares_memory(r_side["x"], np_side["x"])
     assert "y_neg" in np_side and "y_inv" not in np_side
-    assert cr.check(op, np_side, r_side, "f32") == "ok"
+    assert bench_ops.check(op, np_side, r_side, "f32") == "ok"
     # Run again with one side a call ahead: the check settles the alternation first.
-    cr.make_op_batch(op, "numpy")(1, **np_side)
-    assert cr.check(op, np_side, r_side, "f32") == "ok"
+    bench_ops.make_op_batch(op, "numpy")(1, **np_side)
+    assert bench_ops.check(op, np_side, r_side, "f32") == "ok"
 
 
 def test_regime_table_matches_the_documented_regimes():
-    regimes, headline = cr.load_regimes()
+    regimes, headline = bench_ops.load_regimes()
     assert list(regimes) == ["hot", "after-idle", "cache-cold", "burst"]
     assert regimes["hot"]["calls"] is None and regimes["hot"]["default_on"] == "all"
     assert regimes["after-idle"]["calls"] == 1 and regimes["after-idle"]["work_ms"] >= 2.0
@@ -295,8 +296,8 @@ def test_regime_table_matches_the_documented_regimes():
 
 
 def plan_args(**kw):
-    ops, dtypes = cr.load_table()
-    regimes, headline = cr.load_regimes()
+    ops, dtypes = bench_ops.load_table()
+    regimes, headline = bench_ops.load_regimes()
     base = dict(table_ops=ops, table_dtypes=dtypes, table_regimes=regimes, table_headline=headline,
                 quick=True, no_self_check=True, level="auto", dtypes=["f32", "f64"], ops=["sum", "imul"],
                 sizes=[64], regimes=None, headline=None)
@@ -443,8 +444,8 @@ def test_thread_clocks_see_another_threads_cpu():
 
 def test_a_regime_cell_records_what_preceded_its_samples():
     # The stand-in module, a real (tiny) run: the shape of the cell, no timing asserted.
-    ops, dtypes = cr.load_table()
-    regimes, headline = cr.load_regimes()
+    ops, dtypes = bench_ops.load_table()
+    regimes, headline = bench_ops.load_regimes()
     args = Args(table_ops=ops, table_dtypes=dtypes, table_regimes=regimes, table_headline=headline,
                 level="auto", target_sample_ms=0.2, warmup_ms=1.0, subsamples=2, lead_in=0.125,
                 cell_budget_s=0.02, min_rounds=3, inject_factor=1.03,
