@@ -52,6 +52,7 @@ import numpy as np  # noqa: E402
 
 import bench_ops  # noqa: E402  (the op table, inputs, checks, batches)
 import compare_runner as cr  # noqa: E402  (the protocol, the stopping rule)
+import machine_facts  # noqa: E402  (the load average)
 
 NAME = "raptors"
 
@@ -207,7 +208,7 @@ def main():
              "first": args.first,
              "old_simd_level": level["old"], "new_simd_level": level["new"],
              "numpy": np.__version__, "python": sys.version.split()[0],
-             "threads": os.environ.get("RAPTORS_THREADS"), "load_before": cr.read_loadavg()})
+             "threads": os.environ.get("RAPTORS_THREADS"), "load_before": machine_facts.read_loadavg()})
     ops = [o for o in args.ops.split(",") if o]
     dtypes = [d for d in args.dtypes.split(",") if d]
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -238,7 +239,7 @@ def main():
     except Exception as e:  # noqa: BLE001
         cr.emit({"type": "fatal", "reason": f"{type(e).__name__}: {e}\n{traceback.format_exc()}"})
         return 1
-    cr.emit({"type": "done", "load_after": cr.read_loadavg()})
+    cr.emit({"type": "done", "load_after": machine_facts.read_loadavg()})
     return 0
 
 

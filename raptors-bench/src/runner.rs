@@ -20,6 +20,8 @@ pub const CALLGRIND_DRIVER_PY: &str = include_str!("../python/callgrind_driver.p
 pub const AGAINST_PY: &str = include_str!("../python/against_runner.py");
 /// The op table module: operands, batches and the check, imported by every runner and driver.
 pub const BENCH_OPS_PY: &str = include_str!("../python/bench_ops.py");
+/// The machine record (CPU, caches, NumPy and Raptors builds, load), imported by the runners.
+pub const MACHINE_FACTS_PY: &str = include_str!("../python/machine_facts.py");
 
 /// The op table module and the table, which it finds next to itself: every driver imports them,
 /// and a driver's directory needs nothing else (the qemu-user driver's holds only these).
@@ -30,8 +32,9 @@ pub const OP_TABLE_FILES: [(&str, &str); 2] = [
 
 /// Every file the Python side needs, written together into one directory by [`python_scripts`]
 /// (the scripts import each other from there; a test checks that nothing imported is missing).
-pub const SCRIPTS: [(&str, &str); 7] = [
+pub const SCRIPTS: [(&str, &str); 8] = [
     ("compare_runner.py", RUNNER_PY),
+    ("machine_facts.py", MACHINE_FACTS_PY),
     ("against_runner.py", AGAINST_PY),
     ("counters_driver.py", COUNTERS_DRIVER_PY),
     ("callgrind_driver.py", CALLGRIND_DRIVER_PY),

@@ -10,6 +10,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import bench_ops  # noqa: E402
 import compare_runner as cr  # noqa: E402
+import machine_facts  # noqa: E402
 
 
 def bootstrap_se_of_log_median(ratios, resamples=2000, seed=1):
@@ -399,9 +400,9 @@ def test_eviction_buffer_follows_the_last_level_cache():
     caches = [{"level": 1, "type": "Data", "size_bytes": 32768, "line_bytes": 64},
               {"level": 2, "type": "Unified", "size_bytes": 1 << 19, "line_bytes": 64},
               {"level": 3, "type": "Unified", "size_bytes": 1 << 22, "line_bytes": 64}]
-    assert cr.last_level_cache(caches) == (1 << 22, "sysfs L3 Unified")
-    size, why = cr.last_level_cache([])
-    assert size == cr.FALLBACK_LLC_BYTES and why.startswith("unknown")
+    assert machine_facts.last_level_cache(caches) == (1 << 22, "sysfs L3 Unified")
+    size, why = machine_facts.last_level_cache([])
+    assert size == machine_facts.FALLBACK_LLC_BYTES and why.startswith("unknown")
     res = cr.Resources(caches)
     prelude = cr.Prelude({"name": "cache-cold", "calls": 1, "work_ms": None, "evict_llc_multiple": 2.0}, res)
     assert prelude.setup == {"calls": 1, "evict_bytes": 2 << 22, "llc_bytes": 1 << 22,
@@ -474,9 +475,9 @@ def test_simd_flags_are_this_architectures(monkeypatch):
     """Under qemu-user an aarch64 process reads the x86-64 host's /proc/cpuinfo: its AVX flags must
     not be listed as the machine's SIMD flags."""
     flags = ["fp", "asimd", "asimddp", "sve", "avx2", "sse4_2", "fma"]
-    monkeypatch.setattr(cr, "read_cpuinfo", lambda: ("cpu", flags, 2))
+    monkeypatch.setattr(machine_facts, "read_cpuinfo", lambda: ("cpu", flags, 2))
     for machine, want in (("aarch64", ["asimd", "asimddp", "fp", "sve"]),
                           ("x86_64", ["avx2", "fma", "sse4_2"]), ("riscv64", [])):
-        monkeypatch.setattr(cr.platform, "machine", lambda m=machine: m)
+        monkeypatch.setattr(machine_facts.platform, "machine", lambda m=machine: m)
         stand_in = types.SimpleNamespace(simd_level=lambda: "scalar")
-        assert cr.machine_info(stand_in)["simd_flags"] == want, machine
+        assert machine_facts.machine_info(stand_in)["simd_flags"] == want, machine
