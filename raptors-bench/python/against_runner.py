@@ -51,8 +51,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import bench_ops  # noqa: E402  (the op table, inputs, checks, batches)
-import compare_runner as cr  # noqa: E402  (the protocol, the stopping rule)
+import compare_runner as cr  # noqa: E402  (the protocol)
 import machine_facts  # noqa: E402  (the load average)
+import timing  # noqa: E402  (calibration, samples, the stopping rule and time bank)
 
 NAME = "raptors"
 
@@ -117,11 +118,11 @@ def run_cell(spec, args, old, new, seed, limit_s):
     gc.disable()
     try:
         started = time.perf_counter()
-        calls, warm = cr.calibrate([batches[s] for s in names], [sides[s] for s in names],
-                                   args.target_sample_ms * 1e6, args.warmup_ms * 1e6)
+        calls, warm = timing.calibrate([batches[s] for s in names], [sides[s] for s in names],
+                                       args.target_sample_ms * 1e6, args.warmup_ms * 1e6)
         n = dict(zip(names, calls))
-        lead = {s: cr.lead_in_calls(n[s], args.lead_in, min_calls=0) for s in names}
-        settle_s = 0.0 if os.environ.get("RAPTORS_THREADS") == "1" else cr.HELPER_SETTLE_S
+        lead = {s: timing.lead_in_calls(n[s], args.lead_in, min_calls=0) for s in names}
+        settle_s = 0.0 if os.environ.get("RAPTORS_THREADS") == "1" else timing.HELPER_SETTLE_S
         order_rng = random.Random(seed)
         times = {s: [] for s in names}
         last_build = None
@@ -129,8 +130,8 @@ def run_cell(spec, args, old, new, seed, limit_s):
         time.sleep(settle_s)
         t_start = time.perf_counter()
         while True:
-            reason = cr.stop_reason(times["old"], times["new"], time.perf_counter() - t_start,
-                                    budget, limit_s, args)
+            reason = timing.stop_reason(times["old"], times["new"], time.perf_counter() - t_start,
+                                        budget, limit_s, args)
             if reason:
                 break
             first = "old" if order_rng.random() < 0.5 else "new"
@@ -145,7 +146,7 @@ def run_cell(spec, args, old, new, seed, limit_s):
                     if last_build not in (None, s) and settle_s:
                         time.sleep(settle_s)
                     last_build = s
-                t = cr.time_batch(batches[s], n[s], sides[s], lead[s])
+                t = timing.time_batch(batches[s], n[s], sides[s], lead[s])
                 best[s] = t if best[s] is None else min(best[s], t)
             for s in names:
                 times[s].append(best[s] / n[s])
@@ -230,7 +231,7 @@ def main():
     try:
         for i, spec in enumerate(cells):
             try:
-                limit = cr.rounds_limit_s(args.cell_budget_s, done, used)
+                limit = timing.rounds_limit_s(args.cell_budget_s, done, used)
                 cell = run_cell(spec, args, old, new, args.seed + i, limit)
                 done, used = done + 1, used + cell["rounds_s"]
                 cr.emit(cell)

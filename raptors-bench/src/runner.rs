@@ -22,6 +22,8 @@ pub const AGAINST_PY: &str = include_str!("../python/against_runner.py");
 pub const BENCH_OPS_PY: &str = include_str!("../python/bench_ops.py");
 /// The machine record (CPU, caches, NumPy and Raptors builds, load), imported by the runners.
 pub const MACHINE_FACTS_PY: &str = include_str!("../python/machine_facts.py");
+/// The stopping rule, calibration, samples, regimes' preludes and CPU clocks of the runners.
+pub const TIMING_PY: &str = include_str!("../python/timing.py");
 
 /// The op table module and the table, which it finds next to itself: every driver imports them,
 /// and a driver's directory needs nothing else (the qemu-user driver's holds only these).
@@ -32,9 +34,10 @@ pub const OP_TABLE_FILES: [(&str, &str); 2] = [
 
 /// Every file the Python side needs, written together into one directory by [`python_scripts`]
 /// (the scripts import each other from there; a test checks that nothing imported is missing).
-pub const SCRIPTS: [(&str, &str); 8] = [
+pub const SCRIPTS: [(&str, &str); 9] = [
     ("compare_runner.py", RUNNER_PY),
     ("machine_facts.py", MACHINE_FACTS_PY),
+    ("timing.py", TIMING_PY),
     ("against_runner.py", AGAINST_PY),
     ("counters_driver.py", COUNTERS_DRIVER_PY),
     ("callgrind_driver.py", CALLGRIND_DRIVER_PY),
@@ -43,7 +46,7 @@ pub const SCRIPTS: [(&str, &str); 8] = [
     OP_TABLE_FILES[1],
 ];
 
-/// The runner's stopping rule (constants of `compare_runner.py`, repeated here for the report):
+/// The runner's stopping rule (constants of `python/timing.py`, repeated here for the report):
 /// the precision check starts after this fraction of the cell budget, and a cell stops at this
 /// many budgets. A test keeps the two files in step.
 pub const STOP_MIN_TIME_FRACTION: f64 = 0.25;
@@ -59,7 +62,7 @@ pub const STOP_HARD_MIN_ROUNDS: usize = 8;
 pub const STOP_SE_CHECK_EVERY: usize = 5;
 /// Self-check cells get at least this budget (s), in --quick runs too.
 pub const STOP_AA_MIN_BUDGET_S: f64 = 0.8;
-/// Samples of fewer calls than this get no lead-in calls (`LEAD_IN_MIN_CALLS` of the script).
+/// Samples of fewer calls than this get no lead-in calls (`LEAD_IN_MIN_CALLS` of `timing.py`).
 pub const LEAD_IN_MIN_CALLS: usize = 8;
 
 /// Environment variables that must not leak into the benchmark child (see machine-facts.md).
@@ -572,8 +575,8 @@ mod tests {
             format!("LEAD_IN_MIN_CALLS = {}", super::LEAD_IN_MIN_CALLS),
         ] {
             assert!(
-                super::RUNNER_PY.lines().any(|l| l == line),
-                "compare_runner.py lacks `{line}`"
+                super::TIMING_PY.lines().any(|l| l == line),
+                "timing.py lacks `{line}`"
             );
         }
         // DECISION_Z is the two-sided normal quantile of the default decision confidence.

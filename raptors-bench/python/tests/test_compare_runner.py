@@ -1,4 +1,5 @@
-"""Unit tests of the comparison runner's sampling rules (no timing: a fake clock stands in)."""
+"""Unit tests of the comparison runner and its modules (bench_ops, machine_facts, timing): the sampling
+rules, the op table, the plan, regimes and clocks (no timing asserted: a fake clock stands in)."""
 import json
 import math
 import os
@@ -11,6 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import bench_ops  # noqa: E402
 import compare_runner as cr  # noqa: E402
 import machine_facts  # noqa: E402
+import timing  # noqa: E402
 
 
 def bootstrap_se_of_log_median(ratios, resamples=2000, seed=1):
@@ -23,7 +25,7 @@ def bootstrap_se_of_log_median(ratios, resamples=2000, seed=1):
 def test_se_matches_mad_rule_on_bell_shaped_rounds():
     rng = random.Random(7)
     ratios = [math.exp(rng.gauss(0.0, 0.02)) for _ in range(400)]
-    se = cr.median_ratio_se(ratios, [1.0] * len(ratios))
+    se = timing.median_ratio_se(ratios, [1.0] * len(ratios))
     boot = bootstrap_se_of_log_median(ratios)
     assert 0.7 * boot < se < 1.5 * boot, (se, boot)
 
@@ -38,7 +40,7 @@ def test_se_is_not_fooled_by_bimodal_rounds():
     logs = sorted(math.log(r) for r in ratios)
     med = statistics.median(logs)
     mad_se = 1.2533 * 1.4826 * statistics.median(abs(v - med) for v in logs) / math.sqrt(len(logs))
-    se = cr.median_ratio_se(ratios, [1.0] * len(ratios))
+    se = timing.median_ratio_se(ratios, [1.0] * len(ratios))
     boot = bootstrap_se_of_log_median(ratios)
     assert mad_se < 0.6 * boot, "the case must be one the MAD rule gets wrong"
     assert se > 0.7 * boot, (se, boot, mad_se)
@@ -46,16 +48,16 @@ def test_se_is_not_fooled_by_bimodal_rounds():
 
 def test_se_uses_both_sides_of_the_pair():
     ref = [2.0, 2.2, 1.8, 2.1, 1.9] * 10
-    assert cr.median_ratio_se(ref, ref) == 0.0
-    assert cr.median_ratio_se(ref, [2.0] * len(ref)) > 0.0
+    assert timing.median_ratio_se(ref, ref) == 0.0
+    assert timing.median_ratio_se(ref, [2.0] * len(ref)) > 0.0
 
 
 def test_lead_in_calls():
-    assert cr.lead_in_calls(100, 0.0) == 0
-    assert cr.lead_in_calls(cr.LEAD_IN_MIN_CALLS - 1, 0.125) == 0
-    assert cr.lead_in_calls(cr.LEAD_IN_MIN_CALLS, 0.125) == 2
-    assert cr.lead_in_calls(100, 0.125) == 13
-    assert cr.lead_in_calls(5000, 0.125) == 625
+    assert timing.lead_in_calls(100, 0.0) == 0
+    assert timing.lead_in_calls(timing.LEAD_IN_MIN_CALLS - 1, 0.125) == 0
+    assert timing.lead_in_calls(timing.LEAD_IN_MIN_CALLS, 0.125) == 2
+    assert timing.lead_in_calls(100, 0.125) == 13
+    assert timing.lead_in_calls(5000, 0.125) == 625
 
 
 class FakeClock:
@@ -70,27 +72,27 @@ class FakeClock:
 
 def test_calibrate_sizes_each_side_to_the_sample_time(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(cr.time, "perf_counter_ns", clock)
+    monkeypatch.setattr(timing.time, "perf_counter_ns", clock)
 
     def batch(n, cost_ns):
         clock.now += n * cost_ns
 
     sides = ({"cost_ns": 10_000}, {"cost_ns": 2_000})  # NumPy-like 10 µs, Raptors-like 2 µs
-    (n_slow, n_fast), calls = cr.calibrate((batch, batch), sides, target_ns=500_000, warmup_ns=1_000_000)
+    (n_slow, n_fast), calls = timing.calibrate((batch, batch), sides, target_ns=500_000, warmup_ns=1_000_000)
     assert (n_slow, n_fast) == (50, 250)
     assert calls > 0
 
 
 def test_time_batch_leaves_lead_in_calls_untimed(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(cr.time, "perf_counter_ns", clock)
+    monkeypatch.setattr(timing.time, "perf_counter_ns", clock)
     ran = []
 
     def batch(n, cost_ns):
         ran.append(n)
         clock.now += n * cost_ns
 
-    assert cr.time_batch(batch, 10, {"cost_ns": 100}, lead_in=3) == 1000
+    assert timing.time_batch(batch, 10, {"cost_ns": 100}, lead_in=3) == 1000
     assert ran == [3, 10]
 
 
@@ -102,12 +104,12 @@ def test_se_sees_a_long_side_of_a_skewed_sample():
     ratios += [math.exp(rng.uniform(0.02, 0.06)) for _ in range(43)]
     logs = sorted(math.log(r) for r in ratios)
     n, med = len(logs), statistics.median(logs)
-    z = cr.DECISION_Z
+    z = timing.DECISION_Z
     half = z * math.sqrt(n) / 2
     below = (med - logs[math.floor(n / 2 - half)]) / z
     above = (logs[math.ceil(n / 2 + half) - 1] - med) / z
     assert above > 3 * below, "the case must be skewed"
-    assert cr.median_ratio_se(ratios, [1.0] * n) >= above
+    assert timing.median_ratio_se(ratios, [1.0] * n) >= above
 
 
 def test_se_reaches_a_minority_cluster_the_decision_interval_reaches():
@@ -121,7 +123,7 @@ def test_se_reaches_a_minority_cluster_the_decision_interval_reaches():
     n = len(logs)
     lo95 = logs[math.floor(n / 2 - 1.96 * math.sqrt(n) / 2)]
     assert lo95 > -0.02, "the case must be one a 95 % interval misses"
-    se = cr.median_ratio_se(ratios, [1.0] * n)
+    se = timing.median_ratio_se(ratios, [1.0] * n)
     assert se > 0.01, se
 
 
@@ -133,13 +135,13 @@ class Args:
 
 def test_time_bank_lends_unused_time_to_later_cells_only():
     budget = 0.8
-    cap, mean = cr.HARD_CAP_FACTOR * budget, cr.MEAN_CAP_FACTOR * budget
+    cap, mean = timing.HARD_CAP_FACTOR * budget, timing.MEAN_CAP_FACTOR * budget
     # First cell: its own share; quiet cells before bank time, up to the hard cap.
-    assert cr.rounds_limit_s(budget, 0, 0.0) == mean
-    assert cr.rounds_limit_s(budget, 10, 10 * 0.3) == cap
-    assert math.isclose(cr.rounds_limit_s(budget, 2, 2 * mean - 0.1), mean + 0.1)
+    assert timing.rounds_limit_s(budget, 0, 0.0) == mean
+    assert timing.rounds_limit_s(budget, 10, 10 * 0.3) == cap
+    assert math.isclose(timing.rounds_limit_s(budget, 2, 2 * mean - 0.1), mean + 0.1)
     # Noisy cells before used it up: still the budget itself, never less.
-    assert cr.rounds_limit_s(budget, 5, 5 * cap) == budget
+    assert timing.rounds_limit_s(budget, 5, 5 * cap) == budget
 
 
 def test_matrix_time_is_bounded_by_the_bank():
@@ -147,8 +149,8 @@ def test_matrix_time_is_bounded_by_the_bank():
     # MEAN_CAP_FACTOR budgets per cell.
     budget, used = 0.8, 0.0
     for k in range(50):
-        used += cr.rounds_limit_s(budget, k, used)
-    assert used <= 50 * cr.MEAN_CAP_FACTOR * budget + budget
+        used += timing.rounds_limit_s(budget, k, used)
+    assert used <= 50 * timing.MEAN_CAP_FACTOR * budget + budget
 
 
 def test_stop_reasons():
@@ -156,21 +158,21 @@ def test_stop_reasons():
     quiet = [1.0] * 40
     noisy = [math.exp(0.2 * math.sin(i)) for i in range(40)]
     # Too few rounds or too little time: go on.
-    assert cr.stop_reason(quiet[:20], quiet[:20], 1.0, 0.8, 2.4, args) is None
-    assert cr.stop_reason(quiet, quiet, 0.1, 0.8, 2.4, args) is None
+    assert timing.stop_reason(quiet[:20], quiet[:20], 1.0, 0.8, 2.4, args) is None
+    assert timing.stop_reason(quiet, quiet, 0.1, 0.8, 2.4, args) is None
     # Precise enough after a quarter of the budget.
-    assert cr.stop_reason(quiet, quiet, 0.3, 0.8, 2.4, args) == "precision"
+    assert timing.stop_reason(quiet, quiet, 0.3, 0.8, 2.4, args) == "precision"
     # Not precise: on past the budget, until the limit.
-    assert cr.stop_reason(noisy, quiet, 1.0, 0.8, 2.4, args) is None
-    assert cr.stop_reason(noisy, quiet, 2.4, 0.8, 2.4, args) == "time_limit"
+    assert timing.stop_reason(noisy, quiet, 1.0, 0.8, 2.4, args) is None
+    assert timing.stop_reason(noisy, quiet, 2.4, 0.8, 2.4, args) == "time_limit"
     # A very slow side stops at the limit after HARD_MIN_ROUNDS, not before.
-    few = noisy[: cr.HARD_MIN_ROUNDS]
-    assert cr.stop_reason(few[:-1], quiet[: len(few) - 1], 9.0, 0.8, 2.4, args) is None
-    assert cr.stop_reason(few, quiet[: len(few)], 9.0, 0.8, 2.4, args) == "time_limit"
-    assert cr.stop_reason(noisy, quiet, 0.3, 0.8, 2.4, Args(max_rounds=40)) == "max_rounds"
+    few = noisy[: timing.HARD_MIN_ROUNDS]
+    assert timing.stop_reason(few[:-1], quiet[: len(few) - 1], 9.0, 0.8, 2.4, args) is None
+    assert timing.stop_reason(few, quiet[: len(few)], 9.0, 0.8, 2.4, args) == "time_limit"
+    assert timing.stop_reason(noisy, quiet, 0.3, 0.8, 2.4, Args(max_rounds=40)) == "max_rounds"
     # Fixed budget (target_se 0).
-    assert cr.stop_reason(quiet, quiet, 0.3, 0.8, 2.4, Args(target_se=0)) is None
-    assert cr.stop_reason(quiet, quiet, 0.8, 0.8, 2.4, Args(target_se=0)) == "budget"
+    assert timing.stop_reason(quiet, quiet, 0.3, 0.8, 2.4, Args(target_se=0)) is None
+    assert timing.stop_reason(quiet, quiet, 0.8, 0.8, 2.4, Args(target_se=0)) == "budget"
 
 
 def test_op_table_is_read_from_ops_json():
@@ -363,7 +365,7 @@ class FakeTime:
 
 def test_a_sample_times_only_its_calls_not_the_prelude(monkeypatch):
     t = FakeTime()
-    monkeypatch.setattr(cr.time, "perf_counter_ns", lambda: t.wall)
+    monkeypatch.setattr(timing.time, "perf_counter_ns", lambda: t.wall)
     events = []
 
     def batch(n, cost):
@@ -375,12 +377,12 @@ def test_a_sample_times_only_its_calls_not_the_prelude(monkeypatch):
         t.spend(2_000_000)  # 2 ms of other work
 
     clocks = types.SimpleNamespace(main_ns=lambda: t.cpu, overhead_ns=0)
-    wall, cpu = cr.time_sample(batch, 1, {"cost": 50_000}, 0, prelude, clocks)
+    wall, cpu = timing.time_sample(batch, 1, {"cost": 50_000}, 0, prelude, clocks)
     assert (wall, cpu) == (50_000, 50_000)
     assert events == [("prelude",), ("calls", 1)]
     # hot: lead-in calls, no prelude; neither is timed
     events.clear()
-    wall, cpu = cr.time_sample(batch, 10, {"cost": 1_000}, 3, None, clocks)
+    wall, cpu = timing.time_sample(batch, 10, {"cost": 1_000}, 3, None, clocks)
     assert (wall, cpu) == (10_000, 10_000) and events == [("calls", 3), ("calls", 10)]
 
 
@@ -391,7 +393,7 @@ def test_busy_work_runs_at_least_its_time_on_the_given_clock():
         now[0] += 100_000  # every read: 0.1 ms later
         return now[0]
 
-    work = cr.BusyWork()
+    work = timing.BusyWork()
     iterations = work.run(2.0, clock=clock)
     assert iterations == 20 and now[0] >= 2_000_000
 
@@ -403,8 +405,8 @@ def test_eviction_buffer_follows_the_last_level_cache():
     assert machine_facts.last_level_cache(caches) == (1 << 22, "sysfs L3 Unified")
     size, why = machine_facts.last_level_cache([])
     assert size == machine_facts.FALLBACK_LLC_BYTES and why.startswith("unknown")
-    res = cr.Resources(caches)
-    prelude = cr.Prelude({"name": "cache-cold", "calls": 1, "work_ms": None, "evict_llc_multiple": 2.0}, res)
+    res = timing.Resources(caches)
+    prelude = timing.Prelude({"name": "cache-cold", "calls": 1, "work_ms": None, "evict_llc_multiple": 2.0}, res)
     assert prelude.setup == {"calls": 1, "evict_bytes": 2 << 22, "llc_bytes": 1 << 22,
                              "llc_source": "sysfs L3 Unified"}
     ev = prelude.evictor
@@ -414,11 +416,11 @@ def test_eviction_buffer_follows_the_last_level_cache():
 
 
 def test_thread_clocks_see_another_threads_cpu():
-    clocks = cr.CpuClocks()
+    clocks = timing.CpuClocks()
     if clocks.kind != "thread_clocks":
         import pytest  # noqa: PLC0415
         pytest.skip(f"per-thread CPU clocks unavailable here ({sys.platform})")
-    a = time.clock_gettime_ns(cr.thread_cpu_clock(threading.get_native_id()))
+    a = time.clock_gettime_ns(timing.thread_cpu_clock(threading.get_native_id()))
     b = time.thread_time_ns()
     assert 0 <= b - a < 50_000_000  # the same clock, read twice
     clocks.helpers_delta()
@@ -450,8 +452,8 @@ def test_a_regime_cell_records_what_preceded_its_samples():
     args = Args(table_ops=ops, table_dtypes=dtypes, table_regimes=regimes, table_headline=headline,
                 level="auto", target_sample_ms=0.2, warmup_ms=1.0, subsamples=2, lead_in=0.125,
                 cell_budget_s=0.02, min_rounds=3, inject_factor=1.03,
-                clocks=cr.CpuClocks(), resources=cr.Resources([{"level": 2, "type": "Unified",
-                                                                 "size_bytes": 1 << 16, "line_bytes": 64}]))
+                clocks=timing.CpuClocks(),
+                resources=timing.Resources([{"level": 2, "type": "Unified", "size_bytes": 1 << 16, "line_bytes": 64}]))
     raptors = stand_in()
     cells = []
     for regime in ("hot", "after-idle", "cache-cold", "burst"):
@@ -461,7 +463,7 @@ def test_a_regime_cell_records_what_preceded_its_samples():
     hot, idle, cold, burst = cells
     for c in cells:
         n = len(c["ref_ns"])
-        assert n >= cr.HARD_MIN_ROUNDS and len(c["cand_ns"]) == len(c["ref_cpu_ns"]) == len(c["cand_cpu_ns"]) == n
+        assert n >= timing.HARD_MIN_ROUNDS and len(c["cand_ns"]) == len(c["ref_cpu_ns"]) == len(c["cand_cpu_ns"]) == n
         assert c["check"] == "ok" and c["regime"] in c["id"]
         assert c["cpu_clock"]["clock"] in ("thread_clocks", "process_time")
     assert "regime_setup" not in hot and hot["lead_in_calls"] >= 0
