@@ -31,8 +31,8 @@ side left in the caches: an A/A run put single samples 0.63-1.07x apart), and ea
 fastest sub-sample. With helper threads (RAPTORS_THREADS is not 1), the runner waits
 HELPER_SETTLE_S before a build's sample that follows the other build's, so the other build's
 helpers have parked (they spin ~1 ms after a call and would take the second core); single-threaded
-there is nothing to wait for. Rounds stop on the precision of the old/new ratio (compare_runner's
-stopping rule and time bank), never on a verdict.
+there is nothing to wait for. Rounds stop on the precision of the old/new ratio (the stopping rule
+and time bank of timing.py), never on a verdict.
 
 Lines: {"type": "machine", ...}, {"type": "plan", "cells": [...]}, {"type": "cell", "op", "dtype",
 "shape", "numpy_ns", "old_ns", "new_ns", "check_old", "check_new", ...}, {"type": "skip", "id",
