@@ -31,8 +31,8 @@ side left in the caches: an A/A run put single samples 0.63-1.07x apart), and ea
 fastest sub-sample. With helper threads (RAPTORS_THREADS is not 1), the runner waits
 HELPER_SETTLE_S before a build's sample that follows the other build's, so the other build's
 helpers have parked (they spin ~1 ms after a call and would take the second core); single-threaded
-there is nothing to wait for. Rounds stop on the precision of the old/new ratio (compare_runner's
-stopping rule and time bank), never on a verdict.
+there is nothing to wait for. Rounds stop on the precision of the old/new ratio (the stopping rule
+and time bank of timing.py), never on a verdict.
 
 Lines: {"type": "machine", ...}, {"type": "plan", "cells": [...]}, {"type": "cell", "op", "dtype",
 "shape", "numpy_ns", "old_ns", "new_ns", "check_old", "check_new", ...}, {"type": "skip", "id",
@@ -50,7 +50,10 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
-import compare_runner as cr  # noqa: E402  (the op table, inputs, checks, batches, stopping rule)
+import bench_ops  # noqa: E402  (the op table, inputs, checks, batches)
+import compare_runner as cr  # noqa: E402  (the protocol)
+import machine_facts  # noqa: E402  (the load average)
+import timing  # noqa: E402  (calibration, samples, the stopping rule and time bank)
 
 NAME = "raptors"
 
@@ -89,37 +92,37 @@ def run_cell(spec, args, old, new, seed, limit_s):
     op, dtype = args.table_ops[spec["op"]], spec["dtype"]
     shape = tuple(spec["shape"])
     dt = args.table_dtypes[dtype]["np"]
-    np_side = cr.numpy_inputs(dt, shape, np.random.default_rng(seed), (op,))
+    np_side = bench_ops.numpy_inputs(dt, shape, np.random.default_rng(seed), (op,))
     # The --first build gets its arrays first and makes the first call, so its result buffers
     # are placed first (see the docstring).
     order = ("old", "new") if args.first == "old" else ("new", "old")
     modules = {"old": old, "new": new}
     # Views of the same NumPy inputs for both builds: two copies could differ in page size,
     # alignment or cache residency and bias the comparison.
-    build_sides = {label: cr.raptors_side(modules[label], np_side, (op,)) for label in order}
+    build_sides = {label: bench_ops.raptors_side(modules[label], np_side, (op,)) for label in order}
     np_side.update(mod=np, state={})
     checks = {}
     for label in order:
         side = build_sides[label]
         try:
-            checks[label] = cr.check(op, np_side, side, dtype)
-        except cr.Skip as e:
+            checks[label] = bench_ops.check(op, np_side, side, dtype)
+        except bench_ops.Skip as e:
             checks[label] = f"cannot run: {e}"
     if any(c.startswith("cannot run") for c in checks.values()):
-        raise cr.Skip("; ".join(f"{k}: {v}" for k, v in checks.items() if v.startswith("cannot run")))
-    batches = {"numpy": cr.make_op_batch(op, "numpy"), "old": cr.make_op_batch(op, "raptors"),
-               "new": cr.make_op_batch(op, "raptors")}
+        raise bench_ops.Skip("; ".join(f"{k}: {v}" for k, v in checks.items() if v.startswith("cannot run")))
+    batches = {"numpy": bench_ops.make_op_batch(op, "numpy"), "old": bench_ops.make_op_batch(op, "raptors"),
+               "new": bench_ops.make_op_batch(op, "raptors")}
     sides = {"numpy": np_side, **build_sides}
     names = ["numpy", "old", "new"]
     gc.collect()
     gc.disable()
     try:
         started = time.perf_counter()
-        calls, warm = cr.calibrate([batches[s] for s in names], [sides[s] for s in names],
-                                   args.target_sample_ms * 1e6, args.warmup_ms * 1e6)
+        calls, warm = timing.calibrate([batches[s] for s in names], [sides[s] for s in names],
+                                       args.target_sample_ms * 1e6, args.warmup_ms * 1e6)
         n = dict(zip(names, calls))
-        lead = {s: cr.lead_in_calls(n[s], args.lead_in, min_calls=0) for s in names}
-        settle_s = 0.0 if os.environ.get("RAPTORS_THREADS") == "1" else cr.HELPER_SETTLE_S
+        lead = {s: timing.lead_in_calls(n[s], args.lead_in, min_calls=0) for s in names}
+        settle_s = 0.0 if os.environ.get("RAPTORS_THREADS") == "1" else timing.HELPER_SETTLE_S
         order_rng = random.Random(seed)
         times = {s: [] for s in names}
         last_build = None
@@ -127,8 +130,8 @@ def run_cell(spec, args, old, new, seed, limit_s):
         time.sleep(settle_s)
         t_start = time.perf_counter()
         while True:
-            reason = cr.stop_reason(times["old"], times["new"], time.perf_counter() - t_start,
-                                    budget, limit_s, args)
+            reason = timing.stop_reason(times["old"], times["new"], time.perf_counter() - t_start,
+                                        budget, limit_s, args)
             if reason:
                 break
             first = "old" if order_rng.random() < 0.5 else "new"
@@ -143,7 +146,7 @@ def run_cell(spec, args, old, new, seed, limit_s):
                     if last_build not in (None, s) and settle_s:
                         time.sleep(settle_s)
                     last_build = s
-                t = cr.time_batch(batches[s], n[s], sides[s], lead[s])
+                t = timing.time_batch(batches[s], n[s], sides[s], lead[s])
                 best[s] = t if best[s] is None else min(best[s], t)
             for s in names:
                 times[s].append(best[s] / n[s])
@@ -182,7 +185,7 @@ def main():
                         " runner processes)")
     args = p.parse_args()
     try:
-        args.table_ops, args.table_dtypes = cr.load_table()
+        args.table_ops, args.table_dtypes = bench_ops.load_table()
         if args.first == "new":
             new = importlib.import_module(NAME)
             old = import_isolated(args.old_path)
@@ -206,7 +209,7 @@ def main():
              "first": args.first,
              "old_simd_level": level["old"], "new_simd_level": level["new"],
              "numpy": np.__version__, "python": sys.version.split()[0],
-             "threads": os.environ.get("RAPTORS_THREADS"), "load_before": cr.read_loadavg()})
+             "threads": os.environ.get("RAPTORS_THREADS"), "load_before": machine_facts.read_loadavg()})
     ops = [o for o in args.ops.split(",") if o]
     dtypes = [d for d in args.dtypes.split(",") if d]
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -228,16 +231,16 @@ def main():
     try:
         for i, spec in enumerate(cells):
             try:
-                limit = cr.rounds_limit_s(args.cell_budget_s, done, used)
+                limit = timing.rounds_limit_s(args.cell_budget_s, done, used)
                 cell = run_cell(spec, args, old, new, args.seed + i, limit)
                 done, used = done + 1, used + cell["rounds_s"]
                 cr.emit(cell)
-            except cr.Skip as e:
+            except bench_ops.Skip as e:
                 cr.emit({"type": "skip", "id": spec["id"], "reason": str(e)})
     except Exception as e:  # noqa: BLE001
         cr.emit({"type": "fatal", "reason": f"{type(e).__name__}: {e}\n{traceback.format_exc()}"})
         return 1
-    cr.emit({"type": "done", "load_after": cr.read_loadavg()})
+    cr.emit({"type": "done", "load_after": machine_facts.read_loadavg()})
     return 0
 
 

@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
-import compare_runner as cr  # noqa: E402  (shares the op table and the array set-up)
+import bench_ops  # noqa: E402  (shares the op table and the array set-up)
 
 
 def say(obj):
@@ -51,8 +51,8 @@ def main():
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--seconds", type=float, default=0.0)
     args = p.parse_args()
-    ops, dtypes = cr.load_table()
-    names = cr.driver_op_names(args, ops, dtypes)
+    ops, dtypes = bench_ops.load_table()
+    names = bench_ops.driver_op_names(args, ops, dtypes)
     import raptors
 
     dt = dtypes[args.dtype]["np"]
@@ -61,15 +61,16 @@ def main():
     plan = []
     shapes = {}
     for name in names:
-        shapes.setdefault(cr.op_shape(ops[name], args.size), []).append(ops[name])
+        shapes.setdefault(bench_ops.op_shape(ops[name], args.size), []).append(ops[name])
     for name in names:
         op = ops[name]
-        shape = cr.op_shape(op, args.size)
+        shape = bench_ops.op_shape(op, args.size)
         if shape not in sides_by_shape:
-            sides_by_shape[shape] = cr.build_sides(dt, shape, raptors, rng, shapes[shape])
+            sides_by_shape[shape] = bench_ops.build_sides(dt, shape, raptors, rng, shapes[shape])
         np_side, r_side = sides_by_shape[shape]
         # in-place ops alternate with their undo statement (op table), so repeated calls stay valid
-        plan.append((name, cr.make_op_batch(op, "numpy"), np_side, cr.make_op_batch(op, "raptors"), r_side))
+        plan.append((name, bench_ops.make_op_batch(op, "numpy"), np_side,
+                     bench_ops.make_op_batch(op, "raptors"), r_side))
 
     ok = {}
     for name, np_batch, np_side, r_batch, r_side in plan:  # warm-up, inside the set-up part

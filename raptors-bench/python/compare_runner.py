@@ -10,32 +10,33 @@ each side is timed --subsamples times in a mirrored random order (ABBA / BAAB, p
 interleaved), each sample preceded by a few untimed lead-in calls of the same side (--lead-in), and
 the round keeps each side's fastest sub-sample (how many slower ones were >20 % off is counted).
 That is the `hot` regime; the op table's other regimes change what a sample is and what precedes
-it (`Prelude`: other work, or reading a buffer larger than the last-level cache), the same for
-both sides. CPU time (this thread's clock around each timed sample; Raptors's helper threads'
-clocks over each round) is recorded next to wall time. Rounds stop on precision (see the stopping
-rule below), never on the verdict. GC is disabled while timing. Each finished cell is printed and
+it (`timing.Prelude`: other work, or reading a buffer larger than the last-level cache), the same
+for both sides. CPU time (this thread's clock around each timed sample; Raptors's helper threads'
+clocks over each round) is recorded next to wall time. Rounds stop on precision (the stopping rule
+in timing.py), never on the verdict. GC is disabled while timing. Each finished cell is printed and
 flushed immediately, so Ctrl-C loses at most the cell in progress.
+
+This script holds the protocol, the plan of cells and a cell's rounds; the op table, operands and
+check are in bench_ops.py, the machine record in machine_facts.py, the timing in timing.py.
 
 Lines: {"type": "machine", ...}, {"type": "plan", "cells": [...]}, {"type": "cell_start", "id"},
 {"type": "cell", ...}, {"type": "skip", "id", "reason"}, then {"type": "done"} or
 {"type": "interrupted"} or {"type": "fatal", "reason"}.
 """
 import argparse
-import contextlib
 import gc
-import io
 import json
-import math
 import os
-import platform
 import random
-import re
 import sys
-import threading
 import time
 import traceback
 
 import numpy as np
+
+import bench_ops
+import machine_facts
+import timing
 
 # The protocol stream; main() points sys.stdout at stderr so a library printing to stdout cannot
 # corrupt it (not at import: tests import this module).
@@ -45,646 +46,6 @@ _PROTO = sys.stdout
 def emit(obj):
     _PROTO.write(json.dumps(obj) + "\n")
     _PROTO.flush()
-
-
-# The op table (expressions, fixed shapes, dtypes) is raptors-bench/ops.json, shared with the Rust
-# side (src/ops.rs: bytes moved, symbol stems, criterion kernels). Found through $RAPTORS_BENCH_OPS,
-# else next to this script (where raptors-bench writes it with the script), else at ../ops.json
-# (this script in the repository).
-OPS_SCHEMA = "raptors-bench/ops/v1"
-OPS_ENV = "RAPTORS_BENCH_OPS"
-
-
-def ops_path():
-    here = os.path.dirname(os.path.abspath(__file__))
-    for path in (os.environ.get(OPS_ENV), os.path.join(here, "ops.json"), os.path.join(here, "..", "ops.json")):
-        if path and os.path.isfile(path):
-            return path
-    raise FileNotFoundError(f"no op table: set {OPS_ENV} or put ops.json next to {__file__}")
-
-
-def read_table(path=None):
-    """The op table as stored (schema checked)."""
-    path = path or ops_path()
-    with open(path) as f:
-        table = json.load(f)
-    if table.get("schema") != OPS_SCHEMA:
-        raise ValueError(f"{path}: schema {table.get('schema')!r}, expected {OPS_SCHEMA!r}")
-    return table
-
-
-def load_table(path=None):
-    """(ops by name, dtypes by name) from the op table; each dtype gains `np`, its NumPy dtype."""
-    table = read_table(path)
-    ops = {op["name"]: op for op in table["ops"]}
-    dtypes = {d["name"]: dict(d, np=np.dtype(d["numpy"])) for d in table["dtypes"]}
-    return ops, dtypes
-
-
-def load_regimes(path=None):
-    """(regimes by name in table order, headline cells) from the op table."""
-    table = read_table(path)
-    return {r["name"]: r for r in table.get("regimes", [])}, table.get("headline", [])
-
-
-def op_shape(op, size):
-    """The array shape of one call: the op's fixed shape, else size x size."""
-    return tuple(op["shape"]) if op["shape"] else (size, size)
-
-
-HOT = "hot"  # the steady-state regime (raptors_bench::ops::HOT)
-
-
-def default_ops(ops, suite="compare"):
-    return [name for name, op in ops.items() if suite in op["default_in"]]
-# Stopping rule (sequential on precision, never on the verdict): once --min-rounds are done and
-# MIN_TIME_FRACTION of the budget is spent, a cell stops as soon as the estimated standard error of
-# its median speedup is <= --target-se; otherwise it keeps sampling up to HARD_CAP_FACTOR budgets,
-# as far as the time bank allows: a process's compare cells spend on average at most
-# MEAN_CAP_FACTOR budgets on rounds, so a noisy cell runs past its budget only on time that quieter
-# cells before it left unused, and the matrix's duration is bounded however noisy the machine.
-# --target-se 0 restores the fixed budget.
-# HARD_MIN_ROUNDS: a very slow side still stops at the time limit after this many rounds.
-HARD_CAP_FACTOR = 3.0
-MEAN_CAP_FACTOR = 1.5
-HARD_MIN_ROUNDS = 8
-MIN_TIME_FRACTION = 0.25
-SE_CHECK_EVERY = 5
-# Normal quantile of the decision interval (99 %, raptors-bench's StatsConfig::decision_confidence):
-# the order-statistic half of the SE estimate looks as far out as the verdict's interval does.
-DECISION_Z = 2.576
-AA_MIN_BUDGET_S = 0.8
-LEAD_IN_MIN_CALLS = 8
-
-
-def median_ratio_se(ref_ns, cand_ns):
-    """Relative standard error of the median of per-round speedups (on log ratios), the larger of
-    two estimates: 1.2533 * 1.4826 * MAD / sqrt(n), right for bell-shaped noise, and a
-    distribution-free one from the order statistics that bound the decision's (99 %) interval of
-    the median (ranks n/2 -+ DECISION_Z sqrt(n) / 2) divided by DECISION_Z, taking the wider of its
-    two sides. That one is right when the rounds are bimodal (Raptors's helper threads sometimes
-    there, sometimes not) and the median sits between two clusters, where MAD alone stops a cell
-    long before its bootstrap interval is narrow; when they are skewed (a verdict needs both ends of
-    the interval to be tight); and when a minority of rounds sits in a cluster apart (the machine in
-    another state for a while), which a 95 % interval can miss while the verdict's 99 % one
-    reaches it."""
-    logs = sorted(math.log(r / c) for r, c in zip(ref_ns, cand_ns))
-    n = len(logs)
-    med = logs[n // 2] if n % 2 else 0.5 * (logs[n // 2 - 1] + logs[n // 2])
-    dev = sorted(abs(v - med) for v in logs)
-    mad = dev[n // 2] if n % 2 else 0.5 * (dev[n // 2 - 1] + dev[n // 2])
-    mad_se = 1.2533 * 1.4826 * mad / math.sqrt(n)
-    half = DECISION_Z * math.sqrt(n) / 2
-    lo = logs[max(0, math.floor(n / 2 - half))]
-    hi = logs[min(n - 1, math.ceil(n / 2 + half) - 1)]
-    return max(mad_se, max(med - lo, hi - med) / DECISION_Z)
-
-
-def rounds_limit_s(budget, cells_before, used_s):
-    """Seconds of rounds the next compare cell may spend: at least its budget, at most
-    HARD_CAP_FACTOR budgets, and beyond the budget only what keeps the process's mean at
-    MEAN_CAP_FACTOR budgets per cell (`used_s`: rounds time of its `cells_before` compare cells)."""
-    banked = (cells_before + 1) * MEAN_CAP_FACTOR * budget - used_s
-    return min(HARD_CAP_FACTOR * budget, max(budget, banked))
-
-
-def stop_reason(ref_ns, cand_ns, spent, budget, limit_s, args):
-    """Why a cell stops after the rounds so far (None: go on). Checked before every round."""
-    done = len(ref_ns)
-    if done >= args.max_rounds:
-        return "max_rounds"
-    if done >= HARD_MIN_ROUNDS and spent >= limit_s:
-        return "time_limit"  # a noisy or very slow cell must not stall the matrix; its CI shows it
-    if done >= args.min_rounds:
-        if args.target_se <= 0:
-            if spent >= budget:
-                return "budget"
-        elif spent >= MIN_TIME_FRACTION * budget and done % SE_CHECK_EVERY == 0:
-            if median_ratio_se(ref_ns, cand_ns) <= args.target_se:
-                return "precision"
-    return None
-
-
-BATCH_PARAMS = "n, x, y, row, col, o, mod, y_inv=None, y_neg=None, state=None"
-
-
-def make_batch(expr, undo=None, key=None):
-    """A loop with the expression inlined, so both sides pay the same tiny loop overhead.
-
-    With `undo` (in-place ops, `x *= y` / `x *= y_inv`): calls alternate between `expr` and `undo`,
-    the same operation with the inverse operand, so the target stays within one step of its initial
-    values however many calls run; `state[key]` (per side) remembers that a call is pending undo
-    across batches, so the alternation never breaks."""
-    if undo is None:
-        src = f"def batch({BATCH_PARAMS}):\n    for _ in range(n):\n        {expr}\n"
-    else:
-        src = (f"def batch({BATCH_PARAMS}):\n"
-               f"    if n and state.get({key!r}):\n        {undo}\n        n -= 1\n        state[{key!r}] = 0\n"
-               f"    for _ in range(n >> 1):\n        {expr}\n        {undo}\n"
-               f"    if n & 1:\n        {expr}\n        state[{key!r}] = 1\n")
-    ns = {}
-    exec(compile(src, f"<batch {expr}>", "exec"), ns)
-    return ns["batch"]
-
-
-def make_op_batch(op, side):
-    """The batch function of `op` for `side` ("numpy" or "raptors"), alternating with its undo
-    statement when the op is in-place."""
-    inplace = op.get("inplace")
-    return make_batch(op[side], inplace["undo"] if inplace else None, op["name"])
-
-
-# Operands built from y for in-place ops' undo statements (only when an op names them).
-DERIVED_OPERANDS = {"y_inv": np.reciprocal, "y_neg": np.negative}
-
-
-def operands_of(op):
-    """Names the op's statements use (expressions and undo)."""
-    text = " ".join([op["numpy"], op["raptors"], (op.get("inplace") or {}).get("undo", "")])
-    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text))
-
-
-def to_numpy(value):
-    if isinstance(value, (float, int, np.generic)):
-        return np.asarray(value)
-    if isinstance(value, np.ndarray):
-        return value
-    for attr in ("to_numpy", "numpy"):
-        if hasattr(value, attr):
-            return np.asarray(getattr(value, attr)())
-    arr = np.asarray(value)
-    if arr.dtype == object:
-        return np.asarray(value.tolist())
-    return arr
-
-
-def read_cpuinfo():
-    model, flags, cores = "unknown", [], set()
-    phys = core = None
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, val = line.partition(":")
-                key, val = key.strip(), val.strip()
-                if key == "model name" and model == "unknown":
-                    model = val
-                elif key in ("flags", "Features") and not flags:  # x86 / AArch64 spelling
-                    flags = val.split()
-                elif key == "physical id":
-                    phys = val
-                elif key == "core id":
-                    core = val
-                    cores.add((phys, core))
-    except OSError as e:
-        model = f"unknown (/proc/cpuinfo: {e})"
-    return model, flags, len(cores) or None
-
-
-def read_caches():
-    caches = []
-    base = "/sys/devices/system/cpu/cpu0/cache"
-    try:
-        entries = sorted(os.listdir(base))
-    except OSError:
-        return caches
-    for idx in entries:
-        if not idx.startswith("index"):
-            continue
-        try:
-            rd = lambda k: open(os.path.join(base, idx, k)).read().strip()  # noqa: E731
-            size = rd("size")
-            mult = {"K": 1024, "M": 1 << 20, "G": 1 << 30}.get(size[-1], 1)
-            caches.append({
-                "level": int(rd("level")), "type": rd("type"),
-                "size_bytes": int(size.rstrip("KMG")) * mult,
-                "ways": int(rd("ways_of_associativity")), "line_bytes": int(rd("coherency_line_size")),
-            })
-        except (OSError, ValueError):
-            continue
-    return caches
-
-
-def extension_files(package):
-    """Compiled modules of `package` with size, mtime and sha256: which build was measured."""
-    import hashlib
-
-    out = []
-    for name, mod in sorted(sys.modules.items()):
-        path = getattr(mod, "__file__", None) or ""
-        if (name == package or name.startswith(package + ".")) and path.endswith((".so", ".pyd")):
-            with open(path, "rb") as f:
-                digest = hashlib.sha256(f.read()).hexdigest()
-            st = os.stat(path)
-            out.append({"module": name, "path": path, "size_bytes": st.st_size,
-                        "mtime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(st.st_mtime)), "sha256": digest})
-    return out
-
-
-def read_loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return [float(v) for v in f.read().split()[:3]]
-    except (OSError, ValueError):
-        return None
-
-
-# /proc/cpuinfo flag prefixes that name SIMD extensions, per `platform.machine()`.
-SIMD_FLAG_PREFIXES = {"x86_64": ("avx", "sse", "fma", "f16c"), "aarch64": ("asimd", "sve", "fp")}
-
-
-def machine_info(raptors):
-    model, flags, cores = read_cpuinfo()
-    buf = io.StringIO()
-    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-        np.show_runtime()
-    try:
-        from numpy._core._multiarray_umath import __cpu_baseline__, __cpu_dispatch__, __cpu_features__
-        found = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
-        simd = {"baseline": list(__cpu_baseline__), "found": found,
-                "not_found": [f for f in __cpu_dispatch__ if f not in found]}
-    except ImportError as e:
-        simd = {"error": f"numpy._core._multiarray_umath CPU tables unavailable: {e}"}
-    return {
-        "type": "machine",
-        "cpu_model": model,
-        "cpu_flags": flags,
-        # This architecture's SIMD flags only: under qemu-user /proc/cpuinfo is the host's.
-        "simd_flags": sorted(f for f in flags if f.startswith(SIMD_FLAG_PREFIXES.get(
-            platform.machine(), ()))),
-        "logical_cpus": os.cpu_count(),
-        "physical_cores": cores,
-        "caches": read_caches(),
-        "arch": platform.machine(),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "python_executable": sys.executable,
-        "numpy_version": np.__version__,
-        "numpy_show_runtime": buf.getvalue(),
-        "numpy_simd": simd,
-        "raptors_version": getattr(raptors, "__version__", "unknown"),
-        "raptors_simd_level": str(raptors.simd_level()),
-        "raptors_path": getattr(raptors, "__file__", "unknown"),
-        "raptors_extensions": extension_files("raptors"),
-        "load_avg_start": read_loadavg(),
-        "env": {k: os.environ[k] for k in sorted(os.environ)
-                if k.startswith(("OPENBLAS_", "RAPTORS_", "OMP_", "MKL_"))},
-    }
-
-
-class Skip(Exception):
-    pass
-
-
-def describe_table(ops, dtypes, regimes, headline):
-    """What this script takes from the op table (a Rust test compares it with src/ops.rs)."""
-    return {
-        "type": "ops", "path": os.path.abspath(ops_path()),
-        "ops": [{"name": name, "numpy": op["numpy"], "raptors": op["raptors"], "out": op["out"],
-                 "shape_512": list(op_shape(op, 512)), "dtypes": op["dtypes"],
-                 "default_in": op["default_in"], "inplace": op.get("inplace"), "levels": op.get("levels")}
-                for name, op in ops.items()],
-        "dtypes": [{"name": name, "numpy": str(d["np"]), "itemsize": d["np"].itemsize} for name, d in dtypes.items()],
-        "regimes": [{"name": name, "default_on": r["default_on"], "calls": r["calls"], "work_ms": r["work_ms"],
-                     "evict_llc_multiple": r["evict_llc_multiple"]} for name, r in regimes.items()],
-        "headline": headline,
-    }
-
-
-def numpy_inputs(dt, shape, rng, ops=()):
-    """Seeded NumPy inputs in [0.5, 1.5) for every name an expression may use (`x`, `y`, `row`,
-    `col`, an empty `o`) and the derived operands the `ops` name (`y_inv`, `y_neg`)."""
-    m, n = shape if len(shape) == 2 else (1, shape[0])
-
-    def uniform(size):
-        # drawn in the target dtype and shifted in place: ~5x faster than uniform().astype() on
-        # 2048² arrays, which made building inputs a tenth of a full run's time
-        v = rng.random(size, dtype=dt)
-        v += dt.type(0.5)
-        return v
-
-    x, y, row, col = uniform(shape), uniform(shape), uniform((n,)), uniform((m, 1))
-    o = np.empty(shape, dtype=dt)
-    inputs = {"x": x, "y": y, "row": row, "col": col, "o": o}
-    used = set().union(*(operands_of(op) for op in ops)) if ops else set()
-    for name, derive in DERIVED_OPERANDS.items():
-        if name in used:
-            inputs[name] = derive(y)
-    return inputs
-
-
-def driver_op_names(args, ops, dtypes):
-    """The `--ops` of a profiling driver (callgrind, qemu-user), checked with its `--dtype`,
-    `--size` and `--reps`; exits with the reason on a bad one."""
-    names = [o for o in args.ops.split(",") if o]
-    bad = [o for o in names if o not in ops] + ([args.dtype] if args.dtype not in dtypes else [])
-    if bad or args.size <= 0 or args.reps <= 0:
-        sys.exit(f"unknown op/dtype or bad size/reps: {bad or (args.size, args.reps)}; ops: {list(ops)}")
-    return names
-
-
-def build_sides(dt, shape, raptors, rng, ops=()):
-    """Seeded inputs in [0.5, 1.5) for every name an expression may use, per side (Raptors: zero-copy
-    views of the same data, its own `o`). For the `ops` the sides serve: the derived operands they
-    name (`y_inv`, `y_neg`) and, for in-place ops, a separate copy of the target for Raptors, so
-    each side writes only its own array."""
-    np_side = numpy_inputs(dt, shape, rng, ops)
-    r_side = raptors_side(raptors, np_side, ops)
-    np_side.update(mod=np, state={})
-    return np_side, r_side
-
-
-def raptors_side(raptors, np_side, ops=()):
-    """One Raptors build's operands: zero-copy views of NumPy's input arrays (every build reads the
-    same memory), and its own copy of `o` and of each in-place target of `ops`."""
-    own = {"o"} | {op["inplace"]["target"] for op in ops if op.get("inplace")}
-    try:
-        # own output buffer: if asarray borrows NumPy memory, the check must still see Raptors's writes
-        side = {k: raptors.asarray(np.array(v, copy=True) if k in own else v)
-                for k, v in np_side.items() if isinstance(v, np.ndarray)}
-    except Exception as e:  # noqa: BLE001 - reported, not hidden
-        raise Skip(f"raptors.asarray failed: {type(e).__name__}: {e}") from e
-    side.update(mod=raptors, state={})
-    return side
-
-
-def check(op, np_side, r_side, dtype):
-    """Run both once and compare. Returns "ok" or raises Skip with the reason."""
-    env = {}
-    python_float = False  # raptors returns a Python float for axis=None reductions, by design
-    inplace = op.get("inplace")
-    for name, side in (("numpy", np_side), ("raptors", r_side)):
-        expr = op[name]
-        batch = make_op_batch(op, name)
-        try:
-            if inplace:
-                # Compare the target after one forward call from where the alternation stands
-                # (a pending call is undone first, untimed).
-                if side["state"].get(op["name"]):
-                    batch(1, **side)
-                batch(1, **side)
-                env[name] = np.array(to_numpy(side[inplace["target"]]), copy=True)
-                continue
-            code = compile(expr, "<check>", "eval")
-            batch(1, **side)
-            if op["out"]:
-                to_numpy(side["o"])[...] = np.nan  # catches an out= that is silently not written
-            res = eval(code, {}, dict(side))  # noqa: S307 - our own fixed expressions
-            if name == "raptors":
-                python_float = type(res) is float
-            env[name] = np.array(to_numpy(side["o"] if op["out"] else res), copy=True)
-        except Exception as e:  # noqa: BLE001
-            raise Skip(f"{name} cannot run `{expr}`: {type(e).__name__}: {e}") from e
-    a, b = env["numpy"], env["raptors"]
-    if a.shape != b.shape:
-        return f"shape mismatch: numpy {a.shape} raptors {b.shape}"
-    rtol = 1e-4 if dtype == "f32" else 1e-10
-    if not np.allclose(a, b, rtol=rtol, atol=0.0):
-        err = float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)) / np.maximum(np.abs(a), 1e-300)))
-        return f"value mismatch: max rel err {err:.3g} > {rtol}"
-    if b.dtype != a.dtype and not (python_float and a.shape == ()):
-        return f"dtype mismatch: numpy {a.dtype} raptors {b.dtype}"
-    return "ok"
-
-
-def lead_in_calls(n, fraction, min_calls=LEAD_IN_MIN_CALLS):
-    """Untimed calls before each timed sample of n calls: max(2, fraction of n), none when the sample
-    has fewer than `min_calls` calls (long calls: their own start-up is a small share of one, and a
-    lead-in would cost whole calls) or when fraction is 0 (off)."""
-    if fraction <= 0 or n < min_calls:
-        return 0
-    return max(2, math.ceil(fraction * n))
-
-
-def time_batch(batch, n, side, lead_in=0):
-    if lead_in:
-        # The sample starts in the steady state of repeated calls, not in whatever state the
-        # other side's sample left behind (caches, Raptors's helper threads parked meanwhile).
-        batch(lead_in, **side)
-    t0 = time.perf_counter_ns()
-    batch(n, **side)
-    return time.perf_counter_ns() - t0
-
-
-def calibrate(batches, sides, target_ns, warmup_ns):
-    """Warm both sides up (alternating; `batches[i]` runs side i) and return each side's calls per
-    sample so that its sample lasts >= target_ns, plus the number of warm-up calls made. Per side, so
-    a side 5x faster does not make the other side's samples 5x longer: rounds stay short and many
-    (each stored value is per call, so the two batch sizes need not match)."""
-    per_call = []
-    calls = 0
-    for batch, side in zip(batches, sides):
-        n = 1
-        while True:
-            t = time_batch(batch, n, side)
-            calls += n
-            if t >= target_ns / 4 or n >= 1 << 20:
-                break
-            n *= 2
-        per_call.append(t / n)
-    deadline = time.perf_counter_ns() + warmup_ns
-    while time.perf_counter_ns() < deadline:
-        for i, (batch, side) in enumerate(zip(batches, sides)):
-            n = max(1, int(target_ns / 4 / max(per_call[i], 1)))
-            per_call[i] = min(per_call[i], time_batch(batch, n, side) / n)
-            calls += n
-    return [max(1, math.ceil(target_ns / max(t, 1.0))) for t in per_call], calls
-
-
-# --- Timing regimes (the op table's `regimes`): what precedes each timed sample -----------------
-
-# After the last call of a Raptors sample its helper threads spin this long before they park
-# (raptors-kernels helpers.rs); the runner waits a little longer before reading their clocks at the
-# edges of a cell's rounds, so a cell is charged the spinning its own calls caused.
-HELPER_SETTLE_S = 0.003
-# Fallback when sysfs lists no cache sizes: the eviction buffer assumes this last-level cache.
-FALLBACK_LLC_BYTES = 32 << 20
-
-
-class BusyWork:
-    """Other work a program does between calls: NumPy element-wise ops on three 8 KiB arrays
-    (they stay in L1, so the timed call's inputs stay wherever the previous call left them), for
-    at least `ms` by the wall clock. Not sleep: a program computes between calls, and the CPU
-    stays busy (no clocking down), while Raptors's helper threads, idle on the other core, park
-    after their spin period exactly as they would in such a program."""
-
-    def __init__(self):
-        self.a = np.linspace(1.0, 2.0, 1024)
-        self.b = np.linspace(2.0, 1.0, 1024)
-        self.out = np.empty(1024)
-
-    def run(self, ms, clock=time.perf_counter_ns):
-        end = clock() + int(ms * 1e6)
-        iterations = 0
-        while True:
-            np.multiply(self.a, self.b, out=self.out)
-            np.add(self.out, self.a, out=self.out)
-            iterations += 1
-            if clock() >= end:
-                return iterations
-
-
-def last_level_cache(caches):
-    """(bytes, where the figure came from) of the largest cache the runner's machine record
-    lists (sysfs), or the fallback with the reason."""
-    sized = [c for c in caches or [] if c.get("size_bytes")]
-    if not sized:
-        return FALLBACK_LLC_BYTES, (f"unknown: sysfs lists no cache sizes; assumed "
-                                    f"{FALLBACK_LLC_BYTES >> 20} MiB")
-    c = max(sized, key=lambda c: (c["size_bytes"], c.get("level", 0)))
-    return c["size_bytes"], f"sysfs L{c.get('level', '?')} {c.get('type', '')}".strip()
-
-
-class Evictor:
-    """Reads every cache line of a scratch buffer of `nbytes` (touched once at creation), so the
-    lines the timed call needs afterwards come from DRAM."""
-
-    def __init__(self, nbytes, line_bytes=64):
-        self.buf = np.ones(max(1, nbytes // 8), dtype=np.float64)
-        self.lines = self.buf[:: max(1, line_bytes // 8)]  # one element per cache line
-
-    def run(self):
-        return float(self.lines.sum())
-
-
-class Prelude:
-    """What runs, untimed, before each timed sample of a regime (None for `hot`, whose samples
-    start after lead-in calls of their own side instead). The same for both sides."""
-
-    def __init__(self, regime, resources):
-        self.regime = regime
-        self.work_ms = regime.get("work_ms")
-        self.evict_multiple = regime.get("evict_llc_multiple")
-        self.setup = {"calls": regime.get("calls")}
-        self.work = self.evictor = None
-        self.last_iterations = []
-        if self.work_ms:
-            self.work = resources.busy_work()
-            self.setup["work_ms"] = self.work_ms
-        if self.evict_multiple:
-            self.evictor, llc, source = resources.evictor(self.evict_multiple)
-            self.setup.update(evict_bytes=self.evictor.buf.nbytes, llc_bytes=llc, llc_source=source)
-
-    def __call__(self):
-        if self.work is not None:
-            self.last_iterations.append(self.work.run(self.work_ms))
-        if self.evictor is not None:
-            self.evictor.run()
-
-    def describe(self):
-        out = dict(self.setup)
-        if self.last_iterations:
-            its = sorted(self.last_iterations)
-            out["work_iterations_median"] = its[len(its) // 2]
-        return out
-
-
-class Resources:
-    """Per-process scratch shared by every cell: the busy-work arrays and the eviction buffer
-    (allocated once; its size follows the last-level cache in the machine record)."""
-
-    def __init__(self, caches):
-        self.caches = caches
-        self._work = None
-        self._evictors = {}
-
-    def busy_work(self):
-        if self._work is None:
-            self._work = BusyWork()
-        return self._work
-
-    def evictor(self, multiple):
-        llc, source = last_level_cache(self.caches)
-        if multiple not in self._evictors:
-            line = max([c.get("line_bytes", 64) for c in self.caches or []] or [64])
-            self._evictors[multiple] = Evictor(int(multiple * llc), line)
-        return self._evictors[multiple], llc, source
-
-
-def thread_cpu_clock(tid):
-    """Linux clock id of thread `tid`'s CPU time (CPUCLOCK_SCHED | CPUCLOCK_PERTHREAD_MASK):
-    reading it brings a thread running on another core up to date, which the process clock
-    (time.process_time) does only at scheduler ticks."""
-    return ((~tid) << 3) | 6
-
-
-class CpuClocks:
-    """CPU time of this (main) thread and of every other thread of the process (Raptors's helper
-    threads; NumPy is single-threaded here with OPENBLAS_NUM_THREADS=1), user + system.
-
-    `kind` "thread_clocks": per-thread clocks, exact. "process_time": per-thread clocks are not
-    available here, the process clock is read around each sample for both sides instead and
-    other threads' time arrives in lumps at scheduler ticks (helpers_delta is then 0)."""
-
-    def __init__(self):
-        self.main_tid = threading.get_native_id()
-        self.last = {}
-        self.kind = "process_time"
-        try:
-            if sys.platform.startswith("linux"):
-                time.clock_gettime_ns(thread_cpu_clock(self.main_tid))
-                self.kind = "thread_clocks"
-        except (OSError, AttributeError, OverflowError):
-            pass
-        self.main_ns = time.thread_time_ns if self.kind == "thread_clocks" else time.process_time_ns
-        self.overhead_ns = self._window_overhead()
-
-    def _window_overhead(self):
-        """Median CPU time of an empty measured window (the clock and timer reads themselves),
-        subtracted from every window."""
-        vals = []
-        for _ in range(101):
-            c0 = self.main_ns()
-            time.perf_counter_ns()
-            time.perf_counter_ns()
-            vals.append(self.main_ns() - c0)
-        return sorted(vals)[len(vals) // 2]
-
-    def other_threads(self):
-        try:
-            tids = [int(t) for t in os.listdir("/proc/self/task")]
-        except OSError:
-            return []
-        return [t for t in tids if t != self.main_tid]
-
-    def thread_names(self):
-        names = []
-        for t in self.other_threads():
-            try:
-                with open(f"/proc/self/task/{t}/comm") as f:
-                    names.append(f.read().strip())
-            except OSError:
-                continue
-        return sorted(names)
-
-    def helpers_delta(self):
-        """CPU ns the other threads used since the previous call (a thread seen for the first
-        time counts from its start; one that exited keeps its last reading)."""
-        if self.kind != "thread_clocks":
-            return 0
-        total = 0
-        for t in self.other_threads():
-            try:
-                now = time.clock_gettime_ns(thread_cpu_clock(t))
-            except OSError:
-                continue
-            total += now - self.last.get(t, 0)
-            self.last[t] = now
-        return total
-
-
-def time_sample(batch, n, side, lead_in, prelude, clocks):
-    """One timed sample: the regime's prelude and lead-in calls untimed, then `n` calls timed by the
-    wall clock and by this thread's CPU clock. Returns (wall ns, CPU ns)."""
-    if prelude is not None:
-        prelude()
-    if lead_in:
-        batch(lead_in, **side)
-    c0 = clocks.main_ns()
-    t0 = time.perf_counter_ns()
-    batch(n, **side)
-    t1 = time.perf_counter_ns()
-    c1 = clocks.main_ns()
-    return t1 - t0, max(0, c1 - c0 - clocks.overhead_ns)
 
 
 def prepare_sides(spec, args, raptors, seed):
@@ -697,9 +58,10 @@ def prepare_sides(spec, args, raptors, seed):
         return cached[1]
     args.sides_cache = None
     rng = np.random.default_rng(seed)
-    np_side, r_side = build_sides(args.table_dtypes[dtype]["np"], tuple(spec["shape"]), raptors, rng, (op,))
+    np_side, r_side = bench_ops.build_sides(args.table_dtypes[dtype]["np"], tuple(spec["shape"]), raptors, rng,
+                                            (op,))
     if kind == "compare":
-        status = check(op, np_side, r_side, dtype)
+        status = bench_ops.check(op, np_side, r_side, dtype)
     else:
         status = "ok (A/A: both sides NumPy)"
     args.sides_cache = (key, (np_side, r_side, status))
@@ -707,25 +69,26 @@ def prepare_sides(spec, args, raptors, seed):
 
 
 def run_cell(spec, args, raptors, seed, limit_s=None):
-    """One cell's rounds; `limit_s` is its time limit from the bank (None: HARD_CAP_FACTOR budgets)."""
+    """One cell's rounds; `limit_s` is its time limit from the bank (None: timing.HARD_CAP_FACTOR budgets)."""
     op, dtype, kind = args.table_ops[spec["op"]], spec["dtype"], spec["kind"]
     regime = args.table_regimes[spec["regime"]]
     shape = tuple(spec["shape"])
     np_side, r_side, status = prepare_sides(spec, args, raptors, seed)
     if kind == "compare":
-        cand, cand_expr, cand_batch = r_side, op["raptors"], make_op_batch(op, "raptors")
+        cand, cand_expr, cand_batch = r_side, op["raptors"], bench_ops.make_op_batch(op, "raptors")
     else:
-        cand, cand_expr, cand_batch = np_side, op["numpy"], make_op_batch(op, "numpy")
+        cand, cand_expr, cand_batch = np_side, op["numpy"], bench_ops.make_op_batch(op, "numpy")
     expr = op["numpy"]
-    batch = make_op_batch(op, "numpy")
+    batch = bench_ops.make_op_batch(op, "numpy")
     clocks = args.clocks
-    prelude = Prelude(regime, args.resources) if regime.get("calls") else None
+    prelude = timing.Prelude(regime, args.resources) if regime.get("calls") else None
     gc.collect()
     gc.disable()
     try:
         started = time.perf_counter()
         warmup_ns = args.warmup_ms * 1e6
-        (n, n_cand), warm = calibrate((batch, cand_batch), (np_side, cand), args.target_sample_ms * 1e6, warmup_ns)
+        (n, n_cand), warm = timing.calibrate((batch, cand_batch), (np_side, cand), args.target_sample_ms * 1e6,
+                                             warmup_ns)
         factor = None
         if prelude is not None:
             # A sample is the regime's fixed number of calls on both sides, after its prelude.
@@ -735,7 +98,7 @@ def run_cell(spec, args, raptors, seed, limit_s=None):
             n_cand = round(n * args.inject_factor)
             factor = n_cand / n
         if prelude is None:
-            lead_ref, lead_cand = lead_in_calls(n, args.lead_in), lead_in_calls(n_cand, args.lead_in)
+            lead_ref, lead_cand = timing.lead_in_calls(n, args.lead_in), timing.lead_in_calls(n_cand, args.lead_in)
         else:
             lead_ref = lead_cand = 0
         order_rng = random.Random(seed)
@@ -745,15 +108,15 @@ def run_cell(spec, args, raptors, seed, limit_s=None):
         k = args.subsamples
         # Self-check cells always get the full-mode budget, so their verdict means the same in
         # --quick and full runs (it is the evidence for the 3 % resolution).
-        budget = args.cell_budget_s if kind == "compare" else max(args.cell_budget_s, AA_MIN_BUDGET_S)
+        budget = args.cell_budget_s if kind == "compare" else max(args.cell_budget_s, timing.AA_MIN_BUDGET_S)
         if limit_s is None:
-            limit_s = HARD_CAP_FACTOR * budget
+            limit_s = timing.HARD_CAP_FACTOR * budget
         helpers_counted = kind == "compare"
-        time.sleep(HELPER_SETTLE_S)  # the warm-up's helper spinning is not this cell's rounds'
+        time.sleep(timing.HELPER_SETTLE_S)  # the warm-up's helper spinning is not this cell's rounds'
         clocks.helpers_delta()
         t_start = time.perf_counter()
         while True:
-            reason = stop_reason(ref_ns, cand_ns, time.perf_counter() - t_start, budget, limit_s, args)
+            reason = timing.stop_reason(ref_ns, cand_ns, time.perf_counter() - t_start, budget, limit_s, args)
             if reason:
                 break
             # k sub-samples per side in a mirrored order (ABBA or BAAB for k=2, first side random):
@@ -764,11 +127,11 @@ def run_cell(spec, args, raptors, seed, limit_s=None):
             for i in range(k):
                 for side_is_cand in ((True, False) if (i % 2 == 0) == cand_starts else (False, True)):
                     if side_is_cand:
-                        wall, cpu = time_sample(cand_batch, n_cand, cand, lead_cand, prelude, clocks)
+                        wall, cpu = timing.time_sample(cand_batch, n_cand, cand, lead_cand, prelude, clocks)
                         cs.append(wall)
                         cc += cpu
                     else:
-                        wall, cpu = time_sample(batch, n, np_side, lead_ref, prelude, clocks)
+                        wall, cpu = timing.time_sample(batch, n, np_side, lead_ref, prelude, clocks)
                         rs.append(wall)
                         rc += cpu
             r, c = min(rs), min(cs)
@@ -787,7 +150,7 @@ def run_cell(spec, args, raptors, seed, limit_s=None):
         rounds_s = time.perf_counter() - t_start
         if helpers_counted and helper_cpu:
             # The spinning after the last round's Raptors sample belongs to this cell too.
-            time.sleep(HELPER_SETTLE_S)
+            time.sleep(timing.HELPER_SETTLE_S)
             tail = clocks.helpers_delta() / (k * (n_cand + lead_cand))
             helper_cpu[-1] += tail
             cand_cpu[-1] += tail
@@ -804,7 +167,7 @@ def run_cell(spec, args, raptors, seed, limit_s=None):
         "subsamples": args.subsamples, "lead_in_calls": lead_ref, "cand_lead_in_calls": lead_cand,
         "slow_subsamples_ref": slow_ref, "slow_subsamples_cand": slow_cand,
         "rounds_s": rounds_s,
-        "stop_se": median_ratio_se(ref_ns, cand_ns) if len(ref_ns) >= 2 else None,
+        "stop_se": timing.median_ratio_se(ref_ns, cand_ns) if len(ref_ns) >= 2 else None,
         "stop_reason": reason, "rounds_limit_s": limit_s,
         "ref_cpu_ns": ref_cpu, "cand_cpu_ns": cand_cpu,
         "cpu_clock": {"clock": clocks.kind, "window_overhead_ns": clocks.overhead_ns,
@@ -856,8 +219,8 @@ def plan(args):
     if aa:
         aa.append(("aa_shift", "sum", "f32", 256))
     for kind, op, dtype, size in aa:
-        cells.append({"id": f"{kind}:{op}/{dtype}/{size}/{args.level}/{HOT}", "op": op, "dtype": dtype,
-                      "shape": [size, size], "kind": kind, "regime": HOT})
+        cells.append({"id": f"{kind}:{op}/{dtype}/{size}/{args.level}/{bench_ops.HOT}", "op": op, "dtype": dtype,
+                      "shape": [size, size], "kind": kind, "regime": bench_ops.HOT})
     # (op, dtype, shape, square) -> regimes, in the order cells are measured
     entries = {}
     for dtype in args.dtypes:
@@ -886,7 +249,7 @@ def plan(args):
                           "op": name, "dtype": dtype, "shape": list(shape), "kind": "compare", "regime": regime})
     # Each regime other than `hot` in use gets its A/A cell (full mode): the same prelude on both
     # sides must not favour either of them.
-    used = [r for r in order if r != HOT and any(c["regime"] == r for c in cells)]
+    used = [r for r in order if r != bench_ops.HOT and any(c["regime"] == r for c in cells)]
     if aa and not args.quick:
         cells[len(aa):len(aa)] = [{"id": f"aa:sum/f32/512/{args.level}/{r}", "op": "sum", "dtype": "f32",
                                    "shape": [512, 512], "kind": "aa", "regime": r} for r in used]
@@ -928,13 +291,13 @@ def main():
     p.add_argument("--list-ops", action="store_true", help="print the op table as this script reads it")
     args = p.parse_args()
     try:
-        args.table_ops, args.table_dtypes = load_table()
-        args.table_regimes, args.table_headline = load_regimes()
+        args.table_ops, args.table_dtypes = bench_ops.load_table()
+        args.table_regimes, args.table_headline = bench_ops.load_regimes()
     except (OSError, ValueError, KeyError) as e:
         emit({"type": "fatal", "reason": f"op table: {type(e).__name__}: {e}"})
         return 2
     if args.list_ops:
-        emit(describe_table(args.table_ops, args.table_dtypes, args.table_regimes, args.table_headline))
+        emit(bench_ops.describe_table(args.table_ops, args.table_dtypes, args.table_regimes, args.table_headline))
         return 0
     args.regimes = [r for r in args.regimes.split(",") if r] if args.regimes else None
     if args.headline not in (None, "all"):
@@ -944,7 +307,7 @@ def main():
         emit({"type": "fatal", "reason": f"unknown regime(s) {bad_regimes}; known: {list(args.table_regimes)}"})
         return 2
     ops, dtypes = args.table_ops, args.table_dtypes
-    args.ops = [o for o in args.ops.split(",") if o] if args.ops else default_ops(ops)
+    args.ops = [o for o in args.ops.split(",") if o] if args.ops else bench_ops.default_ops(ops)
     args.dtypes = [d for d in args.dtypes.split(",") if d]
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     bad = [o for o in args.ops if o not in ops] + [d for d in args.dtypes if d not in dtypes]
@@ -968,31 +331,31 @@ def main():
     if args.level != "auto" and active != args.level:
         emit({"type": "fatal", "reason": f"asked for level {args.level} but raptors runs {active}"})
         return 2
-    machine = machine_info(raptors)
+    machine = machine_facts.machine_info(raptors)
     emit(machine)
     if args.machine_only:
         emit({"type": "done"})
         return 0
-    args.clocks = CpuClocks()
-    args.resources = Resources(machine["caches"])
+    args.clocks = timing.CpuClocks()
+    args.resources = timing.Resources(machine["caches"])
     cells = plan(args)
     emit({"type": "plan", "cells": [c["id"] for c in cells]})
     for skip in level_skips(args):
         emit(skip)
-    compare_cells, compare_rounds_s = 0, 0.0  # the time bank (see MEAN_CAP_FACTOR)
+    compare_cells, compare_rounds_s = 0, 0.0  # the time bank (see timing.MEAN_CAP_FACTOR)
     try:
         for i, spec in enumerate(cells):
             emit({"type": "cell_start", "id": spec["id"]})
             try:
                 limit_s = None
                 if spec["kind"] == "compare":
-                    limit_s = rounds_limit_s(args.cell_budget_s, compare_cells, compare_rounds_s)
+                    limit_s = timing.rounds_limit_s(args.cell_budget_s, compare_cells, compare_rounds_s)
                 cell = run_cell(spec, args, raptors, args.seed + i, limit_s)
                 if spec["kind"] == "compare":
                     compare_cells += 1
                     compare_rounds_s += cell["rounds_s"]
                 emit(cell)
-            except Skip as e:
+            except bench_ops.Skip as e:
                 emit({"type": "skip", "id": spec["id"], "reason": str(e)})
             except MemoryError as e:
                 emit({"type": "skip", "id": spec["id"], "reason": f"MemoryError: {e}"})

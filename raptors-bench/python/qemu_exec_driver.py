@@ -29,7 +29,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
-import compare_runner as cr  # noqa: E402  (shares the op table)
+import bench_ops  # noqa: E402  (shares the op table)
 
 
 def say(obj):
@@ -112,8 +112,8 @@ def main():
     p.add_argument("--raptors-lib", required=True)
     p.add_argument("--probe", action="store_true")
     args = p.parse_args()
-    ops, dtypes = cr.load_table()
-    names = cr.driver_op_names(args, ops, dtypes)
+    ops, dtypes = bench_ops.load_table()
+    names = bench_ops.driver_op_names(args, ops, dtypes)
     libc = ctypes.CDLL(None)
     marker = libc.getppid
     lib = ctypes.CDLL(os.path.realpath(args.raptors_lib))
@@ -124,17 +124,17 @@ def main():
     arrays_by_shape = {}
     for name in names:
         op = ops[name]
-        shape = cr.op_shape(op, args.size)
+        shape = bench_ops.op_shape(op, args.size)
         if shape not in arrays_by_shape:
-            wanted = [o for o in (ops[k] for k in names) if cr.op_shape(o, args.size) == shape]
-            arrays_by_shape[shape] = dict(cr.numpy_inputs(dt, shape, rng, wanted), mod=np)
+            wanted = [o for o in (ops[k] for k in names) if bench_ops.op_shape(o, args.size) == shape]
+            arrays_by_shape[shape] = dict(bench_ops.numpy_inputs(dt, shape, rng, wanted), mod=np)
         env = arrays_by_shape[shape]
         try:
             r_call = raptors_call(lib, args.dtype, op, env, np.empty(shape, dtype=dt))
         except (ValueError, KeyError, AttributeError) as exc:
             say({"op": name, "side": "raptors", "error": f"{type(exc).__name__}: {exc}"})
             r_call = None
-        plan.append((name, cr.make_batch(op["numpy"]), env, r_call))
+        plan.append((name, bench_ops.make_batch(op["numpy"]), env, r_call))
 
     say({"marker": ctypes.cast(marker, ctypes.c_void_p).value})
     mine, others = executable_mappings([numpy_core_file(), args.raptors_lib])

@@ -23,6 +23,12 @@ use serde::{Deserialize, Serialize};
 pub const QEMU_EXEC_SCHEMA: &str = "raptors-bench/qemu-exec/v1";
 const DRIVER_PY: &str = include_str!("../python/qemu_exec_driver.py");
 
+/// The files of the emulated driver's directory: the driver and the op table it imports.
+fn driver_files() -> [(&'static str, &'static str); 3] {
+    let [ops_py, ops_json] = crate::runner::OP_TABLE_FILES;
+    [("qemu_exec_driver.py", DRIVER_PY), ops_py, ops_json]
+}
+
 /// Another architecture's Debian userland, unpacked, with the qemu-user binary that runs it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Userland {
@@ -348,11 +354,7 @@ pub fn run(o: &QemuExecOptions) -> Result<QemuExecRun> {
         table.op(op)?;
     }
     std::fs::create_dir_all(&o.work_dir)?;
-    for (name, text) in [
-        ("qemu_exec_driver.py", DRIVER_PY),
-        ("compare_runner.py", crate::runner::RUNNER_PY),
-        ("ops.json", crate::ops::OPS_JSON),
-    ] {
+    for (name, text) in driver_files() {
         std::fs::write(o.work_dir.join(name), text)?;
     }
     let qemu = Command::new(&o.userland.qemu)

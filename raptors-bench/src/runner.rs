@@ -18,19 +18,35 @@ pub const PLOT_PY: &str = include_str!("../python/plot_speedups.py");
 pub const COUNTERS_DRIVER_PY: &str = include_str!("../python/counters_driver.py");
 pub const CALLGRIND_DRIVER_PY: &str = include_str!("../python/callgrind_driver.py");
 pub const AGAINST_PY: &str = include_str!("../python/against_runner.py");
+/// The op table module: operands, batches and the check, imported by every runner and driver.
+pub const BENCH_OPS_PY: &str = include_str!("../python/bench_ops.py");
+/// The machine record (CPU, caches, NumPy and Raptors builds, load), imported by the runners.
+pub const MACHINE_FACTS_PY: &str = include_str!("../python/machine_facts.py");
+/// The stopping rule, calibration, samples, regimes' preludes and CPU clocks of the runners.
+pub const TIMING_PY: &str = include_str!("../python/timing.py");
 
-/// Every file the Python side needs, written together into one directory by [`python_scripts`]:
-/// the drivers import `compare_runner`, which finds `ops.json` next to itself.
-pub const SCRIPTS: [(&str, &str); 6] = [
+/// The op table module and the table, which it finds next to itself: every driver imports them,
+/// and a driver's directory needs nothing else (the qemu-user driver's holds only these).
+pub const OP_TABLE_FILES: [(&str, &str); 2] = [
+    ("bench_ops.py", BENCH_OPS_PY),
+    ("ops.json", crate::ops::OPS_JSON),
+];
+
+/// Every file the Python side needs, written together into one directory by [`python_scripts`]
+/// (the scripts import each other from there; a test checks that nothing imported is missing).
+pub const SCRIPTS: [(&str, &str); 9] = [
     ("compare_runner.py", RUNNER_PY),
+    ("machine_facts.py", MACHINE_FACTS_PY),
+    ("timing.py", TIMING_PY),
     ("against_runner.py", AGAINST_PY),
     ("counters_driver.py", COUNTERS_DRIVER_PY),
     ("callgrind_driver.py", CALLGRIND_DRIVER_PY),
     ("plot_speedups.py", PLOT_PY),
-    ("ops.json", crate::ops::OPS_JSON),
+    OP_TABLE_FILES[0],
+    OP_TABLE_FILES[1],
 ];
 
-/// The runner's stopping rule (constants of `compare_runner.py`, repeated here for the report):
+/// The runner's stopping rule (constants of `python/timing.py`, repeated here for the report):
 /// the precision check starts after this fraction of the cell budget, and a cell stops at this
 /// many budgets. A test keeps the two files in step.
 pub const STOP_MIN_TIME_FRACTION: f64 = 0.25;
@@ -46,7 +62,7 @@ pub const STOP_HARD_MIN_ROUNDS: usize = 8;
 pub const STOP_SE_CHECK_EVERY: usize = 5;
 /// Self-check cells get at least this budget (s), in --quick runs too.
 pub const STOP_AA_MIN_BUDGET_S: f64 = 0.8;
-/// Samples of fewer calls than this get no lead-in calls (`LEAD_IN_MIN_CALLS` of the script).
+/// Samples of fewer calls than this get no lead-in calls (`LEAD_IN_MIN_CALLS` of `timing.py`).
 pub const LEAD_IN_MIN_CALLS: usize = 8;
 
 /// Environment variables that must not leak into the benchmark child (see machine-facts.md).
@@ -505,8 +521,47 @@ pub fn machine_tag(machine: &serde_json::Value) -> String {
     format!("{arch}-{slug}-{cpus}cpu")
 }
 
+/// What the `.py` files among `files` import from `python/` that `files` does not hold (for the
+/// tests of every directory the scripts are written to: a module left out fails only at run time).
+#[cfg(test)]
+pub(crate) fn unshipped_imports(files: &[(&str, &str)]) -> Vec<String> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
+    let mut missing = Vec::new();
+    for (name, text) in files.iter().filter(|(n, _)| n.ends_with(".py")) {
+        for line in text.lines().map(str::trim_start) {
+            let Some(rest) = line
+                .strip_prefix("import ")
+                .or_else(|| line.strip_prefix("from "))
+            else {
+                continue;
+            };
+            let module = rest.split([' ', ',', '.']).next().unwrap_or_default();
+            let file = format!("{module}.py");
+            if python.join(&file).is_file() && !files.iter().any(|(n, _)| *n == file) {
+                missing.push(format!("{name} imports {module}"));
+            }
+        }
+    }
+    missing
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_imported_script_is_written_with_the_scripts() {
+        assert_eq!(
+            super::unshipped_imports(&super::SCRIPTS),
+            Vec::<String>::new()
+        );
+        // The check sees the imports: without the op table module the runner lacks it.
+        let without: Vec<_> = super::SCRIPTS
+            .into_iter()
+            .filter(|(n, _)| *n != "bench_ops.py")
+            .collect();
+        assert!(super::unshipped_imports(&without)
+            .contains(&"compare_runner.py imports bench_ops".to_string()));
+    }
+
     #[test]
     fn sampling_constants_match_the_runner_script() {
         for line in [
@@ -520,8 +575,8 @@ mod tests {
             format!("LEAD_IN_MIN_CALLS = {}", super::LEAD_IN_MIN_CALLS),
         ] {
             assert!(
-                super::RUNNER_PY.lines().any(|l| l == line),
-                "compare_runner.py lacks `{line}`"
+                super::TIMING_PY.lines().any(|l| l == line),
+                "timing.py lacks `{line}`"
             );
         }
         // DECISION_Z is the two-sided normal quantile of the default decision confidence.

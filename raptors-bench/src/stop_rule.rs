@@ -1,5 +1,5 @@
 //! The comparison runner's stopping rule, replayed in Rust for the sequential power simulation
-//! (`power --sequential`). `python/compare_runner.py` is the reference (`median_ratio_se`,
+//! (`power --sequential`). `python/timing.py` is the reference (`median_ratio_se`,
 //! `stop_reason`); the constants come from [`crate::runner`], which a test keeps in step with the
 //! script, and a test here pins this port to values the script computed.
 
@@ -108,7 +108,7 @@ mod tests {
         median_se_sorted(&s, &mut Vec::new())
     }
 
-    /// Values computed by `compare_runner.median_ratio_se` (ref = exp(log), cand = 1) for the same
+    /// Values computed by `timing.median_ratio_se` (ref = exp(log), cand = 1) for the same
     /// inputs: the port must agree with the reference implementation.
     #[test]
     fn matches_the_runner_script() {

@@ -1,4 +1,5 @@
-"""Unit tests of the comparison runner's sampling rules (no timing: a fake clock stands in)."""
+"""Unit tests of the comparison runner and its modules (bench_ops, machine_facts, timing): the sampling
+rules, the op table, the plan, regimes and clocks (no timing asserted: a fake clock stands in)."""
 import json
 import math
 import os
@@ -8,7 +9,10 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+import bench_ops  # noqa: E402
 import compare_runner as cr  # noqa: E402
+import machine_facts  # noqa: E402
+import timing  # noqa: E402
 
 
 def bootstrap_se_of_log_median(ratios, resamples=2000, seed=1):
@@ -21,7 +25,7 @@ def bootstrap_se_of_log_median(ratios, resamples=2000, seed=1):
 def test_se_matches_mad_rule_on_bell_shaped_rounds():
     rng = random.Random(7)
     ratios = [math.exp(rng.gauss(0.0, 0.02)) for _ in range(400)]
-    se = cr.median_ratio_se(ratios, [1.0] * len(ratios))
+    se = timing.median_ratio_se(ratios, [1.0] * len(ratios))
     boot = bootstrap_se_of_log_median(ratios)
     assert 0.7 * boot < se < 1.5 * boot, (se, boot)
 
@@ -36,7 +40,7 @@ def test_se_is_not_fooled_by_bimodal_rounds():
     logs = sorted(math.log(r) for r in ratios)
     med = statistics.median(logs)
     mad_se = 1.2533 * 1.4826 * statistics.median(abs(v - med) for v in logs) / math.sqrt(len(logs))
-    se = cr.median_ratio_se(ratios, [1.0] * len(ratios))
+    se = timing.median_ratio_se(ratios, [1.0] * len(ratios))
     boot = bootstrap_se_of_log_median(ratios)
     assert mad_se < 0.6 * boot, "the case must be one the MAD rule gets wrong"
     assert se > 0.7 * boot, (se, boot, mad_se)
@@ -44,16 +48,16 @@ def test_se_is_not_fooled_by_bimodal_rounds():
 
 def test_se_uses_both_sides_of_the_pair():
     ref = [2.0, 2.2, 1.8, 2.1, 1.9] * 10
-    assert cr.median_ratio_se(ref, ref) == 0.0
-    assert cr.median_ratio_se(ref, [2.0] * len(ref)) > 0.0
+    assert timing.median_ratio_se(ref, ref) == 0.0
+    assert timing.median_ratio_se(ref, [2.0] * len(ref)) > 0.0
 
 
 def test_lead_in_calls():
-    assert cr.lead_in_calls(100, 0.0) == 0
-    assert cr.lead_in_calls(cr.LEAD_IN_MIN_CALLS - 1, 0.125) == 0
-    assert cr.lead_in_calls(cr.LEAD_IN_MIN_CALLS, 0.125) == 2
-    assert cr.lead_in_calls(100, 0.125) == 13
-    assert cr.lead_in_calls(5000, 0.125) == 625
+    assert timing.lead_in_calls(100, 0.0) == 0
+    assert timing.lead_in_calls(timing.LEAD_IN_MIN_CALLS - 1, 0.125) == 0
+    assert timing.lead_in_calls(timing.LEAD_IN_MIN_CALLS, 0.125) == 2
+    assert timing.lead_in_calls(100, 0.125) == 13
+    assert timing.lead_in_calls(5000, 0.125) == 625
 
 
 class FakeClock:
@@ -68,27 +72,27 @@ class FakeClock:
 
 def test_calibrate_sizes_each_side_to_the_sample_time(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(cr.time, "perf_counter_ns", clock)
+    monkeypatch.setattr(timing.time, "perf_counter_ns", clock)
 
     def batch(n, cost_ns):
         clock.now += n * cost_ns
 
     sides = ({"cost_ns": 10_000}, {"cost_ns": 2_000})  # NumPy-like 10 µs, Raptors-like 2 µs
-    (n_slow, n_fast), calls = cr.calibrate((batch, batch), sides, target_ns=500_000, warmup_ns=1_000_000)
+    (n_slow, n_fast), calls = timing.calibrate((batch, batch), sides, target_ns=500_000, warmup_ns=1_000_000)
     assert (n_slow, n_fast) == (50, 250)
     assert calls > 0
 
 
 def test_time_batch_leaves_lead_in_calls_untimed(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(cr.time, "perf_counter_ns", clock)
+    monkeypatch.setattr(timing.time, "perf_counter_ns", clock)
     ran = []
 
     def batch(n, cost_ns):
         ran.append(n)
         clock.now += n * cost_ns
 
-    assert cr.time_batch(batch, 10, {"cost_ns": 100}, lead_in=3) == 1000
+    assert timing.time_batch(batch, 10, {"cost_ns": 100}, lead_in=3) == 1000
     assert ran == [3, 10]
 
 
@@ -100,12 +104,12 @@ def test_se_sees_a_long_side_of_a_skewed_sample():
     ratios += [math.exp(rng.uniform(0.02, 0.06)) for _ in range(43)]
     logs = sorted(math.log(r) for r in ratios)
     n, med = len(logs), statistics.median(logs)
-    z = cr.DECISION_Z
+    z = timing.DECISION_Z
     half = z * math.sqrt(n) / 2
     below = (med - logs[math.floor(n / 2 - half)]) / z
     above = (logs[math.ceil(n / 2 + half) - 1] - med) / z
     assert above > 3 * below, "the case must be skewed"
-    assert cr.median_ratio_se(ratios, [1.0] * n) >= above
+    assert timing.median_ratio_se(ratios, [1.0] * n) >= above
 
 
 def test_se_reaches_a_minority_cluster_the_decision_interval_reaches():
@@ -119,7 +123,7 @@ def test_se_reaches_a_minority_cluster_the_decision_interval_reaches():
     n = len(logs)
     lo95 = logs[math.floor(n / 2 - 1.96 * math.sqrt(n) / 2)]
     assert lo95 > -0.02, "the case must be one a 95 % interval misses"
-    se = cr.median_ratio_se(ratios, [1.0] * n)
+    se = timing.median_ratio_se(ratios, [1.0] * n)
     assert se > 0.01, se
 
 
@@ -131,13 +135,13 @@ class Args:
 
 def test_time_bank_lends_unused_time_to_later_cells_only():
     budget = 0.8
-    cap, mean = cr.HARD_CAP_FACTOR * budget, cr.MEAN_CAP_FACTOR * budget
+    cap, mean = timing.HARD_CAP_FACTOR * budget, timing.MEAN_CAP_FACTOR * budget
     # First cell: its own share; quiet cells before bank time, up to the hard cap.
-    assert cr.rounds_limit_s(budget, 0, 0.0) == mean
-    assert cr.rounds_limit_s(budget, 10, 10 * 0.3) == cap
-    assert math.isclose(cr.rounds_limit_s(budget, 2, 2 * mean - 0.1), mean + 0.1)
+    assert timing.rounds_limit_s(budget, 0, 0.0) == mean
+    assert timing.rounds_limit_s(budget, 10, 10 * 0.3) == cap
+    assert math.isclose(timing.rounds_limit_s(budget, 2, 2 * mean - 0.1), mean + 0.1)
     # Noisy cells before used it up: still the budget itself, never less.
-    assert cr.rounds_limit_s(budget, 5, 5 * cap) == budget
+    assert timing.rounds_limit_s(budget, 5, 5 * cap) == budget
 
 
 def test_matrix_time_is_bounded_by_the_bank():
@@ -145,8 +149,8 @@ def test_matrix_time_is_bounded_by_the_bank():
     # MEAN_CAP_FACTOR budgets per cell.
     budget, used = 0.8, 0.0
     for k in range(50):
-        used += cr.rounds_limit_s(budget, k, used)
-    assert used <= 50 * cr.MEAN_CAP_FACTOR * budget + budget
+        used += timing.rounds_limit_s(budget, k, used)
+    assert used <= 50 * timing.MEAN_CAP_FACTOR * budget + budget
 
 
 def test_stop_reasons():
@@ -154,58 +158,58 @@ def test_stop_reasons():
     quiet = [1.0] * 40
     noisy = [math.exp(0.2 * math.sin(i)) for i in range(40)]
     # Too few rounds or too little time: go on.
-    assert cr.stop_reason(quiet[:20], quiet[:20], 1.0, 0.8, 2.4, args) is None
-    assert cr.stop_reason(quiet, quiet, 0.1, 0.8, 2.4, args) is None
+    assert timing.stop_reason(quiet[:20], quiet[:20], 1.0, 0.8, 2.4, args) is None
+    assert timing.stop_reason(quiet, quiet, 0.1, 0.8, 2.4, args) is None
     # Precise enough after a quarter of the budget.
-    assert cr.stop_reason(quiet, quiet, 0.3, 0.8, 2.4, args) == "precision"
+    assert timing.stop_reason(quiet, quiet, 0.3, 0.8, 2.4, args) == "precision"
     # Not precise: on past the budget, until the limit.
-    assert cr.stop_reason(noisy, quiet, 1.0, 0.8, 2.4, args) is None
-    assert cr.stop_reason(noisy, quiet, 2.4, 0.8, 2.4, args) == "time_limit"
+    assert timing.stop_reason(noisy, quiet, 1.0, 0.8, 2.4, args) is None
+    assert timing.stop_reason(noisy, quiet, 2.4, 0.8, 2.4, args) == "time_limit"
     # A very slow side stops at the limit after HARD_MIN_ROUNDS, not before.
-    few = noisy[: cr.HARD_MIN_ROUNDS]
-    assert cr.stop_reason(few[:-1], quiet[: len(few) - 1], 9.0, 0.8, 2.4, args) is None
-    assert cr.stop_reason(few, quiet[: len(few)], 9.0, 0.8, 2.4, args) == "time_limit"
-    assert cr.stop_reason(noisy, quiet, 0.3, 0.8, 2.4, Args(max_rounds=40)) == "max_rounds"
+    few = noisy[: timing.HARD_MIN_ROUNDS]
+    assert timing.stop_reason(few[:-1], quiet[: len(few) - 1], 9.0, 0.8, 2.4, args) is None
+    assert timing.stop_reason(few, quiet[: len(few)], 9.0, 0.8, 2.4, args) == "time_limit"
+    assert timing.stop_reason(noisy, quiet, 0.3, 0.8, 2.4, Args(max_rounds=40)) == "max_rounds"
     # Fixed budget (target_se 0).
-    assert cr.stop_reason(quiet, quiet, 0.3, 0.8, 2.4, Args(target_se=0)) is None
-    assert cr.stop_reason(quiet, quiet, 0.8, 0.8, 2.4, Args(target_se=0)) == "budget"
+    assert timing.stop_reason(quiet, quiet, 0.3, 0.8, 2.4, Args(target_se=0)) is None
+    assert timing.stop_reason(quiet, quiet, 0.8, 0.8, 2.4, Args(target_se=0)) == "budget"
 
 
 def test_op_table_is_read_from_ops_json():
-    ops, dtypes = cr.load_table()
+    ops, dtypes = bench_ops.load_table()
     assert set(dtypes) == {"f32", "f64"} and dtypes["f64"]["np"].itemsize == 8
-    assert cr.default_ops(ops) == [
+    assert bench_ops.default_ops(ops) == [
         "sum", "mean", "mean_axis0", "mean_axis1", "broadcast_add_row", "broadcast_add_col",
         "add", "add_out", "scale", "scale_out", "add_tiny", "iadd", "isub", "imul", "idiv",
         "iadd_scalar", "isub_scalar", "imul_scalar", "idiv_scalar"]
     for op in ops.values():
         assert op["numpy"] and op["raptors"], op["name"]
-    assert cr.op_shape(ops["add_tiny"], 512) == (8,)
-    assert cr.op_shape(ops["add"], 512) == (512, 512)
+    assert bench_ops.op_shape(ops["add_tiny"], 512) == (8,)
+    assert bench_ops.op_shape(ops["add"], 512) == (512, 512)
     assert ops["add_out"]["out"] and not ops["add"]["out"]
 
 
 def test_op_table_path_can_be_overridden(tmp_path, monkeypatch):
-    ops, _ = cr.load_table()
-    with open(cr.ops_path()) as f:
+    ops, _ = bench_ops.load_table()
+    with open(bench_ops.ops_path()) as f:
         table = json.load(f)
     table["ops"] = [op for op in table["ops"] if op["name"] == "sum"]
     path = tmp_path / "ops.json"
     path.write_text(json.dumps(table))
-    monkeypatch.setenv(cr.OPS_ENV, str(path))
-    assert list(cr.load_table()[0]) == ["sum"]
+    monkeypatch.setenv(bench_ops.OPS_ENV, str(path))
+    assert list(bench_ops.load_table()[0]) == ["sum"]
     table["schema"] = "something/else"
     path.write_text(json.dumps(table))
     try:
-        cr.load_table()
+        bench_ops.load_table()
         raise AssertionError("a table with another schema must be refused")
     except ValueError as e:
         assert "schema" in str(e)
 
 
 def test_plan_takes_shapes_from_the_table():
-    ops, dtypes = cr.load_table()
-    regimes, headline = cr.load_regimes()
+    ops, dtypes = bench_ops.load_table()
+    regimes, headline = bench_ops.load_regimes()
     args = Args(table_ops=ops, table_dtypes=dtypes, table_regimes=regimes, table_headline=headline,
                 quick=True, no_self_check=True, level="auto", regimes=None, headline=None,
                 dtypes=["f32"], ops=["add", "add_tiny"], sizes=[64, 128])
@@ -239,12 +243,12 @@ def stand_in():
 
 
 def test_inplace_calls_alternate_with_their_undo_across_batches():
-    ops, dtypes = cr.load_table()
+    ops, dtypes = bench_ops.load_table()
     op = ops["imul"]
     assert op["inplace"] == {"target": "x", "undo": "x *= y_inv"}
-    np_side, _ = cr.build_sides(dtypes["f64"]["np"], (4, 4), stand_in(), np.random.default_rng(1), [op])
+    np_side, _ = bench_ops.build_sides(dtypes["f64"]["np"], (4, 4), stand_in(), np.random.default_rng(1), [op])
     x0 = np_side["x"].copy()
-    batch = cr.make_op_batch(op, "numpy")
+    batch = bench_ops.make_op_batch(op, "numpy")
     for n in (3, 1, 4, 7, 1, 1000, 5):  # odd batches: the parity must carry over
         batch(n, **np_side)
     # 1021 calls: the last one is pending undo, so x is x0 * y, up to rounding.
@@ -256,32 +260,32 @@ def test_inplace_calls_alternate_with_their_undo_across_batches():
 
 
 def test_inplace_scalar_ops_stay_finite_over_many_calls():
-    ops, dtypes = cr.load_table()
+    ops, dtypes = bench_ops.load_table()
     for name in ("iadd_scalar", "isub_scalar", "imul_scalar", "idiv_scalar", "iadd", "isub", "idiv"):
         op = ops[name]
-        side, _ = cr.build_sides(dtypes["f32"]["np"], (8,), stand_in(), np.random.default_rng(2), [op])
+        side, _ = bench_ops.build_sides(dtypes["f32"]["np"], (8,), stand_in(), np.random.default_rng(2), [op])
         x0 = side["x"].copy()
-        cr.make_op_batch(op, "numpy")(20_001, **side)
-        cr.make_op_batch(op, "numpy")(1, **side)  # even count: back where it started
+        bench_ops.make_op_batch(op, "numpy")(20_001, **side)
+        bench_ops.make_op_batch(op, "numpy")(1, **side)  # even count: back where it started
         assert np.all(np.isfinite(side["x"])), name
         np.testing.assert_allclose(side["x"], x0, rtol=1e-3, err_msg=name)
 
 
 def test_inplace_sides_write_their_own_target_and_check_compares_it():
-    ops, dtypes = cr.load_table()
+    ops, dtypes = bench_ops.load_table()
     raptors = stand_in()
     op = ops["iadd"]
-    np_side, r_side = cr.build_sides(dtypes["f32"]["np"], (16, 16), raptors, np.random.default_rng(3), [op])
+    np_side, r_side = bench_ops.build_sides(dtypes["f32"]["np"], (16, 16), raptors, np.random.default_rng(3), [op])
     assert r_side["x"] is not np_side["x"] and not np.shares_memory(r_side["x"], np_side["x"])
     assert "y_neg" in np_side and "y_inv" not in np_side
-    assert cr.check(op, np_side, r_side, "f32") == "ok"
+    assert bench_ops.check(op, np_side, r_side, "f32") == "ok"
     # Run again with one side a call ahead: the check settles the alternation first.
-    cr.make_op_batch(op, "numpy")(1, **np_side)
-    assert cr.check(op, np_side, r_side, "f32") == "ok"
+    bench_ops.make_op_batch(op, "numpy")(1, **np_side)
+    assert bench_ops.check(op, np_side, r_side, "f32") == "ok"
 
 
 def test_regime_table_matches_the_documented_regimes():
-    regimes, headline = cr.load_regimes()
+    regimes, headline = bench_ops.load_regimes()
     assert list(regimes) == ["hot", "after-idle", "cache-cold", "burst"]
     assert regimes["hot"]["calls"] is None and regimes["hot"]["default_on"] == "all"
     assert regimes["after-idle"]["calls"] == 1 and regimes["after-idle"]["work_ms"] >= 2.0
@@ -295,8 +299,8 @@ def test_regime_table_matches_the_documented_regimes():
 
 
 def plan_args(**kw):
-    ops, dtypes = cr.load_table()
-    regimes, headline = cr.load_regimes()
+    ops, dtypes = bench_ops.load_table()
+    regimes, headline = bench_ops.load_regimes()
     base = dict(table_ops=ops, table_dtypes=dtypes, table_regimes=regimes, table_headline=headline,
                 quick=True, no_self_check=True, level="auto", dtypes=["f32", "f64"], ops=["sum", "imul"],
                 sizes=[64], regimes=None, headline=None)
@@ -361,7 +365,7 @@ class FakeTime:
 
 def test_a_sample_times_only_its_calls_not_the_prelude(monkeypatch):
     t = FakeTime()
-    monkeypatch.setattr(cr.time, "perf_counter_ns", lambda: t.wall)
+    monkeypatch.setattr(timing.time, "perf_counter_ns", lambda: t.wall)
     events = []
 
     def batch(n, cost):
@@ -373,12 +377,12 @@ def test_a_sample_times_only_its_calls_not_the_prelude(monkeypatch):
         t.spend(2_000_000)  # 2 ms of other work
 
     clocks = types.SimpleNamespace(main_ns=lambda: t.cpu, overhead_ns=0)
-    wall, cpu = cr.time_sample(batch, 1, {"cost": 50_000}, 0, prelude, clocks)
+    wall, cpu = timing.time_sample(batch, 1, {"cost": 50_000}, 0, prelude, clocks)
     assert (wall, cpu) == (50_000, 50_000)
     assert events == [("prelude",), ("calls", 1)]
     # hot: lead-in calls, no prelude; neither is timed
     events.clear()
-    wall, cpu = cr.time_sample(batch, 10, {"cost": 1_000}, 3, None, clocks)
+    wall, cpu = timing.time_sample(batch, 10, {"cost": 1_000}, 3, None, clocks)
     assert (wall, cpu) == (10_000, 10_000) and events == [("calls", 3), ("calls", 10)]
 
 
@@ -389,7 +393,7 @@ def test_busy_work_runs_at_least_its_time_on_the_given_clock():
         now[0] += 100_000  # every read: 0.1 ms later
         return now[0]
 
-    work = cr.BusyWork()
+    work = timing.BusyWork()
     iterations = work.run(2.0, clock=clock)
     assert iterations == 20 and now[0] >= 2_000_000
 
@@ -398,11 +402,11 @@ def test_eviction_buffer_follows_the_last_level_cache():
     caches = [{"level": 1, "type": "Data", "size_bytes": 32768, "line_bytes": 64},
               {"level": 2, "type": "Unified", "size_bytes": 1 << 19, "line_bytes": 64},
               {"level": 3, "type": "Unified", "size_bytes": 1 << 22, "line_bytes": 64}]
-    assert cr.last_level_cache(caches) == (1 << 22, "sysfs L3 Unified")
-    size, why = cr.last_level_cache([])
-    assert size == cr.FALLBACK_LLC_BYTES and why.startswith("unknown")
-    res = cr.Resources(caches)
-    prelude = cr.Prelude({"name": "cache-cold", "calls": 1, "work_ms": None, "evict_llc_multiple": 2.0}, res)
+    assert machine_facts.last_level_cache(caches) == (1 << 22, "sysfs L3 Unified")
+    size, why = machine_facts.last_level_cache([])
+    assert size == machine_facts.FALLBACK_LLC_BYTES and why.startswith("unknown")
+    res = timing.Resources(caches)
+    prelude = timing.Prelude({"name": "cache-cold", "calls": 1, "work_ms": None, "evict_llc_multiple": 2.0}, res)
     assert prelude.setup == {"calls": 1, "evict_bytes": 2 << 22, "llc_bytes": 1 << 22,
                              "llc_source": "sysfs L3 Unified"}
     ev = prelude.evictor
@@ -412,11 +416,11 @@ def test_eviction_buffer_follows_the_last_level_cache():
 
 
 def test_thread_clocks_see_another_threads_cpu():
-    clocks = cr.CpuClocks()
+    clocks = timing.CpuClocks()
     if clocks.kind != "thread_clocks":
         import pytest  # noqa: PLC0415
         pytest.skip(f"per-thread CPU clocks unavailable here ({sys.platform})")
-    a = time.clock_gettime_ns(cr.thread_cpu_clock(threading.get_native_id()))
+    a = time.clock_gettime_ns(timing.thread_cpu_clock(threading.get_native_id()))
     b = time.thread_time_ns()
     assert 0 <= b - a < 50_000_000  # the same clock, read twice
     clocks.helpers_delta()
@@ -443,13 +447,13 @@ def test_thread_clocks_see_another_threads_cpu():
 
 def test_a_regime_cell_records_what_preceded_its_samples():
     # The stand-in module, a real (tiny) run: the shape of the cell, no timing asserted.
-    ops, dtypes = cr.load_table()
-    regimes, headline = cr.load_regimes()
+    ops, dtypes = bench_ops.load_table()
+    regimes, headline = bench_ops.load_regimes()
     args = Args(table_ops=ops, table_dtypes=dtypes, table_regimes=regimes, table_headline=headline,
                 level="auto", target_sample_ms=0.2, warmup_ms=1.0, subsamples=2, lead_in=0.125,
                 cell_budget_s=0.02, min_rounds=3, inject_factor=1.03,
-                clocks=cr.CpuClocks(), resources=cr.Resources([{"level": 2, "type": "Unified",
-                                                                 "size_bytes": 1 << 16, "line_bytes": 64}]))
+                clocks=timing.CpuClocks(),
+                resources=timing.Resources([{"level": 2, "type": "Unified", "size_bytes": 1 << 16, "line_bytes": 64}]))
     raptors = stand_in()
     cells = []
     for regime in ("hot", "after-idle", "cache-cold", "burst"):
@@ -459,7 +463,7 @@ def test_a_regime_cell_records_what_preceded_its_samples():
     hot, idle, cold, burst = cells
     for c in cells:
         n = len(c["ref_ns"])
-        assert n >= cr.HARD_MIN_ROUNDS and len(c["cand_ns"]) == len(c["ref_cpu_ns"]) == len(c["cand_cpu_ns"]) == n
+        assert n >= timing.HARD_MIN_ROUNDS and len(c["cand_ns"]) == len(c["ref_cpu_ns"]) == len(c["cand_cpu_ns"]) == n
         assert c["check"] == "ok" and c["regime"] in c["id"]
         assert c["cpu_clock"]["clock"] in ("thread_clocks", "process_time")
     assert "regime_setup" not in hot and hot["lead_in_calls"] >= 0
@@ -473,9 +477,9 @@ def test_simd_flags_are_this_architectures(monkeypatch):
     """Under qemu-user an aarch64 process reads the x86-64 host's /proc/cpuinfo: its AVX flags must
     not be listed as the machine's SIMD flags."""
     flags = ["fp", "asimd", "asimddp", "sve", "avx2", "sse4_2", "fma"]
-    monkeypatch.setattr(cr, "read_cpuinfo", lambda: ("cpu", flags, 2))
+    monkeypatch.setattr(machine_facts, "read_cpuinfo", lambda: ("cpu", flags, 2))
     for machine, want in (("aarch64", ["asimd", "asimddp", "fp", "sve"]),
                           ("x86_64", ["avx2", "fma", "sse4_2"]), ("riscv64", [])):
-        monkeypatch.setattr(cr.platform, "machine", lambda m=machine: m)
+        monkeypatch.setattr(machine_facts.platform, "machine", lambda m=machine: m)
         stand_in = types.SimpleNamespace(simd_level=lambda: "scalar")
-        assert cr.machine_info(stand_in)["simd_flags"] == want, machine
+        assert machine_facts.machine_info(stand_in)["simd_flags"] == want, machine

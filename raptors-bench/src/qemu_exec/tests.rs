@@ -1,5 +1,13 @@
 use super::*;
 
+#[test]
+fn the_driver_directory_holds_what_the_driver_imports() {
+    assert_eq!(
+        crate::runner::unshipped_imports(&driver_files()),
+        Vec::<String>::new()
+    );
+}
+
 fn line(pc: u64) -> String {
     format!("Trace 0: 0x7fc2fc0df9c0 [0000000001009731/{pc:016x}/00000001/00080200] ")
 }
