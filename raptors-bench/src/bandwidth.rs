@@ -220,6 +220,17 @@ mod tests {
         }
     }
 
+    /// The SSE2 reader too, which a machine with AVX2 never picks.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_sse2_reader_sums_the_same() {
+        let data: Vec<u64> = (1..=4 * 3 * STEP_WORDS as u64).collect();
+        let part = data.len() / STREAMS;
+        let parts = [0, 1, 2, 3].map(|s| &data[s * part..(s + 1) * part]);
+        let n = data.len() as u64;
+        assert_eq!(sum_parts_sse2(parts), n * (n + 1) / 2);
+    }
+
     #[test]
     fn bounds_are_positive_and_named() {
         let m = measure(2, 1 << 20);
