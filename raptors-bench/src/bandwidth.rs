@@ -40,8 +40,9 @@ pub fn measure(threads: usize, llc_bytes: u64) -> Measured {
         cache_gbs,
         dram_gbs,
         method: format!(
-            "measured after the runner: {} read {cache_reps} times (cache) and {} read {dram_reps} times (DRAM) \
-             by {threads} thread(s), each its own part, four streams each; bytes / 10th-percentile time, summed over threads",
+            "measured after the runner: {} read {cache_reps} times (cache) and {} read \
+             {dram_reps} times (DRAM) by {threads} thread(s), each its own part, four streams \
+             each; bytes / 10th-percentile time, summed over threads",
             human(cache_bytes),
             human(dram_bytes)
         ),
@@ -105,8 +106,8 @@ const STEP_WORDS: usize = 32;
 /// Sum of four equal parts (lengths a multiple of [`STEP_WORDS`]), read at once.
 ///
 /// With explicit vector adds, 32-byte where AVX2 is detected (16-byte loads read ~20 % less than
-/// Raptors's AVX2 kernels, so the "bound" sat below them) and `wrapping_add` offsets: xtask runs this
-/// in its dev profile, whose debug assertions put a precondition check on every `ptr::add` and
+/// Raptors's AVX2 kernels, so the "bound" sat below them) and `wrapping_add` offsets: xtask runs
+/// this in its dev profile, whose debug assertions put a precondition check on every `ptr::add` and
 /// iterator step (the loop then read at 10-50 % speed).
 #[cfg(target_arch = "x86_64")]
 fn sum_parts(parts: [&[u64]; STREAMS]) -> u64 {

@@ -1,17 +1,18 @@
 //! Reductions: contiguous sum/min/max, axis-0 (rows blocked 8 at a time) and axis-1 (per row).
 //!
 //! Accuracy design of `sum` (bound derived in docs/kernels.md): the input is cut into blocks of
-//! `8 * 8 * W` elements (a full block gathered from the four parts read at once, [`STREAMS`]); inside a block 8 independent vector accumulators each take <= 8 (<= 14 in
-//! a short last block) elements per lane, are combined as a tree, summed horizontally in f64, and
-//! the block partial is added into a Neumaier-compensated f64 accumulator. The error is therefore
+//! `8 * 8 * W` elements (a full block gathered from the four parts read at once, [`STREAMS`]);
+//! inside a block 8 independent vector accumulators each take <= 8 (<= 14 in a short last block)
+//! elements per lane, are combined as a tree, summed horizontally in f64, and the block partial is
+//! added into a Neumaier-compensated f64 accumulator. The error is therefore
 //! bounded per block and does not grow with the number of blocks.
 
 use crate::lanes::Lanes;
 use crate::shape::sealed::Sealed;
 use crate::shape::{max_nan, min_nan, Element};
 
-/// Sequential streams a contiguous sum/min/max reads at once. The L2 prefetchers follow each stream,
-/// so four keep more cache lines in flight than one: measured on Zen 3 (one thread reading 4 MiB
+/// Sequential streams a contiguous sum/min/max reads at once. The L2 prefetchers follow each
+/// stream, so four keep more cache lines in flight than one: measured on Zen 3 (one thread reading 4 MiB
 /// of f32 back to back), 70 µs with one stream against 55 µs with four from L3, and 600 µs
 /// against 380 µs from DRAM (docs/kernels.md).
 pub(crate) const STREAMS: usize = 4;
@@ -296,10 +297,11 @@ unsafe fn tree8<V: Lanes, const K: u8>(x: [V; 8]) -> V {
 ///
 /// Eight vectors per step, loaded from vector-aligned addresses, are combined as a tree and
 /// folded into two alternating accumulators (one dependent instruction per eight loads). The
-/// steps are read as [`STREAMS`] parts at once, one step of each per iteration. Where the ISA's min/max does not propagate NaN
-/// (x86) the plain instruction is used and the step's inputs are checked for NaN with one
-/// unordered compare per two vectors: a NaN ends the reduction at once (the result is NaN
-/// whatever follows), so NaN-free data pays two instructions per vector instead of four.
+/// steps are read as [`STREAMS`] parts at once, one step of each per iteration. Where the ISA's
+/// min/max does not propagate NaN (x86) the plain instruction is used and the inputs are checked
+/// for NaN with one unordered compare per two vectors, so NaN-free data pays two instructions per
+/// vector instead of four. A NaN makes the result the first NaN in array order: the one-stream
+/// loops return it from the step that holds it, the four-part loop after it ends.
 ///
 /// # Safety
 /// `p` readable for `n >= 1` elements; CPU supports `V`'s feature.
@@ -374,7 +376,7 @@ pub(crate) unsafe fn minmax<V: Lanes, const K: u8>(p: *const V::E, n: usize) -> 
         }
         // SAFETY: register operation; target feature as above.
         if check && unsafe { V::mask_any(seen) } {
-            // The first NaN in array order, as NumPy returns it.
+            // The first NaN in array order, as the one-stream loops return it.
             // SAFETY: the n elements are readable; target feature as above.
             return unsafe { first_nan_v::<V>(p, n) };
         }
