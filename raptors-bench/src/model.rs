@@ -184,6 +184,11 @@ pub struct Bandwidth {
     pub bound_kind: String,
     pub bound_gbs: f64,
     pub cand_pct_of_bound: f64,
+    /// The speedup a call reading its bytes at the bound would have against NumPy's median: a goal
+    /// above it cannot be met on this machine (for working sets in L2 the bound is not one).
+    /// None in files from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speedup_ceiling: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

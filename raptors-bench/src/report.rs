@@ -54,6 +54,9 @@ pub fn analyze(raw: RawCell, cfg: &StatsConfig, bounds: &BoundModel) -> Result<C
         bound_kind: kind.to_string(),
         bound_gbs: bound,
         cand_pct_of_bound: 100.0 * gbs(stats.cand_median_ns) / bound,
+        // NumPy's time over the time its bytes take at the bound (bytes / GB/s = ns).
+        speedup_ceiling: (raw.bytes_per_call > 0 && bound > 0.0)
+            .then(|| stats.ref_median_ns * bound / raw.bytes_per_call as f64),
     };
     let cpu = cpu_stats(
         &raw.ref_cpu_ns,
@@ -246,13 +249,13 @@ fn cpu_ratio_str(c: &Cell) -> String {
 /// The speedup table (markdown; also printed to the terminal).
 pub fn table(cells: &[Cell]) -> String {
     let mut s = String::new();
-    s.push_str("| cell | level | regime | NumPy | Raptors | speedup | 95 % CI | verdict | CPU ratio | Raptors cores | Raptors GB/s | bound GB/s | % of bound | rounds × calls N/R | outliers N/R | check |\n");
-    s.push_str("|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    s.push_str("| cell | level | regime | NumPy | Raptors | speedup | 95 % CI | verdict | CPU ratio | Raptors cores | Raptors GB/s | bound GB/s | % of bound | speedup at bound | rounds × calls N/R | outliers N/R | check |\n");
+    s.push_str("|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     for c in cells.iter().filter(|c| c.raw.kind == CellKind::Compare) {
         let (st, bw) = (&c.stats, &c.bandwidth);
         let _ = writeln!(
             s,
-            "| {} {} {} | {} | {} | {} | {} | {:.2}x | {:.2}–{:.2} | {} | {} | {} | {:.1} | {:.0} ({}) | {:.0} % | {} × {}/{} | {}/{} | {} |",
+            "| {} {} {} | {} | {} | {} | {} | {:.2}x | {:.2}–{:.2} | {} | {} | {} | {:.1} | {:.0} ({}) | {:.0} % | {} | {} × {}/{} | {}/{} | {} |",
             c.raw.op,
             c.raw.dtype,
             shape_str(&c.raw.shape),
@@ -272,6 +275,8 @@ pub fn table(cells: &[Cell]) -> String {
             bw.bound_gbs,
             bw.bound_kind,
             bw.cand_pct_of_bound,
+            bw.speedup_ceiling
+                .map_or_else(|| "—".to_string(), |x| format!("{x:.2}x")),
             st.rounds,
             c.raw.calls_per_sample,
             c.raw.cand_batch(),
@@ -621,6 +626,12 @@ mod tests {
         // 12 MiB fit the 32 MiB cache, but the regime evicted them: the DRAM bound applies.
         assert_eq!(cold["bandwidth"]["bound_kind"], "dram");
         assert_eq!(v["cells"][1]["bandwidth"]["bound_kind"], "cache");
+        // The speedup at the bound: NumPy's median over the time the bytes take at the bound.
+        let c = &r.cells[2];
+        let ceiling = c.stats.ref_median_ns * c.bandwidth.bound_gbs / c.raw.bytes_per_call as f64;
+        let stored = cold["bandwidth"]["speedup_ceiling"].as_f64().unwrap();
+        assert!((stored - ceiling).abs() < 1e-9 * ceiling, "{stored} vs {ceiling}");
+        assert!(md.contains(&format!("| {ceiling:.2}x |")), "{md}");
         assert_eq!(cold["cpu_clock"]["clock"], "thread_clocks");
         assert!(cold["cpu"]["cpu_ratio"].as_f64().unwrap() > 1.0);
         let back = read_results(&path).unwrap();

@@ -270,6 +270,7 @@ mod tests {
                 bound_kind: "cache".into(),
                 bound_gbs: 99.0,
                 cand_pct_of_bound: 2.0,
+                speedup_ceiling: None,
             },
             stats,
             cpu: None,
