@@ -250,7 +250,9 @@ fn cpu_ratio_str(c: &Cell) -> String {
 pub fn table(cells: &[Cell]) -> String {
     let mut s = String::new();
     s.push_str("| cell | level | regime | NumPy | Raptors | speedup | 95 % CI | verdict | CPU ratio | Raptors cores | Raptors GB/s | bound GB/s | % of bound | speedup at bound | rounds × calls N/R | outliers N/R | check |\n");
-    s.push_str("|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    s.push_str(
+        "|---|---|---|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
     for c in cells.iter().filter(|c| c.raw.kind == CellKind::Compare) {
         let (st, bw) = (&c.stats, &c.bandwidth);
         let _ = writeln!(
@@ -630,7 +632,10 @@ mod tests {
         let c = &r.cells[2];
         let ceiling = c.stats.ref_median_ns * c.bandwidth.bound_gbs / c.raw.bytes_per_call as f64;
         let stored = cold["bandwidth"]["speedup_ceiling"].as_f64().unwrap();
-        assert!((stored - ceiling).abs() < 1e-9 * ceiling, "{stored} vs {ceiling}");
+        assert!(
+            (stored - ceiling).abs() < 1e-9 * ceiling,
+            "{stored} vs {ceiling}"
+        );
         assert!(md.contains(&format!("| {ceiling:.2}x |")), "{md}");
         assert_eq!(cold["cpu_clock"]["clock"], "thread_clocks");
         assert!(cold["cpu"]["cpu_ratio"].as_f64().unwrap() > 1.0);
