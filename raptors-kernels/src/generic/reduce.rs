@@ -293,6 +293,21 @@ unsafe fn tree8<V: Lanes, const K: u8>(x: [V; 8]) -> V {
     }
 }
 
+/// Lanes where any of eight vectors holds a NaN (one unordered compare per two vectors).
+///
+/// # Safety
+/// The CPU supports `V`'s target feature.
+#[inline(always)]
+unsafe fn nan_mask8<V: Lanes>(x: &[V; 8]) -> V::Mask {
+    // SAFETY: register operations; target feature is the caller's contract.
+    unsafe {
+        V::mask_or(
+            V::mask_or(V::nan_mask(x[0], x[1]), V::nan_mask(x[2], x[3])),
+            V::mask_or(V::nan_mask(x[4], x[5]), V::nan_mask(x[6], x[7])),
+        )
+    }
+}
+
 /// NaN-propagating min (K = MIN) or max (K = MAX) of `n >= 1` contiguous elements.
 ///
 /// Eight vectors per step, loaded from vector-aligned addresses, are combined as a tree and
@@ -359,13 +374,7 @@ pub(crate) unsafe fn minmax<V: Lanes, const K: u8>(p: *const V::E, n: usize) -> 
                     let q = p.add(j + (s * per + k) * step);
                     let x: [V; 8] = core::array::from_fn(|c| V::load(q.add(c * w)));
                     if check {
-                        seen = V::mask_or(
-                            seen,
-                            V::mask_or(
-                                V::mask_or(V::nan_mask(x[0], x[1]), V::nan_mask(x[2], x[3])),
-                                V::mask_or(V::nan_mask(x[4], x[5]), V::nan_mask(x[6], x[7])),
-                            ),
-                        );
+                        seen = V::mask_or(seen, nan_mask8(&x));
                     }
                     *ts = tree8::<V, K>(x);
                 }
@@ -388,14 +397,8 @@ pub(crate) unsafe fn minmax<V: Lanes, const K: u8>(p: *const V::E, n: usize) -> 
         unsafe {
             let q = p.add(j);
             let x: [V; 8] = core::array::from_fn(|k| V::load(q.add(k * w)));
-            if check {
-                let m = V::mask_or(
-                    V::mask_or(V::nan_mask(x[0], x[1]), V::nan_mask(x[2], x[3])),
-                    V::mask_or(V::nan_mask(x[4], x[5]), V::nan_mask(x[6], x[7])),
-                );
-                if V::mask_any(m) {
-                    return first_nan(q, step).unwrap_or(V::E::NAN);
-                }
+            if check && V::mask_any(nan_mask8(&x)) {
+                return first_nan(q, step).unwrap_or(V::E::NAN);
             }
             (a0, a1) = (a1, num_v::<V, K>(a0, tree8::<V, K>(x)));
         }
