@@ -217,6 +217,7 @@ pub(crate) mod tests {
                     cand_calls_per_sample: None,
                     injected_factor: None,
                     bytes_per_call: 12 << 20,
+                    working_set_bytes: None,
                     ref_ns,
                     cand_ns,
                     cand_first_rounds: 40,

@@ -149,7 +149,7 @@ pub fn run(opts: &CompareOptions) -> Result<CompareOutcome> {
             (
                 c.unwrap_or(m.cache_gbs),
                 d.unwrap_or(m.dram_gbs),
-                format!("{}{given}", m.method),
+                format!("measured after the runner: {}{given}", m.method),
             )
         }
     };

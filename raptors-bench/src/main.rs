@@ -43,6 +43,15 @@ enum Cmd {
     /// Run every op under valgrind's callgrind: hottest function per op and library, executions per
     /// instruction address; write --out (JSON).
     Callgrind(CallgrindArgs),
+    /// Measure the read-bandwidth bounds (cache, DRAM) the compare report sets cells against.
+    Bandwidth {
+        /// Threads reading together (default: the CPUs available, as Raptors uses).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Rounds to measure (the machine is shared: watch the spread).
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
+    },
     /// Print the op table (ops.json) as this build reads it.
     Ops {
         #[arg(long)]
@@ -501,6 +510,22 @@ fn power_cmd(a: PowerArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn bandwidth_cmd(threads: Option<usize>, rounds: usize) -> Result<ExitCode> {
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let llc = raptors_bench::bandwidth::last_level_cache_sysfs().unwrap_or(32 << 20);
+    for _ in 0..rounds.max(1) {
+        let m = raptors_bench::bandwidth::measure(threads, llc);
+        println!("cache {:.1} GB/s  dram {:.1} GB/s", m.cache_gbs, m.dram_gbs);
+    }
+    println!(
+        "last-level cache {} MiB; {}",
+        llc >> 20,
+        raptors_bench::bandwidth::measure_method(threads, llc)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
@@ -509,6 +534,7 @@ fn main() -> ExitCode {
         Cmd::Power(a) => power_cmd(a),
         Cmd::CriterionReport(a) => criterion_cmd(a),
         Cmd::Callgrind(a) => callgrind_cmd(a),
+        Cmd::Bandwidth { threads, rounds } => bandwidth_cmd(threads, rounds),
         Cmd::Ops { json } => ops_cmd(json),
     };
     runner::cleanup_scratch();

@@ -55,6 +55,10 @@ pub struct RawCell {
     /// table (`runner::ideal_bytes`): the runner leaves it out, raptors-bench fills it in.
     #[serde(default)]
     pub bytes_per_call: u64,
+    /// Bytes of the distinct arrays a call touches (`ops::Op::working_set_bytes`), filled in like
+    /// `bytes_per_call`; None in files from before (then `bytes_per_call` stands in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_set_bytes: Option<u64>,
     /// Per-call nanoseconds, one value per round, index-paired with `cand_ns`.
     pub ref_ns: Vec<f64>,
     pub cand_ns: Vec<f64>,
@@ -182,6 +186,10 @@ pub struct Bandwidth {
     pub cand_gbs: f64,
     /// "cache" when the working set fits comfortably in the last-level cache, else "dram".
     pub bound_kind: String,
+    /// The working set that decided `bound_kind` (None in files from before, which used
+    /// `bytes_per_call`: an in-place op counted its array twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_set_bytes: Option<u64>,
     pub bound_gbs: f64,
     pub cand_pct_of_bound: f64,
     /// The speedup a call reading its bytes at the bound would have against NumPy's median: a goal

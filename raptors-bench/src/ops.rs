@@ -228,6 +228,24 @@ impl Op {
         (read * itemsize, written * itemsize)
     }
 
+    /// Bytes of the distinct arrays a call touches, its working set: each input once however often
+    /// it is read, and the result unless it is written into an input (in-place ops). What decides
+    /// whether a call's data can stay in a cache; `bytes_per_call` is what moves.
+    pub fn working_set_bytes(&self, shape: &[usize], itemsize: u64) -> u64 {
+        let (m, n) = rows_cols(shape);
+        let size = |o: &Operand| match o {
+            Operand::X | Operand::Y => m * n,
+            Operand::Row => n,
+            Operand::Col => m,
+        };
+        let mut inputs = self.reads.clone();
+        inputs.sort_by_key(|o| *o as u8);
+        inputs.dedup();
+        let (_, written) = self.bytes_per_call(shape, itemsize);
+        let result = if self.inplace.is_some() { 0 } else { written };
+        inputs.iter().map(size).sum::<u64>() * itemsize + result
+    }
+
     /// Elements of the op's main input `x` per call (the denominator of "per element" counts).
     pub fn elements_per_call(&self, shape: &[usize]) -> u64 {
         let (m, n) = rows_cols(shape);
@@ -466,6 +484,18 @@ mod tests {
         assert_eq!(b("add", &[512, 512]), (2 * n, n));
         assert_eq!(b("scale_out", &[512, 512]), (n, n));
         assert_eq!(b("add_tiny", &[8]), (64, 32));
+        // The working set counts each array once: an in-place op's result is its input.
+        let ws = |op: &str| t.op(op).unwrap().working_set_bytes(&[512, 512], 4);
+        assert_eq!(ws("add"), 3 * n);
+        assert_eq!(ws("sum"), n);
+        assert_eq!(ws("broadcast_add_row"), 2 * n + 512 * 4);
+        let inplace: Vec<&Op> = t.ops.iter().filter(|o| o.inplace.is_some()).collect();
+        assert!(!inplace.is_empty());
+        for op in inplace {
+            let (read, written) = op.bytes_per_call(&[512, 512], 4);
+            assert_eq!(op.working_set_bytes(&[512, 512], 4), read, "{}", op.name);
+            assert!(written > 0, "{}", op.name);
+        }
         assert_eq!(t.op("add_tiny").unwrap().shape_for(2048), vec![8]);
         assert_eq!(t.op("add").unwrap().shape_for(64), vec![64, 64]);
     }

@@ -19,10 +19,10 @@ pub struct BoundModel {
 impl BoundModel {
     const CACHE_FRACTION: f64 = 0.75;
 
-    /// The bound for a call moving `bytes`; `evicted`: the regime read a buffer larger than the
+    /// The bound for a call whose arrays take `working_set` bytes; `evicted`: the regime read a buffer larger than the
     /// last-level cache before the call (cache-cold), so its inputs come from DRAM whatever their size.
-    pub fn bound(&self, bytes: u64, evicted: bool) -> (&'static str, f64) {
-        if !evicted && (bytes as f64) <= self.ll_cache_bytes as f64 * Self::CACHE_FRACTION {
+    pub fn bound(&self, working_set: u64, evicted: bool) -> (&'static str, f64) {
+        if !evicted && (working_set as f64) <= self.ll_cache_bytes as f64 * Self::CACHE_FRACTION {
             ("cache", self.cache_gbs)
         } else {
             ("dram", self.dram_gbs)
@@ -46,12 +46,16 @@ pub fn analyze(raw: RawCell, cfg: &StatsConfig, bounds: &BoundModel) -> Result<C
         .regime_setup
         .as_ref()
         .is_some_and(|r| r.evict_bytes.is_some());
-    let (kind, bound) = bounds.bound(raw.bytes_per_call, evicted);
+    // The arrays' size, not the bytes moved, decides where they live: `x *= s` on 16 MiB moves
+    // 32 MiB but fits a 32 MiB cache as well as a 16 MiB read does.
+    let working_set = raw.working_set_bytes.unwrap_or(raw.bytes_per_call);
+    let (kind, bound) = bounds.bound(working_set, evicted);
     let bandwidth = Bandwidth {
         bytes_per_call: raw.bytes_per_call,
         ref_gbs: gbs(stats.ref_median_ns),
         cand_gbs: gbs(stats.cand_median_ns),
         bound_kind: kind.to_string(),
+        working_set_bytes: raw.working_set_bytes,
         bound_gbs: bound,
         cand_pct_of_bound: 100.0 * gbs(stats.cand_median_ns) / bound,
         // NumPy's time over the time its bytes take at the bound (bytes / GB/s = ns).

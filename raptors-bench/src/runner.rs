@@ -380,7 +380,8 @@ fn run_level(
             "cell" => {
                 let mut cell: RawCell =
                     serde_json::from_value(msg).context("runner sent a malformed cell")?;
-                cell.bytes_per_call = ideal_bytes(&cell)?;
+                (cell.bytes_per_call, cell.working_set_bytes) =
+                    ideal_bytes(&cell).map(|(moved, working_set)| (moved, Some(working_set)))?;
                 let sp = paired_ratios(&cell.ref_ns, &cell.cand_ns)
                     .map(|r| median(&r))
                     .unwrap_or(f64::NAN);
@@ -428,13 +429,17 @@ fn run_level(
     Ok(())
 }
 
-/// Bytes read + written per call by the ideal kernel of the cell's op (the op table's figure).
-pub fn ideal_bytes(cell: &RawCell) -> Result<u64> {
+/// Bytes read + written per call by the ideal kernel of the cell's op, and its working set (the op
+/// table's figures).
+pub fn ideal_bytes(cell: &RawCell) -> Result<(u64, u64)> {
     let table = crate::ops::table();
     let op = table.op(&cell.op)?;
     let dtype = table.dtype(&cell.dtype)?;
     let (read, written) = op.bytes_per_call(&cell.shape, dtype.itemsize);
-    Ok(read + written)
+    Ok((
+        read + written,
+        op.working_set_bytes(&cell.shape, dtype.itemsize),
+    ))
 }
 
 /// Modified paths listed in a results file at most (the flag itself covers all).
