@@ -268,7 +268,7 @@ def main():
     p.add_argument("--subsamples", type=int, default=2, help="sub-samples per side per round (min is kept)")
     p.add_argument("--lead-in", type=float, default=0.125,
                    help="untimed calls before each sample of >= 8 calls, as a fraction of its calls "
-                        "(at least 2); 0 = off")
+                        "(at least 2; one before a shorter sample); 0 = off")
     p.add_argument("--warmup-ms", type=float, default=30.0)
     p.add_argument("--cell-budget-s", type=float, default=0.8,
                    help="soft time budget of a cell's rounds; see --target-se")

@@ -87,11 +87,18 @@ def stop_reason(ref_ns, cand_ns, spent, budget, limit_s, args):
 
 
 def lead_in_calls(n, fraction, min_calls=LEAD_IN_MIN_CALLS):
-    """Untimed calls before each timed sample of n calls: max(2, fraction of n), none when the sample
-    has fewer than `min_calls` calls (long calls: their own start-up is a small share of one, and a
-    lead-in would cost whole calls) or when fraction is 0 (off)."""
-    if fraction <= 0 or n < min_calls:
+    """Untimed calls before each timed sample of n calls: max(2, fraction of n); one when the sample
+    has fewer than `min_calls` (long) calls; none when fraction is 0 (off).
+
+    One call even for long calls: a sample of one or two calls otherwise starts right after the
+    other side's sample, which took Raptors's helper threads past their 1 ms of spinning and, for
+    arrays of several MiB, pushed this side's arrays out of the shared last-level cache. The
+    timed calls then measured that transition (after-idle with part of the inputs evicted), not
+    back-to-back calls."""
+    if fraction <= 0:
         return 0
+    if n < min_calls:
+        return 1
     return max(2, math.ceil(fraction * n))
 
 

@@ -54,7 +54,9 @@ def test_se_uses_both_sides_of_the_pair():
 
 def test_lead_in_calls():
     assert timing.lead_in_calls(100, 0.0) == 0
-    assert timing.lead_in_calls(timing.LEAD_IN_MIN_CALLS - 1, 0.125) == 0
+    assert timing.lead_in_calls(timing.LEAD_IN_MIN_CALLS - 1, 0.125) == 1
+    assert timing.lead_in_calls(1, 0.125) == 1
+    assert timing.lead_in_calls(1, 0.0) == 0
     assert timing.lead_in_calls(timing.LEAD_IN_MIN_CALLS, 0.125) == 2
     assert timing.lead_in_calls(100, 0.125) == 13
     assert timing.lead_in_calls(5000, 0.125) == 625
