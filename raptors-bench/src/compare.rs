@@ -25,8 +25,8 @@ pub struct CompareOptions {
     pub name: Option<String>,
     /// Also write a PNG of the speedups (matplotlib in the same interpreter).
     pub plot: bool,
-    /// Bandwidth bounds given by the user (GB/s); None: measured after the runner
-    /// ([`crate::bandwidth::measure`], with the threads Raptors used).
+    /// Bandwidth bounds given by the user (GB/s); None: measured before and after the runner, the
+    /// better of the two ([`crate::bandwidth::measure`], with the threads Raptors used).
     pub bw_cache_gbs: Option<f64>,
     pub bw_dram_gbs: Option<f64>,
 }
@@ -111,6 +111,17 @@ pub fn run(opts: &CompareOptions) -> Result<CompareOutcome> {
         r.target_se >= 0.0 && r.lead_in >= 0.0 && r.threads != Some(0),
         "--target-se and --lead-in must be >= 0 and --threads >= 1"
     );
+    // Raptors's threads, so the bound is what the cells could reach.
+    let bw_threads = r
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let measure_bw = opts.bw_cache_gbs.is_none() || opts.bw_dram_gbs.is_none();
+    // Once before and once after the runner (neither disturbs the other): the machine is shared,
+    // and one probe of ~0.2 s can land in a minute when other tenants take bandwidth.
+    let bw_before = measure_bw.then(|| {
+        let llc = crate::bandwidth::last_level_cache_sysfs().unwrap_or(32 << 20);
+        crate::bandwidth::measure(bw_threads, llc)
+    });
     let outcome = runner::run(r)?;
     let Some(mut machine) = outcome.machine else {
         bail!(
@@ -132,24 +143,20 @@ pub fn run(opts: &CompareOptions) -> Result<CompareOutcome> {
         ..StatsConfig::default()
     };
     let llc = crate::report::BoundModel::last_level_cache(&machine);
-    let (bw_cache, bw_dram, bw_method) = match (opts.bw_cache_gbs, opts.bw_dram_gbs) {
-        (Some(c), Some(d)) => (c, d, "given (--bw-cache, --bw-dram)".to_string()),
-        (c, d) => {
-            // After the runner, so neither disturbs the other; Raptors's threads, so the bound
-            // is what the cells could reach.
-            let threads = r
-                .threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let m = crate::bandwidth::measure(threads, llc);
+    let (bw_cache, bw_dram, bw_method) = match (opts.bw_cache_gbs, opts.bw_dram_gbs, bw_before) {
+        (Some(c), Some(d), _) => (c, d, "given (--bw-cache, --bw-dram)".to_string()),
+        (c, d, before) => {
+            let after = crate::bandwidth::measure(bw_threads, llc);
+            let best = crate::bandwidth::Measured::best_of(before.as_ref(), &after);
             let given = if c.is_some() || d.is_some() {
                 " (one bound given, the other measured)"
             } else {
                 ""
             };
             (
-                c.unwrap_or(m.cache_gbs),
-                d.unwrap_or(m.dram_gbs),
-                format!("measured after the runner: {}{given}", m.method),
+                c.unwrap_or(best.cache_gbs),
+                d.unwrap_or(best.dram_gbs),
+                format!("{}{given}", best.method),
             )
         }
     };
