@@ -60,53 +60,22 @@ const CACHE_BYTES: u64 = 4 << 20;
 
 /// Measures both bounds with `threads` threads; `llc_bytes` is the last-level cache's size.
 pub fn measure(threads: usize, llc_bytes: u64) -> Measured {
-    let p = Plan::new(threads, llc_bytes);
+    let threads = threads.max(1);
+    let cache_bytes = CACHE_BYTES.min(llc_bytes / 4).max(64 << 10);
+    let dram_bytes = (4 * llc_bytes).max(64 << 20);
+    // Enough repetitions that the fast tenth comes from after the scheduler has spread the new
+    // threads over the cores (they start on one): ~40 ms of cache reads here, ~100 ms of DRAM.
+    let (cache_reps, dram_reps) = (1000, 20);
     Measured {
-        cache_gbs: read_gbs(p.cache_bytes as usize, p.threads, p.cache_reps),
-        dram_gbs: read_gbs(p.dram_bytes as usize, p.threads, p.dram_reps),
-        method: p.describe(),
-    }
-}
-
-/// How [`measure`] measures, in one line (the report's `bw_method`).
-pub fn measure_method(threads: usize, llc_bytes: u64) -> String {
-    Plan::new(threads, llc_bytes).describe()
-}
-
-/// Buffer sizes and repetitions of one measurement.
-struct Plan {
-    threads: usize,
-    cache_bytes: u64,
-    dram_bytes: u64,
-    cache_reps: usize,
-    dram_reps: usize,
-}
-
-impl Plan {
-    fn new(threads: usize, llc_bytes: u64) -> Plan {
-        Plan {
-            threads: threads.max(1),
-            cache_bytes: CACHE_BYTES.min(llc_bytes / 4).max(64 << 10),
-            dram_bytes: (4 * llc_bytes).max(64 << 20),
-            // Enough repetitions that the fast tenth comes from after the scheduler has spread
-            // the new threads over the cores (they start on one): ~40 ms of cache reads here,
-            // ~100 ms of DRAM reads.
-            cache_reps: 1000,
-            dram_reps: 20,
-        }
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "{} read {} times (cache) and {} read {} times (DRAM) by {} thread(s) together, each \
-             its own part, four streams each; bytes / 10th-percentile time of a repetition (until \
-             the last thread is done)",
-            human(self.cache_bytes),
-            self.cache_reps,
-            human(self.dram_bytes),
-            self.dram_reps,
-            self.threads
-        )
+        cache_gbs: read_gbs(cache_bytes as usize, threads, cache_reps),
+        dram_gbs: read_gbs(dram_bytes as usize, threads, dram_reps),
+        method: format!(
+            "{} read {cache_reps} times (cache) and {} read {dram_reps} times (DRAM) by \
+             {threads} thread(s) together, each its own part, four streams each; bytes / \
+             10th-percentile time of a repetition (until the last thread is done)",
+            human(cache_bytes),
+            human(dram_bytes)
+        ),
     }
 }
 
