@@ -78,6 +78,21 @@ pub fn findings(input: &ReportInput) -> Vec<String> {
             c.slower,
             c.no_difference
         ));
+        // A self-check that misses says how large a difference this run could invent: readers
+        // of the other cells must hear it here, not only in a table row marked **NO**.
+        for a in t.self_checks.iter().filter(|a| !a.pass) {
+            out.push(format!(
+                "Self-check `{}` failed: expected {}, got {} ({:.4}x, 95 % CI {:.4}–{:.4}). In this \
+                 run, differences of that size in cells measured the same way (same regime) are \
+                 not evidence.",
+                a.id,
+                a.expected.label(),
+                a.verdict.label(),
+                a.speedup,
+                a.ci_low,
+                a.ci_high
+            ));
+        }
     }
     for f in &input.functions {
         let mut s = String::new();

@@ -294,3 +294,31 @@ fn emulated_rows_replace_static_picks() {
         "{md}"
     );
 }
+
+/// A self-check that missed is named in the findings with its figures; passing ones are not.
+#[test]
+fn a_failed_self_check_is_a_finding() {
+    let mut input = fixture();
+    assert!(
+        !findings(&input).iter().any(|f| f.contains("Self-check")),
+        "the fixture's self-checks pass"
+    );
+    let Ok(r) = &mut input.timings else {
+        panic!("fixture has timings")
+    };
+    let failed = r.aa_check.first_mut().expect("fixture has self-checks");
+    failed.pass = false;
+    failed.verdict = crate::stats::Verdict::Slower;
+    failed.speedup = 0.9466;
+    let id = failed.id.clone();
+    let said: Vec<String> = findings(&input)
+        .into_iter()
+        .filter(|f| f.contains("Self-check"))
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains(&format!("`{id}` failed")) && said[0].contains("0.9466x"),
+        "{}",
+        said[0]
+    );
+}
