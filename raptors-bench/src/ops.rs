@@ -114,6 +114,18 @@ pub enum Operand {
     Col,
 }
 
+impl Operand {
+    /// Elements of this operand for an op of `shape` (rows and columns as [`rows_cols`] reads them).
+    fn elements(self, shape: &[usize]) -> u64 {
+        let (m, n) = rows_cols(shape);
+        match self {
+            Operand::X | Operand::Y => m * n,
+            Operand::Row => n,
+            Operand::Col => m,
+        }
+    }
+}
+
 /// How many elements the result has, for an op of shape (m, n).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -213,12 +225,7 @@ impl Op {
     /// Bytes read and written per call by the ideal kernel (inputs once, result once).
     pub fn bytes_per_call(&self, shape: &[usize], itemsize: u64) -> (u64, u64) {
         let (m, n) = rows_cols(shape);
-        let size = |o: &Operand| match o {
-            Operand::X | Operand::Y => m * n,
-            Operand::Row => n,
-            Operand::Col => m,
-        };
-        let read: u64 = self.reads.iter().map(size).sum();
+        let read: u64 = self.reads.iter().map(|o| o.elements(shape)).sum();
         let written = match self.result {
             ResultSize::Full => m * n,
             ResultSize::PerColumn => n,
@@ -232,18 +239,12 @@ impl Op {
     /// it is read, and the result unless it is written into an input (in-place ops). What decides
     /// whether a call's data can stay in a cache; `bytes_per_call` is what moves.
     pub fn working_set_bytes(&self, shape: &[usize], itemsize: u64) -> u64 {
-        let (m, n) = rows_cols(shape);
-        let size = |o: &Operand| match o {
-            Operand::X | Operand::Y => m * n,
-            Operand::Row => n,
-            Operand::Col => m,
-        };
         let mut inputs = self.reads.clone();
         inputs.sort_by_key(|o| *o as u8);
         inputs.dedup();
         let (_, written) = self.bytes_per_call(shape, itemsize);
         let result = if self.inplace.is_some() { 0 } else { written };
-        inputs.iter().map(size).sum::<u64>() * itemsize + result
+        inputs.iter().map(|o| o.elements(shape)).sum::<u64>() * itemsize + result
     }
 
     /// Elements of the op's main input `x` per call (the denominator of "per element" counts).
