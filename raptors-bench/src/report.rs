@@ -19,8 +19,9 @@ pub struct BoundModel {
 impl BoundModel {
     const CACHE_FRACTION: f64 = 0.75;
 
-    /// The bound for a call whose arrays take `working_set` bytes; `evicted`: the regime read a buffer larger than the
-    /// last-level cache before the call (cache-cold), so its inputs come from DRAM whatever their size.
+    /// The bound for a call whose arrays take `working_set` bytes; `evicted`: the regime read a
+    /// buffer larger than the last-level cache before the call (cache-cold), so its inputs come
+    /// from DRAM whatever their size.
     pub fn bound(&self, working_set: u64, evicted: bool) -> (&'static str, f64) {
         if !evicted && (working_set as f64) <= self.ll_cache_bytes as f64 * Self::CACHE_FRACTION {
             ("cache", self.cache_gbs)
@@ -164,7 +165,7 @@ fn fmt_time(ns: f64) -> String {
 fn lead_in_text(r: &Results) -> String {
     if r.config.lead_in > 0.0 {
         format!(
-            ", samples of ≥ {} calls each after max(2, {:.1} %) untimed calls of the same side (steady state)",
+            ", samples of ≥ {} calls each after max(2, {:.1} %) untimed calls of the same side, shorter ones after one (steady state)",
             crate::runner::LEAD_IN_MIN_CALLS,
             r.config.lead_in * 100.0
         )

@@ -62,7 +62,8 @@ pub const STOP_HARD_MIN_ROUNDS: usize = 8;
 pub const STOP_SE_CHECK_EVERY: usize = 5;
 /// Self-check cells get at least this budget (s), in --quick runs too.
 pub const STOP_AA_MIN_BUDGET_S: f64 = 0.8;
-/// Samples of fewer calls than this get no lead-in calls (`LEAD_IN_MIN_CALLS` of `timing.py`).
+/// Samples of fewer calls than this get one lead-in call, not a fraction of their calls
+/// (`LEAD_IN_MIN_CALLS` of `timing.py`).
 pub const LEAD_IN_MIN_CALLS: usize = 8;
 
 /// Environment variables that must not leak into the benchmark child (see machine-facts.md).
@@ -95,7 +96,7 @@ pub struct RunnerOptions {
     pub target_sample_ms: f64,
     pub subsamples: usize,
     /// Untimed calls before each timed sample of >= `LEAD_IN_MIN_CALLS` calls, as a fraction of
-    /// its calls (at least 2; 0: none).
+    /// its calls (at least 2; one before a shorter sample; 0: none).
     pub lead_in: f64,
     pub warmup_ms: f64,
     pub cell_budget_s: f64,
